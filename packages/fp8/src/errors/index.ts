@@ -1,0 +1,5 @@
+export { FpsAttnError, type FpsAttnErrorCode } from './fpsattn-error';
+export { InvalidArgumentError } from './invalid-argument-error';
+export { NonFiniteValueError } from './non-finite-value-error';
+export { ShapeMismatchError } from './shape-mismatch-error';
+export { UnknownFormatError } from './unknown-format-error';

@@ -1,0 +1,18 @@
+import { FpsAttnError } from './fpsattn-error';
+
+/** An argument has a value outside what the function accepts; `argument` names it, `value` holds it. */
+export class InvalidArgumentError extends FpsAttnError {
+  readonly argument: string;
+  readonly value: unknown;
+
+  constructor(options: { argument: string; value: unknown; message: string; cause?: unknown }) {
+    super({
+      code: 'FPSATTN_INVALID_ARGUMENT',
+      message: `Invalid argument '${options.argument}': ${options.message}`,
+      cause: options.cause,
+    });
+    this.name = 'InvalidArgumentError';
+    this.argument = options.argument;
+    this.value = options.value;
+  }
+}

@@ -1,0 +1,20 @@
+import { FpsAttnError } from './fpsattn-error';
+
+/** A NaN or infinity was found where only finite values are allowed (a scale, or an input under `nonFinite: 'error'`). */
+export class NonFiniteValueError extends FpsAttnError {
+  readonly tensor: string;
+  readonly index: number;
+  readonly value: number;
+
+  constructor(options: { tensor: string; index: number; value: number; hint?: string }) {
+    const hint = options.hint === undefined ? '' : `; ${options.hint}`;
+    super({
+      code: 'FPSATTN_NON_FINITE_VALUE',
+      message: `'${options.tensor}' holds ${options.value} at flat index ${options.index}${hint}`,
+    });
+    this.name = 'NonFiniteValueError';
+    this.tensor = options.tensor;
+    this.index = options.index;
+    this.value = options.value;
+  }
+}

@@ -1,0 +1,17 @@
+import { FpsAttnError } from './fpsattn-error';
+
+/** A format name that is none of the supported ones. */
+export class UnknownFormatError extends FpsAttnError {
+  readonly format: unknown;
+  readonly allowed: readonly string[];
+
+  constructor(options: { format: unknown; allowed: readonly string[] }) {
+    super({
+      code: 'FPSATTN_UNKNOWN_FORMAT',
+      message: `Unknown format ${JSON.stringify(options.format)}: expected one of ${options.allowed.map((f) => `'${f}'`).join(', ')}`,
+    });
+    this.name = 'UnknownFormatError';
+    this.format = options.format;
+    this.allowed = options.allowed;
+  }
+}
