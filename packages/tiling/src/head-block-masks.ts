@@ -1,0 +1,59 @@
+import { InvalidArgumentError } from '@fpsattn/fp8';
+import { buildBlockMask, type BlockMask } from './block-mask';
+import type { TileLayout } from './tile-layout';
+import { windowKey, type WindowSpec } from './window-3d';
+
+/**
+ * Block masks for several heads whose windows may differ.
+ *
+ * - `masks[h]`: the mask of head h; heads with equal windows share one BlockMask object.
+ * - `rowPtr`/`colIdx`: all heads packed with a leading [heads] dimension: row `h * numQueryTiles + u` is query tile u
+ *   of head h (`rowPtr` has `heads * numQueryTiles + 1` entries), ready for a kernel that indexes by (head, tile).
+ */
+export interface HeadBlockMasks {
+  readonly layout: TileLayout;
+  readonly heads: number;
+  readonly numQueryTiles: number;
+  readonly masks: readonly BlockMask[];
+  readonly rowPtr: Int32Array;
+  readonly colIdx: Int32Array;
+  /** True when every head has the same window (then `masks[0]` describes them all). */
+  readonly uniform: boolean;
+}
+
+/** Builds one mask per distinct window and packs them per head. */
+export function buildHeadBlockMasks(options: {
+  layout: TileLayout;
+  windows: readonly WindowSpec[];
+  /** Mask builder, e.g. a cache's `get`; defaults to {@link buildBlockMask}. */
+  build?: (options: { layout: TileLayout; window: WindowSpec }) => BlockMask;
+}): HeadBlockMasks {
+  const { layout, windows } = options;
+  const build = options.build ?? buildBlockMask;
+  if (!Array.isArray(windows) || windows.length === 0) {
+    throw new InvalidArgumentError({ argument: 'windows', value: windows, message: 'expected one window per head (at least one)' });
+  }
+  const byKey = new Map<string, BlockMask>();
+  const masks = windows.map((window) => {
+    const key = windowKey(window);
+    let mask = byKey.get(key);
+    if (!mask) {
+      mask = build({ layout, window });
+      byKey.set(key, mask);
+    }
+    return mask;
+  });
+  const numQueryTiles = layout.numTiles;
+  const heads = masks.length;
+  const totalNnz = masks.reduce((sum, m) => sum + m.nnz, 0);
+  const rowPtr = new Int32Array(heads * numQueryTiles + 1);
+  const colIdx = new Int32Array(totalNnz);
+  let offset = 0;
+  masks.forEach((mask, h) => {
+    colIdx.set(mask.colIdx, offset);
+    const base = h * numQueryTiles;
+    for (let u = 1; u <= numQueryTiles; u++) rowPtr[base + u] = offset + mask.rowPtr[u]!;
+    offset += mask.nnz;
+  });
+  return Object.freeze({ layout, heads, numQueryTiles, masks, rowPtr, colIdx, uniform: byKey.size === 1 });
+}

@@ -1,0 +1,77 @@
+import { assertPositiveInt } from './_validate';
+import type { TileLayout } from './tile-layout';
+import type { TilePermutation } from './tile-permutation';
+import { createTilePermutation } from './tile-permutation';
+
+/**
+ * Tile-major layout with every tile padded to the same number of rows, `blockRows`.
+ *
+ * `blockRows = ceil(layout.tileTokens / rowMultiple) * rowMultiple` is the padded size of a *full* tile and is used
+ * for every tile, partial ones included. A uniform block size is what kernels want: tile u starts at row
+ * `u * blockRows`, so a block id is a tile id and no offset table is needed on the device. Slots past a tile's real
+ * tokens are padding.
+ *
+ * - `slotToToken[s]`: raster token index held by slot s, or -1 for a padding slot.
+ * - `valid[s]`: 1 for a real slot, 0 for padding.
+ * - `tokenToSlot[r]`: padded slot of raster token r.
+ * - `overhead = numRows / numTokens` (1 when nothing is padded). It is also the ratio of padded to real query
+ *   rows; attention over padded blocks costs up to `overhead^2` of the real-pair FLOPs.
+ */
+export interface PaddedTileLayout {
+  readonly layout: TileLayout;
+  readonly rowMultiple: number;
+  readonly blockRows: number;
+  readonly numRows: number;
+  readonly paddingRows: number;
+  readonly overhead: number;
+  readonly slotToToken: Int32Array;
+  readonly tokenToSlot: Int32Array;
+  readonly valid: Uint8Array;
+}
+
+/** Padded size of a full tile: `ceil(tileTokens / rowMultiple) * rowMultiple`. */
+export function paddedBlockRows(tileTokens: number, rowMultiple: number): number {
+  return Math.ceil(tileTokens / rowMultiple) * rowMultiple;
+}
+
+/** Builds the padded layout (e.g. `rowMultiple: 128` for 128-row attention blocks). */
+export function createPaddedTileLayout(options: {
+  layout: TileLayout;
+  rowMultiple: number;
+  /** Reuse an existing permutation of the same layout. */
+  permutation?: TilePermutation;
+}): PaddedTileLayout {
+  const { layout, rowMultiple } = options;
+  assertPositiveInt('rowMultiple', rowMultiple);
+  const permutation = options.permutation ?? createTilePermutation(layout);
+  const blockRows = paddedBlockRows(layout.tileTokens, rowMultiple);
+  const numRows = layout.numTiles * blockRows;
+  const slotToToken = new Int32Array(numRows).fill(-1);
+  const tokenToSlot = new Int32Array(layout.grid.numTokens);
+  const valid = new Uint8Array(numRows);
+  const { forward } = permutation;
+  for (let u = 0; u < layout.numTiles; u++) {
+    const begin = layout.tileOffsets[u]!;
+    const end = layout.tileOffsets[u + 1]!;
+    const base = u * blockRows - begin;
+    for (let i = begin; i < end; i++) {
+      const slot = base + i;
+      const r = forward[i]!;
+      slotToToken[slot] = r;
+      tokenToSlot[r] = slot;
+      valid[slot] = 1;
+    }
+  }
+  const numTokens = layout.grid.numTokens;
+  return Object.freeze({
+    layout,
+    rowMultiple,
+    blockRows,
+    numRows,
+    paddingRows: numRows - numTokens,
+    overhead: numRows / numTokens,
+    slotToToken,
+    tokenToSlot,
+    valid,
+  });
+}
