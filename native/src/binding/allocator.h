@@ -1,0 +1,64 @@
+// Device memory of the addon: a caching allocator behind integer handles, plus the one CUDA stream all work runs on.
+//
+// Handles: every allocation gets a fresh id (never reused), so a stale id from JS is detected ("unknown handle")
+// instead of touching freed or reused memory. Blocks: sizes round up (512 B below 1 MiB, 2 MiB above); freed blocks go
+// to a size-keyed cache and are reused by later allocations of the same rounded size (or up to 1/8 larger), so
+// repeated steps do not call cudaMalloc. Because all kernels and copies run on one stream, a block freed by JS can be
+// reused at once: any later use is ordered after the earlier work on that stream. On cudaMalloc failure the cache is
+// released and the allocation retried once; after that the error is FPSATTN_OUT_OF_MEMORY.
+#pragma once
+
+#if FPSATTN_WITH_CUDA
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <map>
+#include <unordered_map>
+
+namespace fpsattn {
+
+struct AllocatorStats {
+  int64_t allocRequests = 0;
+  int64_t cacheHits = 0;
+  int64_t cudaMallocCalls = 0;
+  int64_t cudaFreeCalls = 0;
+  int64_t liveBlocks = 0;
+  int64_t bytesInUse = 0;   // rounded bytes of live blocks
+  int64_t bytesCached = 0;  // bytes held in the cache (free for reuse)
+  int64_t peakBytesInUse = 0;
+  int64_t oomRetries = 0;
+};
+
+struct Block {
+  void* ptr;
+  int64_t size;       // rounded size
+  int64_t requested;  // requested size
+};
+
+class CachingAllocator {
+ public:
+  /// Returns a new handle (>= 1) for at least `bytes` bytes of device memory.
+  int64_t allocate(int64_t bytes);
+  void release(int64_t handle);
+  const Block& block(int64_t handle) const;  // throws ArgumentError for an unknown handle
+  bool has(int64_t handle) const { return live_.count(handle) != 0; }
+  void emptyCache();
+  const AllocatorStats& stats() const { return stats_; }
+  static int64_t roundSize(int64_t bytes);
+
+ private:
+  std::unordered_map<int64_t, Block> live_;
+  std::multimap<int64_t, void*> cache_;  // rounded size -> pointer
+  int64_t nextHandle_ = 1;
+  AllocatorStats stats_;
+};
+
+CachingAllocator& allocator();
+cudaStream_t stream();
+/// When on (FPSATTN_SYNC_CHECK=1 or setSyncCheck(true)), each op synchronizes after its launches so that
+/// asynchronous faults are reported by the call that caused them.
+bool syncCheck();
+void afterOp();
+
+}  // namespace fpsattn
+#endif

@@ -1,0 +1,118 @@
+// Flat parameter structs: the only thing that crosses from the N-API binding to the kernel launchers.
+// The binding validates every field (sizes, alignment, bounds against allocation sizes) and fills these; the
+// launchers assume validated input and never see JS. Layouts are row-major; "cols" = heads * headDim channels.
+#pragma once
+
+#include <cstdint>
+
+#include "common/dtype_traits.h"
+
+#if FPSATTN_WITH_CUDA
+#include <cuda_runtime.h>
+#else
+typedef struct CUstream_st* cudaStream_t;
+#endif
+
+namespace fpsattn {
+
+/// Tile-major gather/scatter of whole rows (dtype-agnostic: rows are moved as 16-byte vectors).
+///   gather  (scatter=false): dst[i, :] = rowMap[i] in [0, srcRows) ? src[rowMap[i], :] : 0,   i < mapLen
+///   scatter (scatter=true):  dst[rowMap[i], :] = src[i, :] for rowMap[i] in [0, dstRows),      i < mapLen
+struct PermuteRowsParams {
+  // --- tensors
+  const void* src;
+  void* dst;
+  const int32_t* rowMap;  // [mapLen]
+  // --- sizes
+  int64_t srcRows;
+  int64_t dstRows;
+  int64_t mapLen;
+  int64_t rowBytes;  // multiple of 16
+  bool scatter;
+};
+
+/// Deterministic per-channel mean over rows (K smoothing), computed in float64 in a fixed order:
+/// partial[b][c] = sum over rows r in chunk b (kMeanRowsPerChunk rows, ascending) of x[r][c], left to right from 0.0;
+/// mean[c] = float32((sum over b ascending of partial[b][c]) / rows).
+constexpr int kMeanRowsPerChunk = 256;
+struct ChannelMeanParams {
+  const void* x;      // bf16 [rows, cols]
+  double* partials;   // workspace [ceil(rows / kMeanRowsPerChunk), cols]
+  float* mean;        // [cols]
+  int64_t rows;
+  int64_t cols;       // multiple of 8
+};
+
+/// Q/K quantization: one scale per (group of rows, head).
+///   xs = mean ? float32(x - mean[c]) : x      (x = bf16 widened to f32)
+///   amax[g][h] = max |xs| over finite xs of rows with groupOfRow[r] = g, channels of head h
+///   scale = amax > 0 ? float32(amax / maxFinite) : 1   (2^-149 if that underflows to 0)
+///   codes[r][c] = fp8_satfinite_rne(float32(xs / scale[g][h]))
+struct QuantizeRowsParams {
+  // --- tensors
+  const void* x;               // bf16 [rows, cols]
+  const int32_t* groupOfRow;   // [rows], values in [0, groupCount)
+  const int32_t* groupStart;   // optional [groupCount + 1]: groups are the contiguous runs [start[g], start[g+1])
+  const float* mean;           // optional [cols]: K smoothing
+  uint8_t* codes;              // [rows, cols]
+  float* scales;               // [groupCount, heads]
+  uint32_t* amaxWork;          // workspace [groupCount * heads] (two-pass path)
+  // --- sizes
+  int64_t rows;
+  int64_t cols;
+  int32_t headDim;             // power of two in [16, 256]
+  int32_t heads;
+  int64_t groupCount;
+  int64_t maxGroupRows;        // with groupStart: the longest run
+  Fp8Format format;
+  int32_t path;                // 0 = auto, 1 = two-pass, 2 = fused (requires groupStart)
+};
+
+/// V quantization: one scale per channel over all rows, codes written transposed (K-major for FP8 wgmma):
+///   codesT[c][t] = fp8(float32(v[t][c] / scale[c])) for t < rows, 0 for rows <= t < tokenStride
+struct QuantizeVParams {
+  const void* v;        // bf16 [rows, cols]
+  uint8_t* codesT;      // [cols, tokenStride]
+  float* scales;        // [cols]
+  uint32_t* amaxWork;   // workspace [cols]
+  int64_t rows;
+  int64_t cols;         // multiple of 64
+  int64_t tokenStride;  // >= rows, multiple of 16
+  Fp8Format format;
+};
+
+/// Dequantization (tests, debugging): out = float32(decode(code) * scale).
+struct DequantizeRowsParams {
+  const uint8_t* codes;       // [rows, cols]
+  const float* scales;        // [groupCount, heads]
+  const int32_t* groupOfRow;  // [rows]
+  float* out;                 // [rows, cols]
+  int64_t rows;
+  int64_t cols;
+  int32_t headDim;
+  int32_t heads;
+  int64_t groupCount;
+  Fp8Format format;
+};
+
+struct DequantizeVParams {
+  const uint8_t* codesT;  // [cols, tokenStride]
+  const float* scales;    // [cols]
+  float* out;             // [rows, cols]
+  int64_t rows;
+  int64_t cols;
+  int64_t tokenStride;
+  Fp8Format format;
+};
+
+// Launchers (src/kernels/*.cu). They enqueue on `stream`, check every launch, and throw fpsattn::CudaError.
+void launchPermuteRows(const PermuteRowsParams& p, cudaStream_t stream);
+void launchChannelMean(const ChannelMeanParams& p, cudaStream_t stream);
+int64_t channelMeanWorkspaceBytes(int64_t rows, int64_t cols);
+void launchQuantizeRows(const QuantizeRowsParams& p, cudaStream_t stream);
+bool quantizeRowsUsesFusedPath(const QuantizeRowsParams& p);
+void launchQuantizeV(const QuantizeVParams& p, cudaStream_t stream);
+void launchDequantizeRows(const DequantizeRowsParams& p, cudaStream_t stream);
+void launchDequantizeV(const DequantizeVParams& p, cudaStream_t stream);
+
+}  // namespace fpsattn

@@ -1,0 +1,421 @@
+// quantize_fp8.cu: FP8 quantization of attention inputs, codes plus float32 scales.
+//
+// Computes (exact contract in common/params.h; the CPU twin is packages/kernels src/cpu/quantize.ts and both must
+// agree bit for bit with @fpsattn/fp8's quantize()):
+//   Q/K  x [rows, heads*headDim] BF16 -> codes [rows, cols] FP8 (same layout), scales [groupCount, heads] f32:
+//        one scale per (group of rows, head); groupOfRow maps each row to its group, so any granularity from
+//        per-tensor (all rows group 0) to per-token works, 3D tiles being one case. Optional K smoothing: subtract
+//        mean[c] (channel_mean.cu) in float32 before everything else.
+//   V    v [rows, cols] BF16 -> codesT [cols, tokenStride] FP8 (transposed, K-major, as FP8 wgmma wants V),
+//        scales [cols] f32: one scale per channel (per head) over all rows; columns rows..tokenStride-1 are 0.
+// Not included: the attention itself, P quantization, dynamic (per-step) scale caching.
+//
+// Paths and launch shapes:
+//   Q/K two-pass (any group map):
+//     1. amaxRowsKernel: grid (ceil(rows/kAmaxRows), ceil(cols/8/256)), block min(256, cols/8 rounded to 32);
+//        each thread owns 8 channels and walks kAmaxRows rows, keeps a running max while the (block-uniform) group
+//        stays the same, reduces it over the headDim/8 lanes of its head with shuffles and atomicMax-es the float
+//        bits (non-negative floats order like their bit patterns) into amaxWork[g][h].
+//     2. finalizeScalesKernel: scale = f(amax) for each (g, h).
+//     3. quantizeRowsKernel: flat loop, 16 channels per thread (two 16-byte loads, one 16-byte store).
+//     Moves 2 + 2 + 1 = 5 bytes per element.
+//   Q/K fused (groups are contiguous runs of rows, e.g. tiles after the tile-major gather; up to kFusedMaxSmem bytes
+//   per (group, head)): fusedGroupKernel, grid (groupCount, heads), block 256, dynamic shared memory
+//   groupRows*headDim*2 bytes holding the group's BF16 slice. Phase 1 loads it (16-byte loads, coalesced over the
+//   256-byte head slice of each row) and reduces amax over the block (shuffles + 8-word shared array); phase 2
+//   quantizes from shared memory. Moves 2 + 1 = 3 bytes per element (the minimum).
+//   V: channelAmaxKernel (grid (ceil(rows/kVAmaxRows), ceil(cols/8/256)), per-channel running max, 8 atomicMax per
+//   thread at the end), finalizeScalesKernel, then transposeQuantizeVKernel: 128 tokens x 64 channels per block,
+//   256 threads; thread (v = tid%8, tg = tid/8) loads 4 tokens x 8 channels, writes 4-token code words into a
+//   [64][32+1]-word shared tile, then 16-byte stores of the transposed tile. 5 bytes per element.
+//
+// Check: gpu-test/kernels.test.mjs (bit-exact against the CPU twin, poisoned outputs, real sizes) and
+// gpu-test/sanitize.mjs under compute-sanitizer memcheck/racecheck (scripts/gpu/run-kernels.sh).
+#include <algorithm>
+#include <cstdint>
+
+#include "common/cuda_check.h"
+#include "common/fp8_math.cuh"
+#include "common/launch_config.h"
+#include "common/params.h"
+
+namespace fpsattn {
+namespace {
+
+constexpr int kMaxThreads = 256;
+constexpr int kAmaxRows = 32;           // rows per block in the Q/K amax pass
+constexpr int kAmaxUnroll = 4;          // rows loaded before they are reduced
+constexpr int kQuantItemsPerThread = 2; // 16-channel units per thread per iteration in quantizeRowsKernel
+constexpr int kFusedThreads = 256;
+constexpr int kFusedMaxSmem = 160 * 1024;  // bytes of BF16 staging per (group, head) block in the fused path
+constexpr int kVAmaxRows = 128;         // rows per block in the V channel-amax pass
+constexpr int kVTileTokens = 128;       // V transpose tile: tokens
+constexpr int kVTileChannels = 64;      //                   channels
+constexpr int kVTileWords = kVTileTokens / 4 + 1;  // shared row pitch in 32-bit words (+1: no bank conflicts)
+
+__device__ __forceinline__ void loadMean8(const float* __restrict__ mean, int64_t c, float (&m)[8]) {
+  const float4 a = __ldg(reinterpret_cast<const float4*>(mean + c));
+  const float4 b = __ldg(reinterpret_cast<const float4*>(mean + c + 4));
+  m[0] = a.x; m[1] = a.y; m[2] = a.z; m[3] = a.w; m[4] = b.x; m[5] = b.y; m[6] = b.z; m[7] = b.w;
+}
+
+/// The 8 (optionally smoothed) float32 values of a 16-byte BF16 vector.
+__device__ __forceinline__ void valuesOf(const uint4& q, const float* __restrict__ mean, int64_t c, float (&f)[8]) {
+  unpackBf16x8(q, f);
+  if (mean != nullptr) {
+    float m[8];
+    loadMean8(mean, c, m);
+#pragma unroll
+    for (int j = 0; j < 8; ++j) f[j] = __fsub_rn(f[j], m[j]);
+  }
+}
+
+__device__ __forceinline__ float max8Finite(const float (&f)[8]) {
+  float m = 0.0f;
+#pragma unroll
+  for (int j = 0; j < 8; ++j) m = fmaxf(m, finiteAbs(f[j]));
+  return m;
+}
+
+template <Fp8Format F>
+__device__ __forceinline__ uint2 encode8(const float (&f)[8], float scale) {
+  uint32_t c[8];
+#pragma unroll
+  for (int j = 0; j < 8; ++j) c[j] = encodeFp8<F>(__fdiv_rn(f[j], scale));
+  return make_uint2(pack4(c[0], c[1], c[2], c[3]), pack4(c[4], c[5], c[6], c[7]));
+}
+
+// ------------------------------------------------------------------------------------------ Q/K two-pass path
+__global__ void amaxRowsKernel(const uint4* __restrict__ x, const int32_t* __restrict__ groupOfRow,
+                               const float* __restrict__ mean, uint32_t* __restrict__ amax, int64_t rows,
+                               int64_t vecPerRow, int lanesPerHead, int heads, int64_t groupCount) {
+  const int64_t v = int64_t(blockIdx.y) * blockDim.x + threadIdx.x;  // this thread's 8-channel vector
+  const bool active = v < vecPerRow;
+  const int64_t r0 = int64_t(blockIdx.x) * kAmaxRows;
+  const int64_t r1 = min(rows, r0 + kAmaxRows);
+  const int head = active ? int((v * 8) / (int64_t(lanesPerHead) * 8)) : 0;
+  const int lane = threadIdx.x & 31;
+
+  // All threads of the block run every iteration (the group is block-uniform), so the shuffles below see full warps.
+  auto flush = [&](int32_t g, float m) {
+    for (int offset = lanesPerHead / 2; offset > 0; offset >>= 1)
+      m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, offset));
+    if (active && (lane % lanesPerHead) == 0 && g >= 0 && g < groupCount && m > 0.0f)
+      atomicMax(amax + int64_t(g) * heads + head, __float_as_uint(m));
+  };
+
+  int32_t group = -1;
+  float running = 0.0f;
+  for (int64_t r = r0; r < r1; r += kAmaxUnroll) {
+    uint4 q[kAmaxUnroll];
+    int32_t g[kAmaxUnroll];
+#pragma unroll
+    for (int k = 0; k < kAmaxUnroll; ++k) {
+      const bool in = r + k < r1;
+      g[k] = in ? __ldg(groupOfRow + r + k) : -1;
+      q[k] = (in && active) ? __ldcs(x + (r + k) * vecPerRow + v) : make_uint4(0u, 0u, 0u, 0u);
+    }
+#pragma unroll
+    for (int k = 0; k < kAmaxUnroll; ++k) {
+      if (r + k >= r1) break;
+      if (g[k] != group) {
+        if (group >= 0) flush(group, running);
+        group = g[k];
+        running = 0.0f;
+      }
+      if (active) {
+        float f[8];
+        valuesOf(q[k], mean, v * 8, f);
+        running = fmaxf(running, max8Finite(f));
+      }
+    }
+  }
+  if (group >= 0) flush(group, running);
+}
+
+template <Fp8Format F>
+__global__ void finalizeScalesKernel(const uint32_t* __restrict__ amax, float* __restrict__ scales, int64_t n) {
+  const int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < n) scales[i] = scaleFromAmax<F>(__uint_as_float(amax[i]));
+}
+
+template <Fp8Format F, typename Index>
+__global__ void __launch_bounds__(kMaxThreads) quantizeRowsKernel(const uint4* __restrict__ x,
+                                                                  const int32_t* __restrict__ groupOfRow,
+                                                                  const float* __restrict__ mean,
+                                                                  const float* __restrict__ scales,
+                                                                  uint4* __restrict__ codes, Index rows,
+                                                                  Index unitsPerRow, int unitsPerHead, int heads,
+                                                                  int64_t groupCount) {
+  const Index total = rows * unitsPerRow;
+  const Index stride = Index(gridDim.x) * blockDim.x * kQuantItemsPerThread;
+  for (Index base = Index(blockIdx.x) * blockDim.x * kQuantItemsPerThread + threadIdx.x; base < total;
+       base += stride) {
+    uint4 a[kQuantItemsPerThread], b[kQuantItemsPerThread];
+    Index idx[kQuantItemsPerThread];
+#pragma unroll
+    for (int k = 0; k < kQuantItemsPerThread; ++k) {
+      idx[k] = base + Index(k) * blockDim.x;
+      if (idx[k] < total) {
+        a[k] = __ldcs(x + int64_t(idx[k]) * 2);
+        b[k] = __ldcs(x + int64_t(idx[k]) * 2 + 1);
+      }
+    }
+#pragma unroll
+    for (int k = 0; k < kQuantItemsPerThread; ++k) {
+      if (idx[k] >= total) continue;
+      const Index row = idx[k] / unitsPerRow;
+      const Index unit = idx[k] - row * unitsPerRow;
+      const int32_t g = __ldg(groupOfRow + row);
+      const int head = int(unit) / unitsPerHead;
+      const float scale =
+          (g >= 0 && g < groupCount) ? __ldg(scales + int64_t(g) * heads + head) : __int_as_float(0x7fffffff);
+      float f0[8], f1[8];
+      valuesOf(a[k], mean, int64_t(unit) * 16, f0);
+      valuesOf(b[k], mean, int64_t(unit) * 16 + 8, f1);
+      const uint2 lo = encode8<F>(f0, scale);
+      const uint2 hi = encode8<F>(f1, scale);
+      __stcs(codes + idx[k], make_uint4(lo.x, lo.y, hi.x, hi.y));
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------ Q/K fused path
+template <Fp8Format F>
+__global__ void __launch_bounds__(kFusedThreads) fusedGroupKernel(const uint4* __restrict__ x,
+                                                                  const int32_t* __restrict__ groupStart,
+                                                                  const float* __restrict__ mean,
+                                                                  uint4* __restrict__ codes,
+                                                                  float* __restrict__ scales, int64_t cols,
+                                                                  int headDim, int heads) {
+  extern __shared__ uint4 smem_slice[];  // [groupRows][headDim/8] BF16 vectors of this (group, head)
+  __shared__ float smem_warpMax[kFusedThreads / 32];
+
+  const int64_t g = blockIdx.x;
+  const int head = blockIdx.y;
+  const int64_t r0 = groupStart[g];
+  const int groupRows = int(groupStart[g + 1] - r0);
+  const int unitsPerRowHead = headDim / 16;          // 16-channel units per row of this head (power of two)
+  const int unitShift = __ffs(unitsPerRowHead) - 1;
+  const int units = groupRows * unitsPerRowHead;
+  const int64_t vecPerRow = cols / 8;
+  const int64_t headVec = int64_t(head) * (headDim / 8);
+
+  // Phase 1: stage the slice in shared memory and reduce |x| over its finite values.
+  float m = 0.0f;
+#pragma unroll 4
+  for (int u = threadIdx.x; u < units; u += kFusedThreads) {
+    const int row = u >> unitShift;
+    const int unit = u & (unitsPerRowHead - 1);
+    const int64_t at = (r0 + row) * vecPerRow + headVec + unit * 2;
+    const uint4 a = __ldcs(x + at);
+    const uint4 b = __ldcs(x + at + 1);
+    smem_slice[2 * u] = a;
+    smem_slice[2 * u + 1] = b;
+    float f[8];
+    valuesOf(a, mean, (headVec + unit * 2) * 8, f);
+    m = fmaxf(m, max8Finite(f));
+    valuesOf(b, mean, (headVec + unit * 2 + 1) * 8, f);
+    m = fmaxf(m, max8Finite(f));
+  }
+  for (int offset = 16; offset > 0; offset >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, offset));
+  if ((threadIdx.x & 31) == 0) smem_warpMax[threadIdx.x >> 5] = m;
+  __syncthreads();
+  float amax = 0.0f;
+#pragma unroll
+  for (int w = 0; w < kFusedThreads / 32; ++w) amax = fmaxf(amax, smem_warpMax[w]);
+  const float scale = scaleFromAmax<F>(amax);
+  if (threadIdx.x == 0) scales[g * heads + head] = scale;
+
+  // Phase 2: each thread quantizes the units it staged itself (no barrier needed for smem_slice).
+#pragma unroll 4
+  for (int u = threadIdx.x; u < units; u += kFusedThreads) {
+    const int row = u >> unitShift;
+    const int unit = u & (unitsPerRowHead - 1);
+    float f0[8], f1[8];
+    valuesOf(smem_slice[2 * u], mean, (headVec + unit * 2) * 8, f0);
+    valuesOf(smem_slice[2 * u + 1], mean, (headVec + unit * 2 + 1) * 8, f1);
+    const uint2 lo = encode8<F>(f0, scale);
+    const uint2 hi = encode8<F>(f1, scale);
+    // codes row pitch is cols bytes = vecPerRow/2 uint4; this unit is 16 bytes at channel (headVec + 2*unit)*8.
+    __stcs(codes + ((r0 + row) * vecPerRow + headVec + unit * 2) / 2, make_uint4(lo.x, lo.y, hi.x, hi.y));
+  }
+}
+
+// ------------------------------------------------------------------------------------------ V path
+__global__ void __launch_bounds__(kMaxThreads) channelAmaxKernel(const uint4* __restrict__ v,
+                                                                 uint32_t* __restrict__ amax, int64_t rows,
+                                                                 int64_t vecPerRow) {
+  const int64_t vec = int64_t(blockIdx.y) * kMaxThreads + threadIdx.x;
+  if (vec >= vecPerRow) return;
+  const int64_t r0 = int64_t(blockIdx.x) * kVAmaxRows;
+  const int64_t r1 = min(rows, r0 + kVAmaxRows);
+  float m[8];
+#pragma unroll
+  for (int j = 0; j < 8; ++j) m[j] = 0.0f;
+  int64_t r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    uint4 q[4];
+#pragma unroll
+    for (int k = 0; k < 4; ++k) q[k] = __ldcs(v + (r + k) * vecPerRow + vec);
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      float f[8];
+      unpackBf16x8(q[k], f);
+#pragma unroll
+      for (int j = 0; j < 8; ++j) m[j] = fmaxf(m[j], finiteAbs(f[j]));
+    }
+  }
+  for (; r < r1; ++r) {
+    float f[8];
+    unpackBf16x8(__ldcs(v + r * vecPerRow + vec), f);
+#pragma unroll
+    for (int j = 0; j < 8; ++j) m[j] = fmaxf(m[j], finiteAbs(f[j]));
+  }
+#pragma unroll
+  for (int j = 0; j < 8; ++j)
+    if (m[j] > 0.0f) atomicMax(amax + vec * 8 + j, __float_as_uint(m[j]));
+}
+
+template <Fp8Format F>
+__global__ void __launch_bounds__(kMaxThreads) transposeQuantizeVKernel(const uint4* __restrict__ v,
+                                                                        const float* __restrict__ scales,
+                                                                        uint4* __restrict__ codesT, int64_t rows,
+                                                                        int64_t cols, int64_t tokenStride) {
+  __shared__ uint32_t smem_tile[kVTileChannels][kVTileWords];  // [channel][4-token code word]
+  const int64_t t0 = int64_t(blockIdx.x) * kVTileTokens;
+  const int64_t c0 = int64_t(blockIdx.y) * kVTileChannels;
+  const int vec = threadIdx.x & 7;   // 8-channel vector within the 64-channel tile
+  const int tg = threadIdx.x >> 3;   // 4-token group within the 128-token tile
+  const int64_t vecPerRow = cols / 8;
+
+  float scale[8];
+  {
+    const float4 a = __ldg(reinterpret_cast<const float4*>(scales + c0 + vec * 8));
+    const float4 b = __ldg(reinterpret_cast<const float4*>(scales + c0 + vec * 8 + 4));
+    scale[0] = a.x; scale[1] = a.y; scale[2] = a.z; scale[3] = a.w;
+    scale[4] = b.x; scale[5] = b.y; scale[6] = b.z; scale[7] = b.w;
+  }
+  uint4 q[4];
+#pragma unroll
+  for (int k = 0; k < 4; ++k) {
+    const int64_t t = t0 + tg * 4 + k;
+    q[k] = t < rows ? __ldcs(v + t * vecPerRow + c0 / 8 + vec) : make_uint4(0u, 0u, 0u, 0u);
+  }
+  uint32_t code[4][8];
+#pragma unroll
+  for (int k = 0; k < 4; ++k) {
+    float f[8];
+    unpackBf16x8(q[k], f);
+    const bool in = t0 + tg * 4 + k < rows;
+#pragma unroll
+    for (int j = 0; j < 8; ++j) code[k][j] = in ? encodeFp8<F>(__fdiv_rn(f[j], scale[j])) : 0u;
+  }
+#pragma unroll
+  for (int j = 0; j < 8; ++j) smem_tile[vec * 8 + j][tg] = pack4(code[0][j], code[1][j], code[2][j], code[3][j]);
+  __syncthreads();
+
+  // Store: 64 channel rows x 128 token bytes = 64 x 8 uint4; 2 per thread, consecutive threads along tokens.
+#pragma unroll
+  for (int k = 0; k < 2; ++k) {
+    const int item = threadIdx.x + k * kMaxThreads;
+    const int ch = item >> 3;
+    const int part = item & 7;  // 16-byte piece (16 tokens) of the row
+    const int64_t t = t0 + part * 16;
+    if (t < tokenStride) {
+      const uint32_t* w = &smem_tile[ch][part * 4];
+      __stcs(codesT + ((c0 + ch) * tokenStride + t) / 16, make_uint4(w[0], w[1], w[2], w[3]));
+    }
+  }
+}
+
+template <Fp8Format F>
+void launchQuantizeRowsTyped(const QuantizeRowsParams& p, cudaStream_t stream) {
+  const int64_t scaleCount = p.groupCount * p.heads;
+  const auto* x = static_cast<const uint4*>(p.x);
+  if (quantizeRowsUsesFusedPath(p)) {
+    const int smemBytes = int(p.maxGroupRows * p.headDim * 2);
+    static bool attributeSet = false;  // per template instance; the binding calls from the main thread only
+    if (!attributeSet) {
+      FPSATTN_CUDA_CHECK(
+          cudaFuncSetAttribute(fusedGroupKernel<F>, cudaFuncAttributeMaxDynamicSharedMemorySize, kFusedMaxSmem));
+      attributeSet = true;
+    }
+    const dim3 grid(unsigned(p.groupCount), unsigned(p.heads));
+    fusedGroupKernel<F><<<grid, kFusedThreads, smemBytes, stream>>>(x, p.groupStart, p.mean,
+                                                                     reinterpret_cast<uint4*>(p.codes), p.scales,
+                                                                     p.cols, p.headDim, p.heads);
+    FPSATTN_CHECK_LAUNCH();
+    return;
+  }
+  // Two-pass path.
+  FPSATTN_CUDA_CHECK(cudaMemsetAsync(p.amaxWork, 0, size_t(scaleCount) * sizeof(uint32_t), stream));
+  const int64_t vecPerRow = p.cols / 8;
+  const int threads = int(std::min<int64_t>(kMaxThreads, roundUp(vecPerRow, 32)));
+  if (p.rows > 0) {
+    const dim3 grid1(unsigned(ceilDiv(p.rows, kAmaxRows)), unsigned(ceilDiv(vecPerRow, threads)));
+    amaxRowsKernel<<<grid1, threads, 0, stream>>>(x, p.groupOfRow, p.mean, p.amaxWork, p.rows, vecPerRow,
+                                                  p.headDim / 8, p.heads, p.groupCount);
+    FPSATTN_CHECK_LAUNCH();
+  }
+  finalizeScalesKernel<F><<<unsigned(ceilDiv(scaleCount, kMaxThreads)), kMaxThreads, 0, stream>>>(
+      p.amaxWork, p.scales, scaleCount);
+  FPSATTN_CHECK_LAUNCH();
+  const int64_t unitsPerRow = p.cols / 16;
+  const int64_t items = p.rows * unitsPerRow;
+  if (items == 0) return;
+  const unsigned grid3 = flatGrid(items, kMaxThreads, kQuantItemsPerThread);
+  if (items < (int64_t(1) << 31)) {
+    quantizeRowsKernel<F, uint32_t><<<grid3, kMaxThreads, 0, stream>>>(
+        x, p.groupOfRow, p.mean, p.scales, reinterpret_cast<uint4*>(p.codes), uint32_t(p.rows),
+        uint32_t(unitsPerRow), p.headDim / 16, p.heads, p.groupCount);
+  } else {
+    quantizeRowsKernel<F, uint64_t><<<grid3, kMaxThreads, 0, stream>>>(
+        x, p.groupOfRow, p.mean, p.scales, reinterpret_cast<uint4*>(p.codes), uint64_t(p.rows),
+        uint64_t(unitsPerRow), p.headDim / 16, p.heads, p.groupCount);
+  }
+  FPSATTN_CHECK_LAUNCH();
+}
+
+template <Fp8Format F>
+void launchQuantizeVTyped(const QuantizeVParams& p, cudaStream_t stream) {
+  FPSATTN_CUDA_CHECK(cudaMemsetAsync(p.amaxWork, 0, size_t(p.cols) * sizeof(uint32_t), stream));
+  const int64_t vecPerRow = p.cols / 8;
+  if (p.rows > 0) {
+    const dim3 grid1(unsigned(ceilDiv(p.rows, kVAmaxRows)), unsigned(ceilDiv(vecPerRow, kMaxThreads)));
+    channelAmaxKernel<<<grid1, kMaxThreads, 0, stream>>>(static_cast<const uint4*>(p.v), p.amaxWork, p.rows,
+                                                         vecPerRow);
+    FPSATTN_CHECK_LAUNCH();
+  }
+  finalizeScalesKernel<F><<<unsigned(ceilDiv(p.cols, kMaxThreads)), kMaxThreads, 0, stream>>>(p.amaxWork, p.scales,
+                                                                                               p.cols);
+  FPSATTN_CHECK_LAUNCH();
+  if (p.tokenStride == 0) return;
+  const dim3 grid2(unsigned(ceilDiv(p.tokenStride, kVTileTokens)), unsigned(p.cols / kVTileChannels));
+  transposeQuantizeVKernel<F><<<grid2, kMaxThreads, 0, stream>>>(static_cast<const uint4*>(p.v), p.scales,
+                                                                  reinterpret_cast<uint4*>(p.codesT), p.rows, p.cols,
+                                                                  p.tokenStride);
+  FPSATTN_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+bool quantizeRowsUsesFusedPath(const QuantizeRowsParams& p) {
+  if (p.groupStart == nullptr || p.path == 1) return false;
+  const bool fits = p.maxGroupRows * p.headDim * 2 <= kFusedMaxSmem;
+  if (p.path == 2) return fits;
+  // Auto: fused when the slices fit and are large enough to keep a 256-thread block busy (>= 8 rows on average).
+  return fits && p.groupCount > 0 && p.rows / p.groupCount >= 8 && p.groupCount <= 2147483647LL;
+}
+
+void launchQuantizeRows(const QuantizeRowsParams& p, cudaStream_t stream) {
+  if (p.rows == 0 && p.groupCount == 0) return;
+  FPSATTN_FP8_SWITCH(p.format, F, [&] { launchQuantizeRowsTyped<F>(p, stream); });
+}
+
+void launchQuantizeV(const QuantizeVParams& p, cudaStream_t stream) {
+  if (p.cols == 0) return;
+  FPSATTN_FP8_SWITCH(p.format, F, [&] { launchQuantizeVTyped<F>(p, stream); });
+}
+
+}  // namespace fpsattn
