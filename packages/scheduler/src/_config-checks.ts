@@ -1,0 +1,275 @@
+// Private validation helpers: each reader records every problem in an IssueList and returns a typed value or
+// undefined, so one pass reports all bad fields.
+import type { Dims3, GridDims } from '@fpsattn/tiling';
+import type { ConfigIssue } from './config-error';
+import type { AttentionPlan, Granularity, ModelDims, OverrideRule, PhaseName, Sparsity, SparseWindow } from './types';
+
+export const ATTENTION_MODES = ['dense-bf16', 'fp8-dense', 'sparse-bf16', 'fp8-sparse'] as const;
+export const GRANULARITY_KINDS = ['tile', 'per-token', 'per-tensor'] as const;
+export const SPARSE_WINDOW_KINDS = ['seed', 'clamped'] as const;
+export const PHASE_NAMES = ['warmup', 'early', 'middle', 'late'] as const;
+
+const quoteList = (values: readonly string[]) => values.map((v) => `'${v}'`).join(', ');
+
+export class IssueList {
+  readonly issues: ConfigIssue[] = [];
+  add(path: string, value: unknown, message: string, allowed: string): void {
+    this.issues.push({ path, value, message, allowed });
+  }
+}
+
+export const child = (path: string, key: string): string => (path ? `${path}.${key}` : key);
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Reads an object, reporting a non-object and each field outside `known`. */
+export function readObject(
+  issues: IssueList,
+  path: string,
+  value: unknown,
+  known: readonly string[],
+  what: string,
+): Record<string, unknown> | undefined {
+  if (!isRecord(value)) {
+    issues.add(path, value, `expected ${what}`, `an object with fields ${quoteList(known)}`);
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) issues.add(child(path, key), value[key], `unknown field '${key}'`, `fields ${quoteList(known)}`);
+  }
+  return value;
+}
+
+export function readInt(issues: IssueList, path: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  const allowed = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`;
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    issues.add(path, value, 'expected an integer', allowed);
+    return undefined;
+  }
+  if (value < min || value > max) {
+    issues.add(path, value, 'out of range', allowed);
+    return undefined;
+  }
+  return value;
+}
+
+export function readUnit(issues: IssueList, path: string, value: unknown): number | undefined {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    issues.add(path, value, 'expected a finite number', 'a number in [0, 1]');
+    return undefined;
+  }
+  if (value < 0 || value > 1) {
+    issues.add(path, value, 'must be a fraction of the steps', 'a number in [0, 1]');
+    return undefined;
+  }
+  return value;
+}
+
+export function readDims3(issues: IssueList, path: string, value: unknown, what: string): Dims3 | undefined {
+  if (!Array.isArray(value) || value.length !== 3) {
+    issues.add(path, value, `expected ${what} as [t, h, w]`, 'an array of three positive integers');
+    return undefined;
+  }
+  const out = value.map((v, axis) => readInt(issues, `${path}[${axis}]`, v, 1));
+  return out.every((v) => v !== undefined) ? (out as unknown as Dims3) : undefined;
+}
+
+export function readGrid(issues: IssueList, path: string, value: unknown): GridDims | undefined {
+  const o = readObject(issues, path, value, ['frames', 'height', 'width'], 'a token grid');
+  if (!o) return undefined;
+  const frames = readInt(issues, child(path, 'frames'), o.frames, 1);
+  const height = readInt(issues, child(path, 'height'), o.height, 1);
+  const width = readInt(issues, child(path, 'width'), o.width, 1);
+  return frames && height && width ? { frames, height, width } : undefined;
+}
+
+export function readModel(issues: IssueList, path: string, value: unknown): ModelDims | undefined {
+  const o = readObject(issues, path, value, ['layers', 'heads', 'headDim'], 'model sizes');
+  if (!o) return undefined;
+  const layers = readInt(issues, child(path, 'layers'), o.layers, 1);
+  const heads = readInt(issues, child(path, 'heads'), o.heads, 1);
+  const headDim = readInt(issues, child(path, 'headDim'), o.headDim, 1);
+  return layers && heads && headDim ? { layers, heads, headDim } : undefined;
+}
+
+export function readGranularity(issues: IssueList, path: string, value: unknown): Granularity | undefined {
+  if (!isRecord(value)) {
+    issues.add(path, value, 'expected a granularity object', `{ kind: ${quoteList(GRANULARITY_KINDS)} }`);
+    return undefined;
+  }
+  switch (value.kind) {
+    case 'tile': {
+      readObject(issues, path, value, ['kind', 'tile'], 'a tile granularity');
+      const tile = readDims3(issues, child(path, 'tile'), value.tile, 'a quantization tile');
+      return tile ? { kind: 'tile', tile } : undefined;
+    }
+    case 'per-token':
+    case 'per-tensor':
+      readObject(issues, path, value, ['kind'], `a ${value.kind} granularity`);
+      return { kind: value.kind };
+    default:
+      issues.add(child(path, 'kind'), value.kind, 'unknown granularity kind', quoteList(GRANULARITY_KINDS));
+      return undefined;
+  }
+}
+
+const AXES = ['frames', 'height', 'width'] as const;
+
+export function readWindow(issues: IssueList, path: string, value: unknown, grid?: GridDims, tile?: Dims3): SparseWindow | undefined {
+  if (!isRecord(value)) {
+    issues.add(path, value, 'expected a window object', `{ kind: ${quoteList(SPARSE_WINDOW_KINDS)} }`);
+    return undefined;
+  }
+  const extents = grid ? [grid.frames, grid.height, grid.width] : undefined;
+  switch (value.kind) {
+    case 'seed': {
+      readObject(issues, path, value, ['kind', 'tokens'], 'a seed window');
+      const tokens = readDims3(issues, child(path, 'tokens'), value.tokens, 'a window in tokens');
+      if (!tokens) return undefined;
+      let ok = true;
+      if (extents) {
+        tokens.forEach((w, axis) => {
+          if (w > extents[axis]!) {
+            ok = false;
+            issues.add(`${path}.tokens[${axis}]`, w, `window is larger than the grid (${AXES[axis]} = ${extents[axis]} tokens)`, `an integer in [1, ${extents[axis]}]`);
+          }
+        });
+      }
+      return ok ? { kind: 'seed', tokens } : undefined;
+    }
+    case 'clamped': {
+      readObject(issues, path, value, ['kind', 'tiles'], 'a clamped window');
+      const tiles = readDims3(issues, child(path, 'tiles'), value.tiles, 'a window in tiles');
+      if (!tiles) return undefined;
+      let ok = true;
+      if (extents && tile) {
+        tiles.forEach((w, axis) => {
+          const n = Math.ceil(extents[axis]! / tile[axis]!);
+          if (w > n) {
+            ok = false;
+            issues.add(`${path}.tiles[${axis}]`, w, `window is larger than the grid (${AXES[axis]}: ${n} tiles of ${tile[axis]})`, `an integer in [1, ${n}]`);
+          }
+        });
+      }
+      return ok ? { kind: 'clamped', tiles } : undefined;
+    }
+    default:
+      issues.add(child(path, 'kind'), value.kind, 'unknown window kind', quoteList(SPARSE_WINDOW_KINDS));
+      return undefined;
+  }
+}
+
+export function readSparsity(issues: IssueList, path: string, value: unknown, grid?: GridDims): Sparsity | undefined {
+  const o = readObject(issues, path, value, ['tile', 'window'], 'a sparsity object');
+  if (!o) return undefined;
+  const tile = readDims3(issues, child(path, 'tile'), o.tile, 'an attention tile');
+  const window = readWindow(issues, child(path, 'window'), o.window, grid, tile);
+  return tile && window ? { tile, window } : undefined;
+}
+
+const PLAN_FIELDS: Record<(typeof ATTENTION_MODES)[number], readonly string[]> = {
+  'dense-bf16': ['mode'],
+  'fp8-dense': ['mode', 'granularity'],
+  'sparse-bf16': ['mode', 'sparsity'],
+  'fp8-sparse': ['mode', 'granularity', 'sparsity'],
+};
+
+export function readPlan(issues: IssueList, path: string, value: unknown, grid?: GridDims): AttentionPlan | undefined {
+  if (!isRecord(value)) {
+    issues.add(path, value, 'expected an attention plan object', `{ mode: ${quoteList(ATTENTION_MODES)} }`);
+    return undefined;
+  }
+  const mode = value.mode;
+  if (typeof mode !== 'string' || !(ATTENTION_MODES as readonly string[]).includes(mode)) {
+    issues.add(child(path, 'mode'), mode, 'unknown attention mode', quoteList(ATTENTION_MODES));
+    return undefined;
+  }
+  const m = mode as (typeof ATTENTION_MODES)[number];
+  for (const key of Object.keys(value)) {
+    if (!PLAN_FIELDS[m].includes(key)) {
+      issues.add(child(path, key), value[key], `field '${key}' is not allowed for mode '${m}'`, `fields ${quoteList(PLAN_FIELDS[m])}`);
+    }
+  }
+  const needsGranularity = m === 'fp8-dense' || m === 'fp8-sparse';
+  const needsSparsity = m === 'sparse-bf16' || m === 'fp8-sparse';
+  const granularity = needsGranularity ? readGranularity(issues, child(path, 'granularity'), value.granularity) : undefined;
+  const sparsity = needsSparsity ? readSparsity(issues, child(path, 'sparsity'), value.sparsity, grid) : undefined;
+  if ((needsGranularity && !granularity) || (needsSparsity && !sparsity)) return undefined;
+  switch (m) {
+    case 'dense-bf16':
+      return { mode: m };
+    case 'fp8-dense':
+      return { mode: m, granularity: granularity! };
+    case 'sparse-bf16':
+      return { mode: m, sparsity: sparsity! };
+    case 'fp8-sparse':
+      return { mode: m, granularity: granularity!, sparsity: sparsity! };
+  }
+}
+
+function readIndexList(issues: IssueList, path: string, value: unknown, count: number, what: string): number[] | undefined {
+  if (!Array.isArray(value) || value.length === 0) {
+    issues.add(path, value, `expected a non-empty array of ${what} indices`, `integers in [0, ${count - 1}]`);
+    return undefined;
+  }
+  const out = value.map((v, i) => readInt(issues, `${path}[${i}]`, v, 0, count - 1));
+  return out.every((v) => v !== undefined) ? (out as number[]) : undefined;
+}
+
+export function readOverrides(
+  issues: IssueList,
+  path: string,
+  value: unknown,
+  context: { steps?: number; model?: ModelDims; grid?: GridDims },
+): OverrideRule[] | undefined {
+  if (!Array.isArray(value)) {
+    issues.add(path, value, 'expected an array of override rules', 'an array of { layers?, heads?, phases?, steps?, plan }');
+    return undefined;
+  }
+  const rules: OverrideRule[] = [];
+  let ok = true;
+  value.forEach((raw, i) => {
+    const p = `${path}[${i}]`;
+    const before = issues.issues.length;
+    const o = readObject(issues, p, raw, ['layers', 'heads', 'phases', 'steps', 'plan'], 'an override rule');
+    if (!o) {
+      ok = false;
+      return;
+    }
+    const rule: { -readonly [K in keyof OverrideRule]: OverrideRule[K] } = { plan: { mode: 'dense-bf16' } };
+    if (o.layers !== undefined) rule.layers = readIndexList(issues, child(p, 'layers'), o.layers, context.model?.layers ?? Number.MAX_SAFE_INTEGER, 'layer');
+    if (o.heads !== undefined) rule.heads = readIndexList(issues, child(p, 'heads'), o.heads, context.model?.heads ?? Number.MAX_SAFE_INTEGER, 'head');
+    if (o.phases !== undefined) {
+      if (!Array.isArray(o.phases) || o.phases.length === 0) {
+        issues.add(child(p, 'phases'), o.phases, 'expected a non-empty array of phase names', quoteList(PHASE_NAMES));
+      } else {
+        o.phases.forEach((phase, j) => {
+          if (!(PHASE_NAMES as readonly unknown[]).includes(phase)) issues.add(`${p}.phases[${j}]`, phase, 'unknown phase', quoteList(PHASE_NAMES));
+        });
+        rule.phases = o.phases as PhaseName[];
+      }
+    }
+    if (o.steps !== undefined) {
+      const s = readObject(issues, child(p, 'steps'), o.steps, ['from', 'to'], 'a step range { from, to }');
+      if (s) {
+        const max = context.steps ?? Number.MAX_SAFE_INTEGER;
+        const from = readInt(issues, `${p}.steps.from`, s.from, 0, max - 1);
+        const to = readInt(issues, `${p}.steps.to`, s.to, 1, max);
+        if (from !== undefined && to !== undefined) {
+          if (from >= to) issues.add(`${p}.steps`, s, `empty step range (from ${from} >= to ${to})`, 'from < to (half-open [from, to))');
+          else rule.steps = { from, to };
+        }
+      }
+    }
+    if (!('plan' in o)) issues.add(child(p, 'plan'), undefined, 'missing plan', 'an attention plan');
+    else {
+      const plan = readPlan(issues, child(p, 'plan'), o.plan, context.grid);
+      if (plan) rule.plan = plan;
+    }
+    if (issues.issues.length !== before) ok = false;
+    else rules.push(rule);
+  });
+  return ok ? rules : undefined;
+}

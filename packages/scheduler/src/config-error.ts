@@ -1,0 +1,46 @@
+import { FpsAttnError } from '@fpsattn/fp8';
+
+/** One problem in a config: where (`phases.early.sparsity.window.tiles[2]`), the value found, what is wrong and allowed. */
+export interface ConfigIssue {
+  readonly path: string;
+  readonly value: unknown;
+  readonly message: string;
+  readonly allowed: string;
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  try {
+    const text = JSON.stringify(value);
+    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  } catch {
+    return String(value);
+  }
+}
+
+/** Formats one issue as `path = value: message (allowed: ...)`. */
+export function formatConfigIssue(issue: ConfigIssue): string {
+  return `${issue.path || '(root)'} = ${show(issue.value)}: ${issue.message} (allowed: ${issue.allowed})`;
+}
+
+/** A config (schedule, overrides) failed validation; `issues` lists every problem found, not only the first. */
+export class ConfigError extends FpsAttnError {
+  readonly issues: readonly ConfigIssue[];
+
+  constructor(options: { issues: readonly ConfigIssue[]; subject?: string }) {
+    const subject = options.subject ?? 'scheduler config';
+    const count = options.issues.length;
+    super({
+      code: 'FPSATTN_CONFIG_INVALID',
+      message: `Invalid ${subject} (${count} problem${count === 1 ? '' : 's'}):\n${options.issues
+        .map((i) => `  - ${formatConfigIssue(i)}`)
+        .join('\n')}`,
+    });
+    this.name = 'ConfigError';
+    this.issues = options.issues;
+  }
+}
+
+/** Result of a non-throwing parse. */
+export type SafeParseResult<T> = { success: true; value: T } | { success: false; error: ConfigError };

@@ -1,0 +1,63 @@
+import { BlockMaskCache } from '@fpsattn/tiling';
+import { describe, expect, it } from 'vitest';
+import { explain, formatExplainTable } from './explain';
+import { parseScheduleConfig } from './parse-schedule-config';
+import { planCost } from './plan-cost';
+import { schedulePreset } from './presets';
+
+describe('explain', () => {
+  it('gives one row per step with the phase plan and its cost (wan-720p)', () => {
+    const rows = explain({ config: schedulePreset('wan-720p') });
+    expect(rows).toHaveLength(50);
+    expect(rows[0]).toMatchObject({ step: 0, phase: 'warmup', mode: 'dense-bf16', granularity: '-', window: 'full', density: 1, flopsRelative: 1 });
+    expect(rows[5]).toMatchObject({ phase: 'early', mode: 'fp8-sparse', granularity: 'tile 3x15x16', window: 'clamped 3x3x5 tiles of 3x5x8' });
+    expect(rows[5]!.density).toBeCloseTo(45 / 630, 12);
+    expect(rows[5]!.flopsRelative).toBeCloseTo((45 / 630) * (128 / 120) ** 2, 12);
+    expect(rows[20]!.density).toBeCloseTo(175 / 630, 12);
+    expect(rows[49]!.density).toBeCloseTo(75 / 630, 12);
+    expect(rows.every((r) => r.overridden === 0)).toBe(true);
+  });
+
+  it('reports density 1 for the dense and FP8-only ablations and the windows for sparse-only', () => {
+    expect(explain({ config: schedulePreset('dense') }).every((r) => r.density === 1 && r.mode === 'dense-bf16')).toBe(true);
+    expect(explain({ config: schedulePreset('fp8-only') }).every((r) => r.flopsRelative === 1 && r.mode === 'fp8-dense')).toBe(true);
+    const sparse = explain({ config: schedulePreset('sparse-only') });
+    expect(sparse[10]!.mode).toBe('sparse-bf16');
+    expect(sparse[10]!.density).toBeCloseTo(45 / 630, 12);
+  });
+
+  it('averages over layers and heads and counts overridden calls', () => {
+    const base = schedulePreset('wan-720p');
+    const config = parseScheduleConfig({ ...base, model: { layers: 2, heads: 4, headDim: 128 }, overrides: [{ layers: [0], heads: [0], plan: { mode: 'dense-bf16' } }] });
+    const rows = explain({ config });
+    const sparse = planCost({ plan: base.phases.early, grid: base.grid }).density;
+    expect(rows[10]!.overridden).toBe(1);
+    expect(rows[10]!.density).toBeCloseTo((1 + 7 * sparse) / 8, 12);
+    expect(rows[10]!.mode).toBe('fp8-sparse');
+    const one = explain({ config, layer: 0, head: 0 });
+    expect(one[10]).toMatchObject({ mode: 'dense-bf16', density: 1, overridden: 1 });
+  });
+
+  it('builds each mask once through the cache', () => {
+    const cache = new BlockMaskCache();
+    explain({ config: schedulePreset('wan-480p'), cache });
+    expect(cache.misses).toBe(3);
+  });
+});
+
+describe('formatExplainTable', () => {
+  it('prints a header, one line per step and a mean line', () => {
+    const rows = explain({ config: schedulePreset('wan-720p', { steps: 10 }) });
+    const text = formatExplainTable(rows);
+    const lines = text.split('\n');
+    expect(lines[0]).toMatch(/^step\s+phase\s+mode\s+granularity\s+window\s+density\s+flops vs dense\s+overridden$/);
+    expect(lines).toHaveLength(2 + 10 + 1);
+    expect(lines[2]).toMatch(/^0\s+warmup\s+dense-bf16\s+-\s+full\s+100\.0%\s+100\.0%\s+0$/);
+    expect(lines[3]).toContain('7.1%');
+    expect(lines.at(-1)).toMatch(/^mean\s+\d+\.\d%\s+\d+\.\d%$/);
+  });
+
+  it('prints only the header for no rows', () => {
+    expect(formatExplainTable([]).split('\n')).toHaveLength(2);
+  });
+});

@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from './config-error';
+import { parseScheduleConfig, safeParseScheduleConfig } from './parse-schedule-config';
+import { schedulePreset } from './presets';
+
+const fp8Sparse = (tiles: number[]) => ({
+  mode: 'fp8-sparse',
+  granularity: { kind: 'tile', tile: [3, 5, 8] },
+  sparsity: { tile: [3, 5, 8], window: { kind: 'clamped', tiles } },
+});
+
+const valid = {
+  steps: 50,
+  alpha1: 0.3,
+  alpha2: 0.7,
+  denseSteps: 5,
+  grid: { frames: 21, height: 45, width: 80 },
+  model: { layers: 30, heads: 12, headDim: 128 },
+  phases: {
+    early: fp8Sparse([3, 3, 5]),
+    middle: { mode: 'fp8-dense', granularity: { kind: 'per-token' } },
+    late: { mode: 'sparse-bf16', sparsity: { tile: [3, 5, 8], window: { kind: 'seed', tokens: [6, 20, 48] } } },
+  },
+  overrides: [{ layers: [0], heads: [1, 2], plan: { mode: 'dense-bf16' } }],
+};
+
+function issuesOf(input: unknown) {
+  const result = safeParseScheduleConfig(input);
+  if (result.success) throw new Error('expected a failure');
+  return result.error.issues;
+}
+
+const patch = (f: (c: any) => void) => {
+  const c = structuredClone(valid);
+  f(c);
+  return c;
+};
+
+describe('parseScheduleConfig', () => {
+  it('accepts a valid config and returns it typed', () => {
+    expect(parseScheduleConfig(JSON.parse(JSON.stringify(valid)))).toEqual(valid);
+  });
+
+  it('fills defaults: denseSteps 0, Wan2.1-1.3B model, no overrides', () => {
+    const { denseSteps, model, overrides, ...rest } = valid;
+    void denseSteps;
+    void model;
+    void overrides;
+    const parsed = parseScheduleConfig(rest);
+    expect(parsed.denseSteps).toBe(0);
+    expect(parsed.model).toEqual({ layers: 30, heads: 12, headDim: 128 });
+    expect(parsed.overrides).toEqual([]);
+  });
+
+  it.each(['wan-480p', 'wan-720p', 'dense', 'fp8-only', 'sparse-only'] as const)('round-trips the %s preset through JSON', (name) => {
+    const preset = schedulePreset(name);
+    expect(parseScheduleConfig(JSON.parse(JSON.stringify(preset)))).toEqual(preset);
+  });
+
+  it('extends a preset: fields replace, phases and model merge per key', () => {
+    const parsed = parseScheduleConfig({ extends: 'wan-720p', alpha1: 0.2, phases: { late: { mode: 'dense-bf16' } }, model: { layers: 40 } });
+    const base = schedulePreset('wan-720p');
+    expect(parsed.alpha1).toBe(0.2);
+    expect(parsed.alpha2).toBe(base.alpha2);
+    expect(parsed.phases.early).toEqual(base.phases.early);
+    expect(parsed.phases.late).toEqual({ mode: 'dense-bf16' });
+    expect(parsed.model).toEqual({ layers: 40, heads: 12, headDim: 128 });
+  });
+
+  it.each([
+    // description, patch, path, value, allowed fragment
+    ['alpha1 above 1', (c: any) => (c.alpha1 = 1.2), 'alpha1', 1.2, '[0, 1]'],
+    ['alpha2 below 0', (c: any) => (c.alpha2 = -0.1), 'alpha2', -0.1, '[0, 1]'],
+    ['alpha1 not a number', (c: any) => (c.alpha1 = '0.3'), 'alpha1', '0.3', '[0, 1]'],
+    ['alpha1 NaN', (c: any) => (c.alpha1 = Number.NaN), 'alpha1', Number.NaN, '[0, 1]'],
+    ['alpha1 > alpha2', (c: any) => ((c.alpha1 = 0.8), (c.alpha2 = 0.5)), 'alpha1', 0.8, 'alpha2 = 0.5'],
+    ['zero steps', (c: any) => (c.steps = 0), 'steps', 0, 'integer >= 1'],
+    ['fractional steps', (c: any) => (c.steps = 12.5), 'steps', 12.5, 'integer >= 1'],
+    ['denseSteps above steps', (c: any) => (c.denseSteps = 51), 'denseSteps', 51, '[0, 50]'],
+    ['zero grid height', (c: any) => (c.grid.height = 0), 'grid.height', 0, 'integer >= 1'],
+    ['missing grid', (c: any) => delete c.grid, 'grid', undefined, "'frames'"],
+    ['unknown top-level field', (c: any) => (c.alpha3 = 1), 'alpha3', 1, "'alpha1'"],
+    ['unknown mode', (c: any) => (c.phases.middle.mode = 'fp4-dense'), 'phases.middle.mode', 'fp4-dense', "'fp8-sparse'"],
+    ['zero quantization tile', (c: any) => (c.phases.early.granularity.tile = [3, 0, 8]), 'phases.early.granularity.tile[1]', 0, 'integer >= 1'],
+    ['zero attention tile', (c: any) => (c.phases.early.sparsity.tile = [0, 5, 8]), 'phases.early.sparsity.tile[0]', 0, 'integer >= 1'],
+    ['tile with two sizes', (c: any) => (c.phases.early.sparsity.tile = [5, 8]), 'phases.early.sparsity.tile', [5, 8], 'three positive integers'],
+    ['unknown granularity', (c: any) => (c.phases.middle.granularity = { kind: 'per-block' }), 'phases.middle.granularity.kind', 'per-block', "'per-token'"],
+    ['clamped window larger than the grid', (c: any) => (c.phases.early.sparsity.window.tiles = [8, 3, 5]), 'phases.early.sparsity.window.tiles[0]', 8, '[1, 7]'],
+    ['seed window larger than the grid', (c: any) => (c.phases.late.sparsity.window.tokens = [6, 20, 81]), 'phases.late.sparsity.window.tokens[2]', 81, '[1, 80]'],
+    ['unknown window kind', (c: any) => (c.phases.early.sparsity.window = { kind: 'radial', tiles: [1, 1, 1] }), 'phases.early.sparsity.window.kind', 'radial', "'seed', 'clamped'"],
+    ['a window on a dense plan', (c: any) => (c.phases.middle.sparsity = c.phases.early.sparsity), 'phases.middle.sparsity', undefined, "'mode', 'granularity'"],
+    ['a missing granularity on fp8', (c: any) => delete c.phases.early.granularity, 'phases.early.granularity', undefined, "'tile'"],
+    ['a missing phase', (c: any) => delete c.phases.late, 'phases.late', undefined, 'an attention plan'],
+    ['an override for layer 30 of 30', (c: any) => (c.overrides[0].layers = [30]), 'overrides[0].layers[0]', 30, '[0, 29]'],
+    ['an override with an unknown phase', (c: any) => (c.overrides[0].phases = ['mid']), 'overrides[0].phases[0]', 'mid', "'middle'"],
+    ['an override with an empty step range', (c: any) => (c.overrides[0].steps = { from: 5, to: 5 }), 'overrides[0].steps', { from: 5, to: 5 }, 'from < to'],
+    ['an unknown preset', (c: any) => (c.extends = 'wan-1080p'), 'extends', 'wan-1080p', "'wan-720p'"],
+  ])('reports %s with its path, value and what is allowed', (_name, f, path, value, allowed) => {
+    const issues = issuesOf(patch(f));
+    const issue = issues.find((i) => i.path === path);
+    expect(issue, JSON.stringify(issues)).toBeDefined();
+    if (value !== undefined) expect(issue!.value).toEqual(value);
+    expect(issue!.allowed).toContain(allowed);
+  });
+
+  it('reports every bad field at once, not only the first', () => {
+    const bad = patch((c) => {
+      c.steps = -3;
+      c.alpha1 = 2;
+      c.grid.width = 0;
+      c.phases.early.mode = 'sparse';
+      c.phases.middle.granularity.kind = 'per-row';
+      c.phases.late.sparsity.tile = [3, 0, 8];
+      c.overrides[0].heads = [12];
+      c.unknown = true;
+    });
+    const result = safeParseScheduleConfig(bad);
+    expect(result.success).toBe(false);
+    if (result.success) return;
+    expect(result.error.issues.map((i) => i.path).sort()).toEqual(
+      ['alpha1', 'grid.width', 'overrides[0].heads[0]', 'phases.early.mode', 'phases.late.sparsity.tile[1]', 'phases.middle.granularity.kind', 'steps', 'unknown'].sort(),
+    );
+    for (const path of ['steps', 'alpha1', 'grid.width', 'phases.early.mode', 'overrides[0].heads[0]']) {
+      expect(result.error.message).toContain(path);
+    }
+    expect(() => parseScheduleConfig(bad)).toThrow(ConfigError);
+  });
+
+  it.each([null, 42, 'config', [1, 2]])('rejects a non-object input %s', (input) => {
+    const issues = issuesOf(input);
+    expect(issues).toHaveLength(1);
+    expect(issues[0]!.path).toBe('');
+  });
+});

@@ -1,0 +1,104 @@
+import { ConfigError, type SafeParseResult } from './config-error';
+import {
+  IssueList,
+  isRecord,
+  readGrid,
+  readInt,
+  readModel,
+  readObject,
+  readOverrides,
+  readPlan,
+  readUnit,
+} from './_config-checks';
+import { SCHEDULE_PRESET_NAMES, WAN_1_3B_MODEL, schedulePreset, type SchedulePresetName } from './presets';
+import type { AttentionPlan, ScheduleConfig } from './types';
+
+const TOP_FIELDS = ['extends', 'steps', 'alpha1', 'alpha2', 'denseSteps', 'grid', 'model', 'phases', 'overrides'] as const;
+
+/** Applies `extends: '<preset>'`: top-level fields replace the preset's, `phases` and `model` merge per key. */
+function withPreset(issues: IssueList, input: Record<string, unknown>): Record<string, unknown> {
+  if (input.extends === undefined) return input;
+  if (typeof input.extends !== 'string' || !(SCHEDULE_PRESET_NAMES as readonly string[]).includes(input.extends)) {
+    issues.add('extends', input.extends, 'unknown preset', SCHEDULE_PRESET_NAMES.map((n) => `'${n}'`).join(', '));
+    return input;
+  }
+  const steps = typeof input.steps === 'number' && Number.isInteger(input.steps) && input.steps >= 1 ? input.steps : undefined;
+  const base = schedulePreset(input.extends as SchedulePresetName, steps === undefined ? {} : { steps }) as unknown as Record<string, unknown>;
+  const merged: Record<string, unknown> = { ...base, ...input };
+  if (isRecord(input.phases)) merged.phases = { ...(base.phases as object), ...input.phases };
+  if (isRecord(input.model)) merged.model = { ...(base.model as object), ...input.model };
+  delete merged.extends;
+  return merged;
+}
+
+/**
+ * Validates a schedule config (e.g. parsed JSON) and reports **every** problem at once.
+ *
+ * Fields: `steps` (D, integer >= 1), `alpha1`, `alpha2` (in [0, 1], alpha1 <= alpha2), `denseSteps` (integer in
+ * [0, steps], default 0), `grid` ({ frames, height, width }), `model` ({ layers, heads, headDim }, default Wan2.1-1.3B),
+ * `phases` ({ early, middle, late } attention plans), `overrides` (rules, default []), and optionally
+ * `extends: '<preset name>'` to start from a preset. Windows larger than the grid, zero or non-integer tile sizes,
+ * unknown modes / kinds / fields and fields a mode does not take (a window on 'dense-bf16') are errors.
+ */
+export function safeParseScheduleConfig(input: unknown): SafeParseResult<ScheduleConfig> {
+  const issues = new IssueList();
+  const root = readObject(issues, '', input, TOP_FIELDS, 'a schedule config object');
+  if (!root) return { success: false, error: new ConfigError({ issues: issues.issues }) };
+  const o = withPreset(issues, root);
+
+  const steps = readInt(issues, 'steps', o.steps, 1);
+  const alpha1 = readUnit(issues, 'alpha1', o.alpha1);
+  const alpha2 = readUnit(issues, 'alpha2', o.alpha2);
+  if (alpha1 !== undefined && alpha2 !== undefined && alpha1 > alpha2) {
+    issues.add('alpha1', alpha1, `alpha1 must not exceed alpha2 (${alpha2})`, `a number in [0, alpha2 = ${alpha2}]`);
+  }
+  const denseSteps = o.denseSteps === undefined ? 0 : readInt(issues, 'denseSteps', o.denseSteps, 0, steps ?? Number.MAX_SAFE_INTEGER);
+  const grid = readGrid(issues, 'grid', o.grid);
+  const model = o.model === undefined ? WAN_1_3B_MODEL : readModel(issues, 'model', o.model);
+
+  let phases: ScheduleConfig['phases'] | undefined;
+  const p = readObject(issues, 'phases', o.phases, ['early', 'middle', 'late'], 'the three phase plans { early, middle, late }');
+  if (p) {
+    const read = (name: 'early' | 'middle' | 'late'): AttentionPlan | undefined => {
+      if (p[name] === undefined) {
+        issues.add(`phases.${name}`, undefined, `missing the ${name} plan`, 'an attention plan');
+        return undefined;
+      }
+      return readPlan(issues, `phases.${name}`, p[name], grid);
+    };
+    const early = read('early');
+    const middle = read('middle');
+    const late = read('late');
+    if (early && middle && late) phases = { early, middle, late };
+  }
+  const overrides =
+    o.overrides === undefined
+      ? []
+      : readOverrides(issues, 'overrides', o.overrides, {
+          ...(steps === undefined ? {} : { steps }),
+          ...(model === undefined ? {} : { model }),
+          ...(grid === undefined ? {} : { grid }),
+        });
+
+  if (issues.issues.length > 0) return { success: false, error: new ConfigError({ issues: issues.issues }) };
+  return {
+    success: true,
+    value: {
+      steps: steps!,
+      alpha1: alpha1!,
+      alpha2: alpha2!,
+      denseSteps: denseSteps!,
+      grid: grid!,
+      model: model!,
+      phases: phases!,
+      overrides: overrides!,
+    },
+  };
+}
+
+/** Throwing variant of {@link safeParseScheduleConfig}: throws a {@link ConfigError} listing every issue. */
+export function parseScheduleConfig(input: unknown): ScheduleConfig {
+  const result = safeParseScheduleConfig(input);
+  if (!result.success) throw result.error;
+  return result.value;
+}

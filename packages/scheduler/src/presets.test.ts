@@ -1,0 +1,65 @@
+import { InvalidArgumentError } from '@fpsattn/fp8';
+import { WAN_480P_GRID, WAN_720P_GRID, createTileLayout, createPaddedTileLayout } from '@fpsattn/tiling';
+import { describe, expect, it } from 'vitest';
+import { parseScheduleConfig } from './parse-schedule-config';
+import { SCHEDULE_PRESET_NAMES, schedulePreset } from './presets';
+
+describe('schedulePreset', () => {
+  it.each(SCHEDULE_PRESET_NAMES.flatMap((name) => (['480p', '720p'] as const).map((r) => [name, r] as const)).filter(
+    ([name, r]) => !(name === 'wan-480p' && r === '720p') && !(name === 'wan-720p' && r === '480p'),
+  ))('%s at %s is a valid config', (name, resolution) => {
+    const preset = schedulePreset(name, { resolution });
+    expect(parseScheduleConfig(preset)).toEqual(preset);
+  });
+
+  it.each([
+    ['wan-480p', WAN_480P_GRID, [3, 10, 4]],
+    ['wan-720p', WAN_720P_GRID, [3, 5, 8]],
+  ] as const)('%s uses 50 steps, alpha 0.4 / 0.8, 5 dense steps and tiles that divide the grid', (name, grid, tile) => {
+    const p = schedulePreset(name);
+    expect([p.steps, p.alpha1, p.alpha2, p.denseSteps]).toEqual([50, 0.4, 0.8, 5]);
+    expect(p.grid).toEqual({ frames: grid.frames, height: grid.height, width: grid.width });
+    for (const plan of Object.values(p.phases)) {
+      expect(plan.mode).toBe('fp8-sparse');
+      if (plan.mode === 'fp8-sparse') expect(plan.sparsity.tile).toEqual(tile);
+    }
+    const padded = createPaddedTileLayout({ layout: createTileLayout({ grid, tile }), rowMultiple: 128 });
+    expect(padded.layout.tileSizes.every((s) => s === 120)).toBe(true);
+    expect(padded.overhead).toBeCloseTo(128 / 120, 12);
+  });
+
+  it('makes the ablations from the same defaults', () => {
+    const full = schedulePreset('wan-720p');
+    const dense = schedulePreset('dense');
+    const fp8 = schedulePreset('fp8-only');
+    const sparse = schedulePreset('sparse-only');
+    expect(Object.values(dense.phases).every((p) => p.mode === 'dense-bf16')).toBe(true);
+    expect(dense.denseSteps).toBe(0);
+    expect(fp8.phases.early).toEqual({ mode: 'fp8-dense', granularity: full.phases.early.mode === 'fp8-sparse' ? full.phases.early.granularity : null });
+    expect(sparse.phases.late).toEqual({ mode: 'sparse-bf16', sparsity: full.phases.late.mode === 'fp8-sparse' ? full.phases.late.sparsity : null });
+    expect(sparse.denseSteps).toBe(full.denseSteps);
+  });
+
+  it('scales the dense warmup with the step count', () => {
+    expect(schedulePreset('wan-720p', { steps: 20 }).denseSteps).toBe(2);
+    expect(schedulePreset('wan-720p', { steps: 1 }).denseSteps).toBe(0);
+  });
+
+  it.each([
+    [{ steps: 0 }, 'steps'],
+    [{ resolution: '1080p' as never }, 'resolution'],
+  ])('rejects options %o', (options, argument) => {
+    try {
+      schedulePreset('dense', options);
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(InvalidArgumentError);
+      expect((e as InvalidArgumentError).argument).toBe(argument);
+    }
+  });
+
+  it('rejects a resolution that contradicts the preset name, and unknown names', () => {
+    expect(() => schedulePreset('wan-480p', { resolution: '720p' })).toThrow(/fixes its resolution/);
+    expect(() => schedulePreset('wan-1080p' as never)).toThrow(/unknown preset/);
+  });
+});
