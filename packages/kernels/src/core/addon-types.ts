@@ -1,0 +1,133 @@
+/** The native addon's exports (native/src/binding). Tensors cross as references into its caching allocator. */
+export interface NativeTensorRef {
+  handle: number;
+  byteOffset: number;
+  byteLength: number;
+}
+
+export interface NativeBuildInfo {
+  napiVersion: number;
+  cuda: boolean;
+  cudaCompilerVersion: string | null;
+  cudaRuntimeBuildVersion: number | null;
+  arch: string | null;
+  cudart: string | null;
+  summary: string;
+}
+
+export interface NativeProbe {
+  ok: boolean;
+  deviceCount: number;
+  runtimeVersion: string | null;
+  driverVersion: string | null;
+  error?: { code: number; name: string; message: string };
+}
+
+export interface NativeDeviceInfo {
+  device: number;
+  name: string;
+  computeCapability: string;
+  major: number;
+  minor: number;
+  smCount: number;
+  totalMemoryBytes: number;
+  freeMemoryBytes: number;
+  l2CacheBytes: number;
+  sharedMemoryPerBlockOptinBytes: number;
+  memoryBusWidthBits: number;
+  runtimeVersion: string;
+  driverVersion: string;
+  kernelsSupported: boolean;
+}
+
+export interface AllocatorStats {
+  allocRequests: number;
+  cacheHits: number;
+  cudaMallocCalls: number;
+  cudaFreeCalls: number;
+  liveBlocks: number;
+  bytesInUse: number;
+  bytesCached: number;
+  peakBytesInUse: number;
+  oomRetries: number;
+}
+
+export interface NativeAddon {
+  buildInfo(): NativeBuildInfo;
+  probe(): NativeProbe;
+  deviceInfo(): NativeDeviceInfo;
+  alloc(bytes: number): number;
+  free(handle: number): void;
+  isLive(handle: number): boolean;
+  upload(handle: number, byteOffset: number, data: ArrayBufferView): void;
+  download<T extends ArrayBufferView>(handle: number, byteOffset: number, target: T): Promise<T>;
+  downloadSync<T extends ArrayBufferView>(handle: number, byteOffset: number, target: T): T;
+  memset(handle: number, byteOffset: number, byteLength: number, value: number): void;
+  copy(dstHandle: number, dstOffset: number, srcHandle: number, srcOffset: number, byteLength: number): void;
+  allocatorStats(): AllocatorStats;
+  emptyCache(): void;
+  setSyncCheck(on: boolean): void;
+  synchronize(): Promise<void>;
+  synchronizeSync(): void;
+  eventCreate(): number;
+  eventRecord(event: number): void;
+  eventElapsed(start: number, end: number): number;
+  eventDestroy(event: number): void;
+  permuteRows(p: {
+    src: NativeTensorRef;
+    dst: NativeTensorRef;
+    rowMap: NativeTensorRef;
+    srcRows: number;
+    dstRows: number;
+    mapLen: number;
+    rowBytes: number;
+    scatter: boolean;
+  }): void;
+  channelMean(p: { x: NativeTensorRef; mean: NativeTensorRef; rows: number; cols: number }): void;
+  quantizeRows(p: {
+    x: NativeTensorRef;
+    groupOfRow: NativeTensorRef;
+    groupStart: NativeTensorRef | null;
+    mean: NativeTensorRef | null;
+    codes: NativeTensorRef;
+    scales: NativeTensorRef;
+    rows: number;
+    cols: number;
+    headDim: number;
+    heads: number;
+    groupCount: number;
+    maxGroupRows: number;
+    format: 'e4m3' | 'e5m2';
+    path: 0 | 1 | 2;
+  }): { path: 'fused' | 'two-pass' };
+  quantizeV(p: {
+    v: NativeTensorRef;
+    codesT: NativeTensorRef;
+    scales: NativeTensorRef;
+    rows: number;
+    cols: number;
+    tokenStride: number;
+    format: 'e4m3' | 'e5m2';
+  }): void;
+  dequantizeRows(p: {
+    codes: NativeTensorRef;
+    scales: NativeTensorRef;
+    groupOfRow: NativeTensorRef;
+    out: NativeTensorRef;
+    rows: number;
+    cols: number;
+    headDim: number;
+    heads: number;
+    groupCount: number;
+    format: 'e4m3' | 'e5m2';
+  }): void;
+  dequantizeV(p: {
+    codesT: NativeTensorRef;
+    scales: NativeTensorRef;
+    out: NativeTensorRef;
+    rows: number;
+    cols: number;
+    tokenStride: number;
+    format: 'e4m3' | 'e5m2';
+  }): void;
+}

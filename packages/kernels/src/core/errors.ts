@@ -1,0 +1,72 @@
+import { FpsAttnError } from '@fpsattn/fp8';
+
+/** A CUDA runtime call or kernel launch failed; `call` names the fpsattn function, the message carries CUDA's text. */
+export class CudaError extends FpsAttnError {
+  readonly call: string;
+  constructor(options: { call: string; message: string; cause?: unknown }) {
+    super({ code: 'FPSATTN_CUDA_ERROR', message: options.message, cause: options.cause });
+    this.name = 'CudaError';
+    this.call = options.call;
+  }
+}
+
+/** The device (or the caching allocator after releasing its cache) could not provide the memory asked for. */
+export class OutOfMemoryError extends FpsAttnError {
+  readonly call: string;
+  readonly requestedBytes: number | undefined;
+  constructor(options: { call: string; message: string; requestedBytes?: number; cause?: unknown }) {
+    super({ code: 'FPSATTN_OUT_OF_MEMORY', message: options.message, cause: options.cause });
+    this.name = 'OutOfMemoryError';
+    this.call = options.call;
+    this.requestedBytes = options.requestedBytes;
+  }
+}
+
+/** A tensor (or map) was used after dispose(). */
+export class DisposedError extends FpsAttnError {
+  readonly tensor: string;
+  constructor(options: { tensor: string; operation: string }) {
+    super({
+      code: 'FPSATTN_DISPOSED',
+      message: `'${options.tensor}' was used by ${options.operation} after dispose(); keep it alive until the work that uses it is done`,
+    });
+    this.name = 'DisposedError';
+    this.tensor = options.tensor;
+  }
+}
+
+/** The requested backend cannot run here; `tried` lists each attempt and why it failed. */
+export class BackendUnavailableError extends FpsAttnError {
+  readonly tried: readonly string[];
+  constructor(options: { message: string; tried: readonly string[]; cause?: unknown }) {
+    super({ code: 'FPSATTN_BACKEND_UNAVAILABLE', message: options.message, cause: options.cause });
+    this.name = 'BackendUnavailableError';
+    this.tried = options.tried;
+  }
+}
+
+/** Turns an error thrown by the addon (an Error with a `code`) into the matching fpsattn error class. */
+export function fromNativeError(call: string, error: unknown, requestedBytes?: number): Error {
+  if (FpsAttnError.isInstance(error)) return error;
+  const e = error as { code?: unknown; message?: unknown } | null;
+  const message = typeof e?.message === 'string' ? e.message : String(error);
+  switch (e?.code) {
+    case 'FPSATTN_OUT_OF_MEMORY':
+      return new OutOfMemoryError({ call, message, requestedBytes, cause: error });
+    case 'FPSATTN_BACKEND_UNAVAILABLE':
+      return new BackendUnavailableError({ message, tried: [call], cause: error });
+    case 'FPSATTN_INVALID_ARGUMENT':
+      return new CudaError({ call, message: `${message} (rejected by the native binding)`, cause: error });
+    default:
+      return new CudaError({ call, message, cause: error });
+  }
+}
+
+/** Runs a native call and converts its errors. */
+export function callNative<T>(call: string, fn: () => T, requestedBytes?: number): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw fromNativeError(call, error, requestedBytes);
+  }
+}

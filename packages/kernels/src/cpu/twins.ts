@@ -1,0 +1,207 @@
+/**
+ * CPU twins of the CUDA kernels: plain functions on typed arrays with the kernels' exact semantics (same layouts,
+ * same float32 arithmetic, same FP8 rounding through @fpsattn/fp8). The CPU backend runs them; the GPU suite compares
+ * the kernels against them bit for bit.
+ */
+import { type Fp8Format, computeScale, decodeFp8Array, encodeFp8Array } from '@fpsattn/fp8';
+
+/** Rows of the deterministic channel-mean reduction (must equal kMeanRowsPerChunk in native/src/common/params.h). */
+export const MEAN_ROWS_PER_CHUNK = 256;
+
+/** BF16 bit patterns widened exactly to float32. */
+export function bf16BitsToFloat32Array(bits: Uint16Array, out: Float32Array = new Float32Array(bits.length)): Float32Array {
+  const u32 = new Uint32Array(out.buffer, out.byteOffset, out.length);
+  for (let i = 0; i < bits.length; i++) u32[i] = (bits[i] as number) << 16;
+  return out;
+}
+
+type RowArray = Uint8Array | Uint16Array | Int32Array | Float32Array;
+
+/** gather: dst[i] = src[map[i]] (a zero row where map[i] is -1 or out of range). `rowElems` elements per row. */
+export function gatherRowsCpu<T extends RowArray>(src: T, rowElems: number, map: Int32Array, dst: T): T {
+  const srcRows = src.length / rowElems;
+  for (let i = 0; i < map.length; i++) {
+    const s = map[i] as number;
+    const to = i * rowElems;
+    if (s >= 0 && s < srcRows) dst.set(src.subarray(s * rowElems, (s + 1) * rowElems), to);
+    else dst.fill(0, to, to + rowElems);
+  }
+  return dst;
+}
+
+/** scatter: dst[map[i]] = src[i] for map[i] in range; other dst rows keep their contents. */
+export function scatterRowsCpu<T extends RowArray>(src: T, rowElems: number, map: Int32Array, dst: T): T {
+  const dstRows = dst.length / rowElems;
+  for (let i = 0; i < map.length; i++) {
+    const d = map[i] as number;
+    if (d >= 0 && d < dstRows) dst.set(src.subarray(i * rowElems, (i + 1) * rowElems), d * rowElems);
+  }
+  return dst;
+}
+
+/**
+ * Per-channel mean of BF16 [rows, cols] in float64 in the kernel's fixed order (chunks of MEAN_ROWS_PER_CHUNK rows
+ * summed in row order, then the chunk sums in chunk order), rounded once to float32. Bit-exact with channel_mean.cu.
+ */
+export function channelMeanCpu(x: Uint16Array, rows: number, cols: number, out: Float32Array = new Float32Array(cols)): Float32Array {
+  if (rows === 0) return out.fill(0);
+  const total = new Float64Array(cols);
+  const partial = new Float64Array(cols);
+  const f32 = new Float32Array(1);
+  const u32 = new Uint32Array(f32.buffer);
+  for (let r0 = 0; r0 < rows; r0 += MEAN_ROWS_PER_CHUNK) {
+    partial.fill(0);
+    const r1 = Math.min(rows, r0 + MEAN_ROWS_PER_CHUNK);
+    for (let r = r0; r < r1; r++) {
+      const base = r * cols;
+      for (let c = 0; c < cols; c++) {
+        u32[0] = (x[base + c] as number) << 16;
+        partial[c] = (partial[c] as number) + (f32[0] as number);
+      }
+    }
+    for (let c = 0; c < cols; c++) total[c] = (total[c] as number) + (partial[c] as number);
+  }
+  for (let c = 0; c < cols; c++) out[c] = Math.fround((total[c] as number) / rows);
+  return out;
+}
+
+export interface QuantizeRowsCpuOptions {
+  /** BF16 bit patterns [rows, cols]. */
+  x: Uint16Array;
+  rows: number;
+  cols: number;
+  headDim: number;
+  groupOfRow: Int32Array;
+  groupCount: number;
+  format: Fp8Format;
+  /** K smoothing: float32 [cols] subtracted (in float32) before quantization. */
+  mean?: Float32Array | undefined;
+  codes?: Uint8Array;
+  scales?: Float32Array;
+}
+
+/** Smoothed float32 values of one BF16 row: x (widened) or float32(x - mean). */
+function rowValues(x: Uint16Array, r: number, cols: number, mean: Float32Array | undefined, out: Float32Array): Float32Array {
+  bf16BitsToFloat32Array(x.subarray(r * cols, (r + 1) * cols), out);
+  if (mean) for (let c = 0; c < cols; c++) out[c] = (out[c] as number) - (mean[c] as number); // stored as float32
+  return out;
+}
+
+/**
+ * Q/K quantization twin: codes [rows, cols] and scales [groupCount, heads], one scale per (group, head):
+ * amax over finite values, scale = computeScale(amax), code = encodeFp8(float32(x / scale)) saturating.
+ */
+export function quantizeRowsCpu(o: QuantizeRowsCpuOptions): { codes: Uint8Array; scales: Float32Array } {
+  const { x, rows, cols, headDim, groupOfRow, groupCount, format, mean } = o;
+  const heads = cols / headDim;
+  const amax = new Float32Array(groupCount * heads);
+  const row = new Float32Array(cols);
+  for (let r = 0; r < rows; r++) {
+    rowValues(x, r, cols, mean, row);
+    const base = (groupOfRow[r] as number) * heads;
+    for (let h = 0; h < heads; h++) {
+      let m = amax[base + h] as number;
+      for (let c = h * headDim, end = c + headDim; c < end; c++) {
+        const a = Math.abs(row[c] as number);
+        if (a > m && a !== Infinity) m = a; // NaN fails the comparison
+      }
+      amax[base + h] = m;
+    }
+  }
+  const scales = o.scales ?? new Float32Array(groupCount * heads);
+  for (let i = 0; i < amax.length; i++) scales[i] = computeScale(amax[i] as number, format);
+  const codes = o.codes ?? new Uint8Array(rows * cols);
+  const scaled = new Float32Array(cols);
+  for (let r = 0; r < rows; r++) {
+    rowValues(x, r, cols, mean, row);
+    const base = (groupOfRow[r] as number) * heads;
+    for (let h = 0; h < heads; h++) {
+      const s = scales[base + h] as number;
+      for (let c = h * headDim, end = c + headDim; c < end; c++) scaled[c] = (row[c] as number) / s;
+    }
+    encodeFp8Array(scaled, format, { saturate: true, out: codes.subarray(r * cols, (r + 1) * cols) });
+  }
+  return { codes, scales };
+}
+
+export interface QuantizeVCpuOptions {
+  /** BF16 bit patterns [rows, cols]. */
+  v: Uint16Array;
+  rows: number;
+  cols: number;
+  tokenStride: number;
+  format: Fp8Format;
+  codesT?: Uint8Array;
+  scales?: Float32Array;
+}
+
+/** V quantization twin: scales [cols] (per channel over all rows), codesT [cols, tokenStride] transposed, 0-padded. */
+export function quantizeVCpu(o: QuantizeVCpuOptions): { codesT: Uint8Array; scales: Float32Array } {
+  const { v, rows, cols, tokenStride, format } = o;
+  const amax = new Float32Array(cols);
+  const row = new Float32Array(cols);
+  for (let r = 0; r < rows; r++) {
+    bf16BitsToFloat32Array(v.subarray(r * cols, (r + 1) * cols), row);
+    for (let c = 0; c < cols; c++) {
+      const a = Math.abs(row[c] as number);
+      if (a > (amax[c] as number) && a !== Infinity) amax[c] = a;
+    }
+  }
+  const scales = o.scales ?? new Float32Array(cols);
+  for (let c = 0; c < cols; c++) scales[c] = computeScale(amax[c] as number, format);
+  const codesT = o.codesT ?? new Uint8Array(cols * tokenStride);
+  const scaled = new Float32Array(cols);
+  const codes = new Uint8Array(cols);
+  for (let r = 0; r < rows; r++) {
+    bf16BitsToFloat32Array(v.subarray(r * cols, (r + 1) * cols), row);
+    for (let c = 0; c < cols; c++) scaled[c] = (row[c] as number) / (scales[c] as number);
+    encodeFp8Array(scaled, format, { saturate: true, out: codes });
+    for (let c = 0; c < cols; c++) codesT[c * tokenStride + r] = codes[c] as number;
+  }
+  for (let c = 0; c < cols; c++) codesT.fill(0, c * tokenStride + rows, (c + 1) * tokenStride);
+  return { codesT, scales };
+}
+
+/** out[r][c] = float32(decode(codes[r][c]) * scales[groupOfRow[r]][c / headDim]). */
+export function dequantizeRowsCpu(o: {
+  codes: Uint8Array;
+  scales: Float32Array;
+  groupOfRow: Int32Array;
+  rows: number;
+  cols: number;
+  headDim: number;
+  format: Fp8Format;
+  out?: Float32Array;
+}): Float32Array {
+  const { codes, scales, groupOfRow, rows, cols, headDim, format } = o;
+  const heads = cols / headDim;
+  const out = decodeFp8Array(codes.subarray(0, rows * cols), format, o.out);
+  for (let r = 0; r < rows; r++) {
+    const base = (groupOfRow[r] as number) * heads;
+    for (let c = 0; c < cols; c++) {
+      const i = r * cols + c;
+      out[i] = (out[i] as number) * (scales[base + Math.floor(c / headDim)] as number);
+    }
+  }
+  return out;
+}
+
+/** out[t][c] = float32(decode(codesT[c][t]) * scales[c]) for t < rows (un-transposes). */
+export function dequantizeVCpu(o: {
+  codesT: Uint8Array;
+  scales: Float32Array;
+  rows: number;
+  cols: number;
+  tokenStride: number;
+  format: Fp8Format;
+  out?: Float32Array;
+}): Float32Array {
+  const { codesT, scales, rows, cols, tokenStride, format } = o;
+  const decoded = decodeFp8Array(codesT, format);
+  const out = o.out ?? new Float32Array(rows * cols);
+  for (let c = 0; c < cols; c++) {
+    const s = scales[c] as number;
+    for (let t = 0; t < rows; t++) out[t * cols + c] = (decoded[c * tokenStride + t] as number) * s;
+  }
+  return out;
+}

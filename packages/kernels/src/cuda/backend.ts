@@ -1,0 +1,176 @@
+import type { Fp8Format } from '@fpsattn/fp8';
+import type { AllocatorStats, NativeAddon, NativeDeviceInfo, NativeTensorRef } from '../core/addon-types';
+import { BaseBackend, type QuantPath, type QuantizeQKOptions, type QuantizedQK } from '../core/backend';
+import { DTYPE_BYTES } from '../core/dtype';
+import { callNative, fromNativeError } from '../core/errors';
+import type { GroupMap, RowMap } from '../core/maps';
+import { type Storage, type Tensor, numelOf } from '../core/tensor';
+
+/** Device memory behind one caching-allocator handle. */
+export class DeviceStorage implements Storage {
+  readonly device = 'cuda' as const;
+  readonly handle: number;
+  readonly byteLength: number;
+  #refs = 0;
+  #freed = false;
+  readonly #addon: NativeAddon;
+
+  constructor(addon: NativeAddon, byteLength: number, name: string) {
+    this.#addon = addon;
+    this.byteLength = byteLength;
+    this.handle = callNative(`alloc(${name}, ${byteLength} bytes)`, () => addon.alloc(byteLength), byteLength);
+  }
+  get live(): boolean {
+    return !this.#freed;
+  }
+  retain(): void {
+    this.#refs++;
+  }
+  release(): void {
+    if (--this.#refs > 0 || this.#freed) return;
+    this.#freed = true;
+    callNative('free', () => this.#addon.free(this.handle));
+  }
+  write(byteOffset: number, bytes: Uint8Array): void {
+    callNative('upload', () => this.#addon.upload(this.handle, byteOffset, bytes));
+  }
+  readSync(byteOffset: number, target: Uint8Array): void {
+    callNative('downloadSync', () => this.#addon.downloadSync(this.handle, byteOffset, target));
+  }
+  async read(byteOffset: number, target: Uint8Array): Promise<void> {
+    try {
+      await this.#addon.download(this.handle, byteOffset, target);
+    } catch (e) {
+      throw fromNativeError('download', e);
+    }
+  }
+  fill(byteOffset: number, byteLength: number, value: number): void {
+    callNative('memset', () => this.#addon.memset(this.handle, byteOffset, byteLength, value));
+  }
+}
+
+function ref(t: Tensor): NativeTensorRef {
+  return { handle: (t.storage as DeviceStorage).handle, byteOffset: t.byteOffset, byteLength: t.byteLength };
+}
+
+const PATH_CODE: Record<QuantPath, 0 | 1 | 2> = { auto: 0, 'two-pass': 1, fused: 2 };
+
+/** Runs the CUDA kernels of the addon on one stream. All calls are asynchronous; `synchronize()` waits. */
+export class CudaBackend extends BaseBackend {
+  readonly name = 'cuda' as const;
+  readonly addon: NativeAddon;
+  readonly device: NativeDeviceInfo;
+
+  constructor(addon: NativeAddon, device: NativeDeviceInfo) {
+    super();
+    this.addon = addon;
+    this.device = device;
+  }
+
+  protected createStorage(byteLength: number, name: string): Storage {
+    return new DeviceStorage(this.addon, byteLength, name);
+  }
+
+  protected execPermute(src: Tensor, dst: Tensor, map: RowMap, scatter: boolean): void {
+    const rowBytes = numelOf(src.shape.slice(1)) * DTYPE_BYTES[src.dtype];
+    callNative(scatter ? 'scatterRows' : 'gatherRows', () =>
+      this.addon.permuteRows({
+        src: ref(src),
+        dst: ref(dst),
+        rowMap: ref(map.tensor),
+        srcRows: src.shape[0] as number,
+        dstRows: dst.shape[0] as number,
+        mapLen: map.length,
+        rowBytes,
+        scatter,
+      }),
+    );
+  }
+
+  protected execChannelMean(x: Tensor<'bf16'>, mean: Tensor<'f32'>): void {
+    callNative('channelMean', () =>
+      this.addon.channelMean({ x: ref(x), mean: ref(mean), rows: x.shape[0] as number, cols: x.shape[1] as number }),
+    );
+  }
+
+  protected execQuantizeQK(x: Tensor<'bf16'>, o: QuantizeQKOptions, codes: Tensor<Fp8Format>, scales: Tensor<'f32'>, path: QuantPath): QuantizedQK['path'] {
+    const cols = x.shape[1] as number;
+    return callNative('quantizeQK', () =>
+      this.addon.quantizeRows({
+        x: ref(x),
+        groupOfRow: ref(o.groups.groupOfRow),
+        groupStart: o.groups.groupStart ? ref(o.groups.groupStart) : null,
+        mean: o.mean ? ref(o.mean) : null,
+        codes: ref(codes),
+        scales: ref(scales),
+        rows: x.shape[0] as number,
+        cols,
+        headDim: o.headDim,
+        heads: cols / o.headDim,
+        groupCount: o.groups.groupCount,
+        maxGroupRows: o.groups.maxGroupRows,
+        format: o.format,
+        path: PATH_CODE[path],
+      }),
+    ).path;
+  }
+
+  protected execQuantizeV(v: Tensor<'bf16'>, codesT: Tensor<Fp8Format>, scales: Tensor<'f32'>, rows: number, tokenStride: number, format: Fp8Format): void {
+    callNative('quantizeV', () =>
+      this.addon.quantizeV({ v: ref(v), codesT: ref(codesT), scales: ref(scales), rows, cols: v.shape[1] as number, tokenStride, format }),
+    );
+  }
+
+  protected execDequantizeQK(codes: Tensor<Fp8Format>, scales: Tensor<'f32'>, groups: GroupMap, headDim: number, out: Tensor<'f32'>): void {
+    const cols = codes.shape[1] as number;
+    callNative('dequantizeQK', () =>
+      this.addon.dequantizeRows({
+        codes: ref(codes),
+        scales: ref(scales),
+        groupOfRow: ref(groups.groupOfRow),
+        out: ref(out),
+        rows: codes.shape[0] as number,
+        cols,
+        headDim,
+        heads: cols / headDim,
+        groupCount: groups.groupCount,
+        format: codes.dtype,
+      }),
+    );
+  }
+
+  protected execDequantizeV(codesT: Tensor<Fp8Format>, scales: Tensor<'f32'>, rows: number, out: Tensor<'f32'>): void {
+    callNative('dequantizeV', () =>
+      this.addon.dequantizeV({
+        codesT: ref(codesT),
+        scales: ref(scales),
+        out: ref(out),
+        rows,
+        cols: codesT.shape[0] as number,
+        tokenStride: codesT.shape[1] as number,
+        format: codesT.dtype,
+      }),
+    );
+  }
+
+  async synchronize(): Promise<void> {
+    try {
+      await this.addon.synchronize();
+    } catch (e) {
+      throw fromNativeError('synchronize', e);
+    }
+  }
+  memoryStats(): AllocatorStats {
+    return callNative('allocatorStats', () => this.addon.allocatorStats());
+  }
+  emptyCache(): void {
+    callNative('emptyCache', () => this.addon.emptyCache());
+  }
+  /** Device-to-device copy of whole tensors (benchmark baseline; stream-ordered). */
+  copy(dst: Tensor, src: Tensor): void {
+    src.assertLive('copy');
+    dst.assertLive('copy');
+    const n = Math.min(src.byteLength, dst.byteLength);
+    callNative('copy', () => this.addon.copy(ref(dst).handle, dst.byteOffset, ref(src).handle, src.byteOffset, n));
+  }
+}
