@@ -147,9 +147,11 @@ export abstract class BaseBackend implements Backend {
     const name = options.name ?? `${dtype}${formatShape(shape)}`;
     const storage = this.createStorage(numelOf(shape) * DTYPE_BYTES[dtype], name);
     try {
-      return new Tensor({ storage, dtype, shape, name });
-    } finally {
-      storage.release(); // the tensor holds the only reference now
+      return new Tensor({ storage, dtype, shape, name }); // the tensor holds the only reference
+    } catch (e) {
+      storage.retain();
+      storage.release(); // frees it
+      throw e;
     }
   }
 

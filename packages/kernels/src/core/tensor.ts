@@ -1,6 +1,6 @@
 import { InvalidArgumentError, ShapeMismatchError } from '@fpsattn/fp8';
 import { DTYPE_BYTES, type DType, type HostArrayOf, allocHostArray, assertHostArrayFor, viewAs } from './dtype';
-import { DisposedError } from './errors';
+import { DisposedError, OutOfMemoryError } from './errors';
 
 export type Device = 'cpu' | 'cuda';
 
@@ -209,8 +209,12 @@ export class HostStorage implements Storage {
   readonly bytes: Uint8Array;
   #refs = 0;
   #freed = false;
-  constructor(byteLength: number) {
-    this.bytes = new Uint8Array(byteLength);
+  constructor(byteLength: number, name = 'tensor') {
+    try {
+      this.bytes = new Uint8Array(byteLength);
+    } catch (e) {
+      throw new OutOfMemoryError({ call: `allocate ${name}`, message: `out of host memory: ${byteLength} bytes for '${name}' (${(e as Error).message})`, requestedBytes: byteLength, cause: e });
+    }
   }
   get byteLength(): number {
     return this.bytes.byteLength;

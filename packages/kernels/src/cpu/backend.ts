@@ -10,8 +10,8 @@ import { channelMeanCpu, dequantizeRowsCpu, dequantizeVCpu, gatherRowsCpu, quant
 export class CpuBackend extends BaseBackend {
   readonly name = 'cpu' as const;
 
-  protected createStorage(byteLength: number): Storage {
-    return new HostStorage(byteLength);
+  protected createStorage(byteLength: number, name: string): Storage {
+    return new HostStorage(byteLength, name);
   }
 
   protected execPermute(src: Tensor, dst: Tensor, map: RowMap, scatter: boolean): void {

@@ -1,0 +1,151 @@
+// Memory-bound kernel benchmark at Wan-1.3B 720p shapes (75,600 tokens x 1,536 channels BF16) on the CUDA backend,
+// against the device-to-device copy bandwidth measured in the same process (bytes read + bytes written), plus the
+// caching allocator's cost for 1,000 alloc/free cycles of step-sized tensors against one attention layer's time
+// (--sdpa FILE: JSON from bench/sdpa_720p.py run on the same card).
+// Usage: node bench/gpu-bench.mjs [--sdpa sdpa.json] [--out bench.json] [--reps 30]
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import * as K from '../dist/index.js';
+import * as T from '../dist/testing.js';
+
+const { values: args } = parseArgs({ options: { sdpa: { type: 'string' }, out: { type: 'string' }, reps: { type: 'string', default: '30' } } });
+const REPS = Number(args.reps);
+const { backend } = K.loadBackend({ backend: 'cuda' });
+const addon = backend.addon;
+const dev = backend.device;
+const GRID = [21, 45, 80];
+const ROWS = 75_600;
+const COLS = 1_536;
+const HEAD_DIM = 128;
+const BF16_BYTES = ROWS * COLS * 2;
+const FP8_BYTES = ROWS * COLS;
+
+/** Enqueues warmup + reps back to back with an event between each, then reads the per-rep times (median, min). */
+function time(fn, reps = REPS, warmup = 3) {
+  for (let i = 0; i < warmup; i++) fn();
+  const events = Array.from({ length: reps + 1 }, () => addon.eventCreate());
+  addon.eventRecord(events[0]);
+  for (let i = 0; i < reps; i++) {
+    fn();
+    addon.eventRecord(events[i + 1]);
+  }
+  const ms = [];
+  for (let i = 0; i < reps; i++) ms.push(addon.eventElapsed(events[i], events[i + 1]));
+  for (const e of events) addon.eventDestroy(e);
+  ms.sort((a, b) => a - b);
+  return { median: ms[Math.floor(reps / 2)], min: ms[0], max: ms[reps - 1] };
+}
+
+const results = [];
+const gbps = (bytes, ms) => bytes / ms / 1e6;
+
+console.log(`device: ${dev.name} (cc ${dev.computeCapability}, ${dev.smCount} SMs, ${(dev.totalMemoryBytes / 2 ** 30).toFixed(1)} GiB), driver ${dev.driverVersion}, runtime ${dev.runtimeVersion}`);
+const xHost = T.randomBf16(ROWS * COLS, 42, { cols: COLS, offset: 1 });
+const x = backend.fromArray(xHost, [ROWS, COLS], 'bf16', { name: 'x' });
+const y = backend.empty([ROWS, COLS], 'bf16', { name: 'y' });
+
+// Baseline: device-to-device copy of the same tensor size, and of 1 GiB.
+const copy = time(() => backend.copy(y, x));
+const copyGBs = gbps(2 * BF16_BYTES, copy.median);
+const big = backend.empty([2 ** 30], 'u8');
+const big2 = backend.empty([2 ** 30], 'u8');
+big.fillBytes(1);
+const copyBig = time(() => backend.copy(big2, big), 10);
+const copyBigGBs = gbps(2 * 2 ** 30, copyBig.median);
+big.dispose();
+big2.dispose();
+const ref = Math.max(copyGBs, copyBigGBs);
+console.log(`D2D copy ${(BF16_BYTES / 1e6).toFixed(1)} MB: ${copy.median.toFixed(3)} ms = ${copyGBs.toFixed(0)} GB/s; 1 GiB: ${copyBigGBs.toFixed(0)} GB/s (reference: ${ref.toFixed(0)} GB/s)`);
+
+function record(name, t, minBytes, actualBytes = minBytes, note = '') {
+  const r = {
+    name,
+    medianMs: t.median,
+    minMs: t.min,
+    minBytes,
+    actualBytes,
+    gbpsMinBytes: gbps(minBytes, t.median),
+    gbpsActualBytes: gbps(actualBytes, t.median),
+    pctOfCopyMinBytes: (100 * gbps(minBytes, t.median)) / ref,
+    pctOfCopyActualBytes: (100 * gbps(actualBytes, t.median)) / ref,
+    note,
+  };
+  results.push(r);
+  console.log(
+    `${name.padEnd(44)} ${t.median.toFixed(3).padStart(8)} ms  ${r.gbpsMinBytes.toFixed(0).padStart(5)} GB/s ${r.pctOfCopyMinBytes.toFixed(1).padStart(5)}% of copy` +
+      (actualBytes !== minBytes ? `  | bytes moved ${r.gbpsActualBytes.toFixed(0)} GB/s ${r.pctOfCopyActualBytes.toFixed(1)}%` : '') +
+      (note ? `  (${note})` : ''),
+  );
+}
+
+// Permutation
+const tm = T.tileMajorPermutation(GRID, [3, 5, 8]);
+const perm = backend.createRowMap(tm.perm, { targetRows: ROWS });
+const mapBytes = ROWS * 4;
+record('gather tile-major (3,5,8)', time(() => backend.gatherRows(x, perm, { out: y })), 2 * BF16_BYTES + mapBytes);
+record('scatter back to raster', time(() => backend.scatterRows(y, perm, { out: x })), 2 * BF16_BYTES + mapBytes);
+x.upload(xHost);
+const xt = backend.gatherRows(x, perm);
+
+// Q/K quantization
+const groups = backend.createGroupMap(tm.tileOfSlot, { groupCount: tm.tileCount });
+const scaleBytes = tm.tileCount * 12 * 4;
+const codes = backend.empty([ROWS, COLS], 'e4m3');
+const scales = backend.empty([tm.tileCount, 12], 'f32');
+const out = { codes, scales };
+record('quantizeQK fused, tiles (3,5,8), e4m3', time(() => backend.quantizeQK(xt, { groups, headDim: HEAD_DIM, format: 'e4m3', out })), BF16_BYTES + FP8_BYTES + scaleBytes, undefined, 'one pass');
+const mean = backend.channelMean(xt);
+record('quantizeQK fused + K smoothing (mean given)', time(() => backend.quantizeQK(xt, { groups, headDim: HEAD_DIM, format: 'e4m3', mean, out })), BF16_BYTES + FP8_BYTES + scaleBytes);
+record('channelMean (K smoothing, f64 fixed order)', time(() => backend.channelMean(xt).dispose()), BF16_BYTES + COLS * 4);
+record('quantizeQK two-pass, tiles (3,5,8), e4m3', time(() => backend.quantizeQK(xt, { groups, headDim: HEAD_DIM, format: 'e4m3', out, path: 'two-pass' })), BF16_BYTES + FP8_BYTES + scaleBytes, 2 * BF16_BYTES + FP8_BYTES + scaleBytes, 'amax pass + quantize pass');
+const raster = T.rasterTileGroups(GRID, [3, 5, 8]);
+const rasterGroups = backend.createGroupMap(raster.groupOfRow, { groupCount: raster.groupCount });
+record('quantizeQK two-pass, raster-order tiles', time(() => backend.quantizeQK(x, { groups: rasterGroups, headDim: HEAD_DIM, format: 'e4m3', out })), BF16_BYTES + FP8_BYTES + scaleBytes + mapBytes, 2 * BF16_BYTES + FP8_BYTES + 2 * mapBytes);
+const tensorGroups = backend.createGroupMap(new Int32Array(ROWS), { groupCount: 1 });
+const tscales = backend.empty([1, 12], 'f32');
+record('quantizeQK per-tensor (two-pass)', time(() => backend.quantizeQK(x, { groups: tensorGroups, headDim: HEAD_DIM, format: 'e4m3', out: { codes, scales: tscales } })), BF16_BYTES + FP8_BYTES, 2 * BF16_BYTES + FP8_BYTES + 2 * mapBytes);
+const tokStride = Math.ceil(ROWS / 16) * 16;
+const codesT = backend.empty([COLS, tokStride], 'e4m3');
+const vscales = backend.empty([COLS], 'f32');
+record('quantizeV per-channel, transposed, e4m3', time(() => backend.quantizeV(x, { format: 'e4m3', tokenStride: tokStride, out: { codesT, scales: vscales } })), BF16_BYTES + COLS * tokStride, 2 * BF16_BYTES + COLS * tokStride, 'amax pass + transpose-quantize pass');
+
+// Allocator: 1,000 alloc/free cycles of step-sized tensors.
+await backend.synchronize();
+function allocBench(label, fn, cycles = 1000) {
+  fn();
+  const before = backend.memoryStats();
+  const t0 = performance.now();
+  for (let i = 0; i < cycles; i++) fn();
+  const ms = performance.now() - t0;
+  const after = backend.memoryStats();
+  return { label, cycles, totalMs: ms, usPerCycle: (ms * 1000) / cycles, cudaMallocCalls: after.cudaMallocCalls - before.cudaMallocCalls, cacheHits: after.cacheHits - before.cacheHits };
+}
+const alloc = [
+  allocBench('1 tensor [75600,1536] bf16 per cycle (JS Tensor API)', () => backend.empty([ROWS, COLS], 'bf16').dispose()),
+  allocBench('step set per cycle: 3 x bf16 + 3 x fp8 codes + 2 scales (JS Tensor API)', () => {
+    const ts = [
+      backend.empty([ROWS, COLS], 'bf16'), backend.empty([ROWS, COLS], 'bf16'), backend.empty([ROWS, COLS], 'bf16'),
+      backend.empty([ROWS, COLS], 'e4m3'), backend.empty([ROWS, COLS], 'e4m3'), backend.empty([COLS, tokStride], 'e4m3'),
+      backend.empty([630, 12], 'f32'), backend.empty([COLS], 'f32'),
+    ];
+    for (const t of ts) t.dispose();
+  }),
+  allocBench('1 block per cycle (native alloc/free only)', () => addon.free(addon.alloc(BF16_BYTES))),
+];
+let sdpa = null;
+if (args.sdpa && existsSync(args.sdpa)) {
+  try {
+    sdpa = JSON.parse(readFileSync(args.sdpa, 'utf8'));
+  } catch (e) {
+    console.log(`could not read ${args.sdpa}: ${e.message}`);
+  }
+}
+const layerMs = sdpa?.cudnn?.median_ms ?? sdpa?.flash2?.median_ms ?? null;
+for (const a of alloc) {
+  a.pctOfAttentionLayer = layerMs ? (100 * a.totalMs) / layerMs : null;
+  console.log(`allocator: ${a.label}: ${a.cycles} cycles ${a.totalMs.toFixed(3)} ms (${a.usPerCycle.toFixed(2)} us/cycle, cudaMalloc calls ${a.cudaMallocCalls}, cache hits ${a.cacheHits})` + (layerMs ? ` = ${a.pctOfAttentionLayer.toFixed(3)}% of one 720p attention layer (${layerMs.toFixed(2)} ms, SDPA ${sdpa.cudnn?.median_ms ? 'cuDNN' : 'FA2'})` : ''));
+}
+const report = { date: new Date().toISOString(), device: dev, copy: { bytes: 2 * BF16_BYTES, ...copy, gbps: copyGBs }, copy1GiB: { ...copyBig, gbps: copyBigGBs }, referenceGBps: ref, kernels: results, allocator: alloc, attentionLayer: sdpa, allocatorStats: backend.memoryStats() };
+if (args.out) writeFileSync(args.out, JSON.stringify(report, null, 2));
+console.log('\nsummary (min bytes = bytes read + written by an ideal one-pass kernel):');
+for (const r of results) console.log(`  ${r.name}: ${r.gbpsMinBytes.toFixed(0)} GB/s = ${r.pctOfCopyMinBytes.toFixed(1)}% of copy${r.actualBytes !== r.minBytes ? ` (bytes moved: ${r.pctOfCopyActualBytes.toFixed(1)}%)` : ''}`);

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs the @fpsattn/kernels GPU suite, compute-sanitizer (memcheck, racecheck) and the benchmark on a GPU machine
+# that has CUDA but no Node. Needs (carried, git-ignored): .gpu/node.xz, native/build, packages/{fp8,kernels}/dist.
+# Usage: scripts/gpu/run-kernels.sh [all|test|sanitize|bench]...   Logs and JSON go to $OUT (default /tmp/fpsattn-out).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-/tmp/fpsattn-out}
+mkdir -p "$OUT"
+stages=${*:-all}
+has() { [[ " $stages " == *" all "* || " $stages " == *" $1 "* ]]; }
+
+if ! command -v node >/dev/null 2>&1; then
+  mkdir -p /tmp/nodebin && xz -dc .gpu/node.xz > /tmp/nodebin/node && chmod +x /tmp/nodebin/node
+  export PATH=/tmp/nodebin:$PATH
+fi
+# Bare-specifier imports (@fpsattn/fp8 from kernels' dist) resolve through node_modules links to the workspace.
+mkdir -p node_modules/@fpsattn
+for p in fp8 tiling scheduler kernels; do [ -e node_modules/@fpsattn/$p ] || ln -s ../../packages/$p node_modules/@fpsattn/$p; done
+[ -e node_modules/@fpsattn/native ] || ln -s ../../native node_modules/@fpsattn/native
+SAN=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+
+{
+  echo "date: $(date -u +%FT%TZ)"; node --version
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv
+  node --input-type=module -e "import * as K from './packages/kernels/dist/index.js'; console.log(K.formatDoctor(K.doctor()))"
+} 2>&1 | tee "$OUT/env.txt"
+
+rc=0
+if has test; then
+  echo "== GPU suite (real sizes)"
+  FPSATTN_GPU_TEST_SIZE=real node --test-reporter=spec packages/kernels/gpu-test/kernels.test.mjs 2>&1 | tee "$OUT/gpu-test.log" || rc=1
+  echo "== GPU suite (medium, FPSATTN_SYNC_CHECK=1)"
+  FPSATTN_SYNC_CHECK=1 FPSATTN_GPU_TEST_SIZE=medium node --test-reporter=spec packages/kernels/gpu-test/kernels.test.mjs 2>&1 | tail -n 15 | tee -a "$OUT/gpu-test.log" || rc=1
+fi
+if has sanitize; then
+  for tool in memcheck racecheck; do
+    echo "== compute-sanitizer --tool $tool (small sizes)"
+    FPSATTN_GPU_TEST_SIZE=small FPSATTN_GPU_TEST_NO_OOM=1 FPSATTN_SYNC_CHECK=1 \
+      "$SAN" --tool $tool --error-exitcode 3 --print-limit 50 \
+      node packages/kernels/gpu-test/kernels.test.mjs > "$OUT/$tool.log" 2>&1
+    s=$?; echo "$tool exit status: $s" | tee -a "$OUT/$tool.log"; tail -n 12 "$OUT/$tool.log"; [ $s -eq 0 ] || rc=1
+  done
+fi
+if has bench; then
+  echo "== attention layer reference (PyTorch SDPA, 720p)"
+  PYTHONUNBUFFERED=1 python3 packages/kernels/bench/sdpa_720p.py > "$OUT/sdpa.json" 2> "$OUT/sdpa.err" || echo "sdpa failed: $(tail -n 3 "$OUT/sdpa.err")"
+  cat "$OUT/sdpa.json"; rm -f "$OUT/sdpa.err"
+  echo "== kernel benchmark"
+  node packages/kernels/bench/gpu-bench.mjs --sdpa "$OUT/sdpa.json" --out "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log" || rc=1
+fi
+echo "run-kernels: exit $rc"
+exit $rc
