@@ -37,11 +37,11 @@ int64_t CachingAllocator::allocate(int64_t bytes) {
   void* ptr = nullptr;
   int64_t got = size;
   auto it = cache_.lower_bound(size);
-  if (it != cache_.end() && it->first <= size + size / 8) {
-    ptr = it->second;
+  if (it != cache_.end() && it->first <= size + size / 8 && !it->second.empty()) {
+    ptr = it->second.back();
+    it->second.pop_back();
     got = it->first;
     stats_.bytesCached -= got;
-    cache_.erase(it);
     ++stats_.cacheHits;
   } else {
     cudaError_t st = cudaMalloc(&ptr, size_t(size));
@@ -64,38 +64,66 @@ int64_t CachingAllocator::allocate(int64_t bytes) {
     }
     cudaCheck(st, "cudaMalloc", __FILE__, __LINE__);
   }
-  const int64_t handle = nextHandle_++;
-  live_.emplace(handle, Block{ptr, got, bytes});
+  int64_t slot;
+  if (!freeSlots_.empty()) {
+    slot = freeSlots_.back();
+    freeSlots_.pop_back();
+  } else {
+    if (int64_t(slots_.size()) >= (int64_t(1) << kSlotBits) - 1) {
+      cache_[got].push_back(ptr);
+      throw CodedError("FPSATTN_OUT_OF_MEMORY", "too many live allocations (16M)");
+    }
+    slot = int64_t(slots_.size());
+    slots_.push_back(Slot{Block{nullptr, 0, 0}, 0, false});
+  }
+  Slot& s = slots_[size_t(slot)];
+  s.block = Block{ptr, got, bytes};
+  s.generation += 1;
+  s.live = true;
   ++stats_.liveBlocks;
   stats_.bytesInUse += got;
   if (stats_.bytesInUse > stats_.peakBytesInUse) stats_.peakBytesInUse = stats_.bytesInUse;
-  return handle;
+  return (s.generation << kSlotBits) + slot + 1;
 }
 
+const CachingAllocator::Slot* CachingAllocator::slotOf(int64_t handle) const {
+  if (handle < 1) return nullptr;
+  const int64_t slot = (handle - 1) & ((int64_t(1) << kSlotBits) - 1);
+  const int64_t generation = (handle - 1) >> kSlotBits;
+  if (slot >= int64_t(slots_.size())) return nullptr;
+  const Slot& s = slots_[size_t(slot)];
+  return (s.live && s.generation == generation) ? &s : nullptr;
+}
+
+bool CachingAllocator::has(int64_t handle) const { return slotOf(handle) != nullptr; }
+
 void CachingAllocator::release(int64_t handle) {
-  auto it = live_.find(handle);
-  if (it == live_.end()) throw ArgumentError("unknown or already freed handle " + std::to_string(handle));
-  cache_.emplace(it->second.size, it->second.ptr);
-  stats_.bytesCached += it->second.size;
-  stats_.bytesInUse -= it->second.size;
+  Slot* s = const_cast<Slot*>(slotOf(handle));
+  if (s == nullptr) throw ArgumentError("unknown or already freed handle " + std::to_string(handle));
+  cache_[s->block.size].push_back(s->block.ptr);
+  stats_.bytesCached += s->block.size;
+  stats_.bytesInUse -= s->block.size;
   --stats_.liveBlocks;
-  live_.erase(it);
+  s->live = false;
+  freeSlots_.push_back((handle - 1) & ((int64_t(1) << kSlotBits) - 1));
 }
 
 const Block& CachingAllocator::block(int64_t handle) const {
-  auto it = live_.find(handle);
-  if (it == live_.end())
+  const Slot* s = slotOf(handle);
+  if (s == nullptr)
     throw ArgumentError("unknown or already freed handle " + std::to_string(handle) + " (tensor used after dispose?)");
-  return it->second;
+  return s->block;
 }
 
 void CachingAllocator::emptyCache() {
-  // Work still queued may use cached blocks' last contents? No: cached blocks are free; but a kernel enqueued before
-  // the free may still be running on them, so wait for the stream before giving memory back to the driver.
-  if (!cache_.empty()) FPSATTN_CUDA_CHECK(cudaStreamSynchronize(stream()));
-  for (auto& [size, ptr] : cache_) {
-    FPSATTN_CUDA_CHECK(cudaFree(ptr));
-    ++stats_.cudaFreeCalls;
+  // A kernel enqueued before a block was freed may still be running on it: wait for the stream before giving memory
+  // back to the driver.
+  if (stats_.bytesCached > 0) FPSATTN_CUDA_CHECK(cudaStreamSynchronize(stream()));
+  for (auto& [size, ptrs] : cache_) {
+    for (void* ptr : ptrs) {
+      FPSATTN_CUDA_CHECK(cudaFree(ptr));
+      ++stats_.cudaFreeCalls;
+    }
   }
   cache_.clear();
   stats_.bytesCached = 0;

@@ -13,7 +13,7 @@
 
 #include <cstdint>
 #include <map>
-#include <unordered_map>
+#include <vector>
 
 namespace fpsattn {
 
@@ -41,15 +41,25 @@ class CachingAllocator {
   int64_t allocate(int64_t bytes);
   void release(int64_t handle);
   const Block& block(int64_t handle) const;  // throws ArgumentError for an unknown handle
-  bool has(int64_t handle) const { return live_.count(handle) != 0; }
+  bool has(int64_t handle) const;
   void emptyCache();
   const AllocatorStats& stats() const { return stats_; }
   static int64_t roundSize(int64_t bytes);
 
  private:
-  std::unordered_map<int64_t, Block> live_;
-  std::multimap<int64_t, void*> cache_;  // rounded size -> pointer
-  int64_t nextHandle_ = 1;
+  // Handle = generation * 2^24 + slot + 1: slots are reused, generations make every handle unique, so a stale handle
+  // never names a newer block. No per-call heap allocation once the tables have grown (the allocator's own cost is
+  // part of the step time budget).
+  static constexpr int64_t kSlotBits = 24;
+  struct Slot {
+    Block block;
+    int64_t generation;
+    bool live;
+  };
+  const Slot* slotOf(int64_t handle) const;
+  std::vector<Slot> slots_;
+  std::vector<int64_t> freeSlots_;
+  std::map<int64_t, std::vector<void*>> cache_;  // rounded size -> free blocks of that size
   AllocatorStats stats_;
 };
 

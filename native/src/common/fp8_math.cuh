@@ -40,6 +40,13 @@ __device__ __forceinline__ uint32_t encodeFp8(float value) {
   return uint32_t(__nv_cvt_float_to_fp8(value, __NV_SATFINITE, F == Fp8Format::E4M3 ? __NV_E4M3 : __NV_E5M2));
 }
 
+/// Two codes in the low 16 bits: `lo` in bits 0-7, `hi` in bits 8-15.
+template <Fp8Format F>
+__device__ __forceinline__ uint32_t encodeFp8x2(float lo, float hi) {
+  return uint32_t(__nv_cvt_float2_to_fp8x2(make_float2(lo, hi), __NV_SATFINITE,
+                                           F == Fp8Format::E4M3 ? __NV_E4M3 : __NV_E5M2));
+}
+
 template <Fp8Format F>
 __device__ __forceinline__ float decodeFp8(uint32_t code) {
   const __half_raw h = __nv_cvt_fp8_to_halfraw(__nv_fp8_storage_t(code), F == Fp8Format::E4M3 ? __NV_E4M3 : __NV_E5M2);

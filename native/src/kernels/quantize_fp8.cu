@@ -13,19 +13,22 @@
 // Paths and launch shapes:
 //   Q/K two-pass (any group map):
 //     1. amaxRowsKernel: grid (ceil(rows/kAmaxRows), ceil(cols/8/256)), block min(256, cols/8 rounded to 32);
-//        each thread owns 8 channels and walks kAmaxRows rows, keeps a running max while the (block-uniform) group
+//        each thread owns 8 channels and walks kAmaxRows rows (cached loads: the tail stays in L2 for pass 3), keeps a running max while the (block-uniform) group
 //        stays the same, reduces it over the headDim/8 lanes of its head with shuffles and atomicMax-es the float
 //        bits (non-negative floats order like their bit patterns) into amaxWork[g][h].
 //     2. finalizeScalesKernel: scale = f(amax) for each (g, h).
-//     3. quantizeRowsKernel: flat loop, 16 channels per thread (two 16-byte loads, one 16-byte store).
+//     3. quantizeRowsKernel: flat loop, 16 channels per thread (two 16-byte loads, one 16-byte store), last row
+//        first so that it starts on what pass 1 left in L2.
 //     Moves 2 + 2 + 1 = 5 bytes per element.
 //   Q/K fused (groups are contiguous runs of rows, e.g. tiles after the tile-major gather; up to kFusedMaxSmem bytes
-//   per (group, head)): fusedGroupKernel, grid (groupCount, heads), block 256, dynamic shared memory
+//   per (group, head)): fusedGroupKernel, 1-D grid of groupCount * heads blocks (heads fastest, so neighbouring
+//   blocks read neighbouring slices of the same rows), block 256, dynamic shared memory
 //   groupRows*headDim*2 bytes holding the group's BF16 slice. Phase 1 loads it (16-byte loads, coalesced over the
 //   256-byte head slice of each row) and reduces amax over the block (shuffles + 8-word shared array); phase 2
 //   quantizes from shared memory. Moves 2 + 1 = 3 bytes per element (the minimum).
 //   V: channelAmaxKernel (grid (ceil(rows/kVAmaxRows), ceil(cols/8/256)), per-channel running max, 8 atomicMax per
-//   thread at the end), finalizeScalesKernel, then transposeQuantizeVKernel: 128 tokens x 64 channels per block,
+//   thread at the end), finalizeScalesKernel, then transposeQuantizeVKernel: 128 tokens x 64 channels per block
+//   (grid (cols/64, token tiles), channel tiles fastest, token tiles last-to-first to reuse L2),
 //   256 threads; thread (v = tid%8, tg = tid/8) loads 4 tokens x 8 channels, writes 4-token code words into a
 //   [64][32+1]-word shared tile, then 16-byte stores of the transposed tile. 5 bytes per element.
 //
@@ -79,10 +82,10 @@ __device__ __forceinline__ float max8Finite(const float (&f)[8]) {
 
 template <Fp8Format F>
 __device__ __forceinline__ uint2 encode8(const float (&f)[8], float scale) {
-  uint32_t c[8];
+  uint32_t c[4];  // 2 codes per conversion (cvt.rn.satfinite.{e4m3,e5m2}x2.f32): same rounding as one at a time
 #pragma unroll
-  for (int j = 0; j < 8; ++j) c[j] = encodeFp8<F>(__fdiv_rn(f[j], scale));
-  return make_uint2(pack4(c[0], c[1], c[2], c[3]), pack4(c[4], c[5], c[6], c[7]));
+  for (int j = 0; j < 4; ++j) c[j] = encodeFp8x2<F>(__fdiv_rn(f[2 * j], scale), __fdiv_rn(f[2 * j + 1], scale));
+  return make_uint2(c[0] | (c[1] << 16), c[2] | (c[3] << 16));
 }
 
 // ------------------------------------------------------------------------------------------ Q/K two-pass path
@@ -113,7 +116,7 @@ __global__ void amaxRowsKernel(const uint4* __restrict__ x, const int32_t* __res
     for (int k = 0; k < kAmaxUnroll; ++k) {
       const bool in = r + k < r1;
       g[k] = in ? __ldg(groupOfRow + r + k) : -1;
-      q[k] = (in && active) ? __ldcs(x + (r + k) * vecPerRow + v) : make_uint4(0u, 0u, 0u, 0u);
+      q[k] = (in && active) ? __ldg(x + (r + k) * vecPerRow + v) : make_uint4(0u, 0u, 0u, 0u);
     }
 #pragma unroll
     for (int k = 0; k < kAmaxUnroll; ++k) {
@@ -155,7 +158,9 @@ __global__ void __launch_bounds__(kMaxThreads) quantizeRowsKernel(const uint4* _
     Index idx[kQuantItemsPerThread];
 #pragma unroll
     for (int k = 0; k < kQuantItemsPerThread; ++k) {
-      idx[k] = base + Index(k) * blockDim.x;
+      // Last rows first: they are the ones the amax pass read last, still in L2.
+      const Index fwd = base + Index(k) * blockDim.x;
+      idx[k] = fwd < total ? total - 1 - fwd : total;
       if (idx[k] < total) {
         a[k] = __ldcs(x + int64_t(idx[k]) * 2);
         b[k] = __ldcs(x + int64_t(idx[k]) * 2 + 1);
@@ -191,8 +196,8 @@ __global__ void __launch_bounds__(kFusedThreads) fusedGroupKernel(const uint4* _
   extern __shared__ uint4 smem_slice[];  // [groupRows][headDim/8] BF16 vectors of this (group, head)
   __shared__ float smem_warpMax[kFusedThreads / 32];
 
-  const int64_t g = blockIdx.x;
-  const int head = blockIdx.y;
+  const int64_t g = blockIdx.x / heads;  // heads vary fastest: neighbouring blocks read neighbouring head slices
+  const int head = int(blockIdx.x - g * heads);
   const int64_t r0 = groupStart[g];
   const int groupRows = int(groupStart[g + 1] - r0);
   const int unitsPerRowHead = headDim / 16;          // 16-channel units per row of this head (power of two)
@@ -257,7 +262,7 @@ __global__ void __launch_bounds__(kMaxThreads) channelAmaxKernel(const uint4* __
   for (; r + 4 <= r1; r += 4) {
     uint4 q[4];
 #pragma unroll
-    for (int k = 0; k < 4; ++k) q[k] = __ldcs(v + (r + k) * vecPerRow + vec);
+    for (int k = 0; k < 4; ++k) q[k] = __ldg(v + (r + k) * vecPerRow + vec);
 #pragma unroll
     for (int k = 0; k < 4; ++k) {
       float f[8];
@@ -268,7 +273,7 @@ __global__ void __launch_bounds__(kMaxThreads) channelAmaxKernel(const uint4* __
   }
   for (; r < r1; ++r) {
     float f[8];
-    unpackBf16x8(__ldcs(v + r * vecPerRow + vec), f);
+    unpackBf16x8(__ldg(v + r * vecPerRow + vec), f);
 #pragma unroll
     for (int j = 0; j < 8; ++j) m[j] = fmaxf(m[j], finiteAbs(f[j]));
   }
@@ -283,8 +288,10 @@ __global__ void __launch_bounds__(kMaxThreads) transposeQuantizeVKernel(const ui
                                                                         uint4* __restrict__ codesT, int64_t rows,
                                                                         int64_t cols, int64_t tokenStride) {
   __shared__ uint32_t smem_tile[kVTileChannels][kVTileWords];  // [channel][4-token code word]
-  const int64_t t0 = int64_t(blockIdx.x) * kVTileTokens;
-  const int64_t c0 = int64_t(blockIdx.y) * kVTileChannels;
+  // Channel tiles vary fastest (neighbouring blocks read whole rows); token tiles run last-to-first so that the first
+  // blocks find the rows the amax pass read last still in L2.
+  const int64_t t0 = int64_t(gridDim.y - 1 - blockIdx.y) * kVTileTokens;
+  const int64_t c0 = int64_t(blockIdx.x) * kVTileChannels;
   const int vec = threadIdx.x & 7;   // 8-channel vector within the 64-channel tile
   const int tg = threadIdx.x >> 3;   // 4-token group within the 128-token tile
   const int64_t vecPerRow = cols / 8;
@@ -341,7 +348,7 @@ void launchQuantizeRowsTyped(const QuantizeRowsParams& p, cudaStream_t stream) {
           cudaFuncSetAttribute(fusedGroupKernel<F>, cudaFuncAttributeMaxDynamicSharedMemorySize, kFusedMaxSmem));
       attributeSet = true;
     }
-    const dim3 grid(unsigned(p.groupCount), unsigned(p.heads));
+    const unsigned grid = unsigned(p.groupCount * p.heads);
     fusedGroupKernel<F><<<grid, kFusedThreads, smemBytes, stream>>>(x, p.groupStart, p.mean,
                                                                      reinterpret_cast<uint4*>(p.codes), p.scales,
                                                                      p.cols, p.headDim, p.heads);
@@ -391,7 +398,7 @@ void launchQuantizeVTyped(const QuantizeVParams& p, cudaStream_t stream) {
                                                                                                p.cols);
   FPSATTN_CHECK_LAUNCH();
   if (p.tokenStride == 0) return;
-  const dim3 grid2(unsigned(ceilDiv(p.tokenStride, kVTileTokens)), unsigned(p.cols / kVTileChannels));
+  const dim3 grid2(unsigned(p.cols / kVTileChannels), unsigned(ceilDiv(p.tokenStride, kVTileTokens)));
   transposeQuantizeVKernel<F><<<grid2, kMaxThreads, 0, stream>>>(static_cast<const uint4*>(p.v), p.scales,
                                                                   reinterpret_cast<uint4*>(p.codesT), p.rows, p.cols,
                                                                   p.tokenStride);

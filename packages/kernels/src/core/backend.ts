@@ -130,7 +130,7 @@ function expectMap(map: unknown, kind: 'row-map' | 'group-map', name: string, op
  */
 export abstract class BaseBackend implements Backend {
   abstract readonly name: Device;
-  protected abstract createStorage(byteLength: number, name: string): Storage;
+  protected abstract createStorage(byteLength: number, name: string | undefined): Storage;
   protected abstract execPermute(src: Tensor, dst: Tensor, map: RowMap, scatter: boolean): void;
   protected abstract execChannelMean(x: Tensor<'bf16'>, mean: Tensor<'f32'>): void;
   protected abstract execQuantizeQK(x: Tensor<'bf16'>, o: QuantizeQKOptions, codes: Tensor<Fp8Format>, scales: Tensor<'f32'>, path: QuantPath): QuantizedQK['path'];
@@ -144,10 +144,9 @@ export abstract class BaseBackend implements Backend {
   empty<D extends DType>(shape: readonly number[], dtype: D, options: { name?: string } = {}): Tensor<D> {
     checkShape(shape);
     assertDType(dtype);
-    const name = options.name ?? `${dtype}${formatShape(shape)}`;
-    const storage = this.createStorage(numelOf(shape) * DTYPE_BYTES[dtype], name);
+    const storage = this.createStorage(numelOf(shape) * DTYPE_BYTES[dtype], options.name);
     try {
-      return new Tensor({ storage, dtype, shape, name }); // the tensor holds the only reference
+      return new Tensor({ storage, dtype, shape, name: options.name }); // the tensor holds the only reference
     } catch (e) {
       storage.retain();
       storage.release(); // frees it

@@ -45,16 +45,21 @@ export function checkShape(shape: unknown, argument = 'shape'): asserts shape is
 
 export const formatShape = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
-// Safety net: a tensor that is garbage-collected without dispose() releases its storage reference.
-const finalizer = new FinalizationRegistry<Storage>((storage) => {
+// Safety net: a tensor that is garbage-collected without dispose() releases its storage reference. dispose() marks
+// the record instead of unregistering (cheaper: allocation cost is part of every step), so the callback checks it.
+interface Held {
+  storage: Storage;
+  released: boolean;
+}
+const finalizer = new FinalizationRegistry<Held>((held) => {
+  if (held.released) return;
+  held.released = true;
   try {
-    storage.release();
+    held.storage.release();
   } catch {
     // Never throw from a finalizer (the addon may already be unusable at exit).
   }
 });
-
-let unnamedCounter = 0;
 
 /**
  * An n-dimensional, row-major, contiguous tensor on the CPU or a CUDA device.
@@ -66,22 +71,21 @@ let unnamedCounter = 0;
 export class Tensor<D extends DType = DType> implements Disposable {
   readonly dtype: D;
   readonly shape: readonly number[];
-  readonly strides: readonly number[];
-  readonly name: string;
   /** Byte offset of element 0 inside the storage. */
   readonly byteOffset: number;
   /** @internal */
   readonly storage: Storage;
-  #disposed = false;
+  readonly #held: Held;
+  #name: string | undefined;
+  #strides: readonly number[] | undefined;
 
   /** @internal Use a backend's `empty`/`fromArray`. */
-  constructor(init: { storage: Storage; dtype: D; shape: readonly number[]; byteOffset?: number; name?: string }) {
+  constructor(init: { storage: Storage; dtype: D; shape: readonly number[]; byteOffset?: number; name?: string | undefined }) {
     this.storage = init.storage;
     this.dtype = init.dtype;
-    this.shape = Object.freeze([...init.shape]);
-    this.strides = Object.freeze(contiguousStrides(init.shape));
+    this.shape = Object.freeze(init.shape.slice());
     this.byteOffset = init.byteOffset ?? 0;
-    this.name = init.name ?? `tensor#${++unnamedCounter}`;
+    this.#name = init.name;
     if (this.byteOffset + this.byteLength > init.storage.byteLength) {
       throw new ShapeMismatchError({
         tensor: this.name,
@@ -90,7 +94,17 @@ export class Tensor<D extends DType = DType> implements Disposable {
       });
     }
     init.storage.retain();
-    finalizer.register(this, init.storage, this);
+    this.#held = { storage: init.storage, released: false };
+    finalizer.register(this, this.#held);
+  }
+
+  /** The name used in error messages (default: dtype and shape). */
+  get name(): string {
+    return (this.#name ??= `${this.dtype}${formatShape(this.shape)}`);
+  }
+  /** Row-major strides in elements (tensors are always contiguous). */
+  get strides(): readonly number[] {
+    return (this.#strides ??= Object.freeze(contiguousStrides(this.shape)));
   }
 
   get device(): Device {
@@ -103,7 +117,7 @@ export class Tensor<D extends DType = DType> implements Disposable {
     return this.numel * DTYPE_BYTES[this.dtype];
   }
   get disposed(): boolean {
-    return this.#disposed || !this.storage.live;
+    return this.#held.released || !this.storage.live;
   }
 
   /** Throws DisposedError if this tensor (or the storage under it) was disposed. */
@@ -188,9 +202,8 @@ export class Tensor<D extends DType = DType> implements Disposable {
 
   /** Releases this tensor's reference to its storage (idempotent). */
   dispose(): void {
-    if (this.#disposed) return;
-    this.#disposed = true;
-    finalizer.unregister(this);
+    if (this.#held.released) return;
+    this.#held.released = true;
     this.storage.release();
   }
 
@@ -209,7 +222,7 @@ export class HostStorage implements Storage {
   readonly bytes: Uint8Array;
   #refs = 0;
   #freed = false;
-  constructor(byteLength: number, name = 'tensor') {
+  constructor(byteLength: number, name: string | undefined = 'tensor') {
     try {
       this.bytes = new Uint8Array(byteLength);
     } catch (e) {

@@ -10,7 +10,7 @@ import { channelMeanCpu, dequantizeRowsCpu, dequantizeVCpu, gatherRowsCpu, quant
 export class CpuBackend extends BaseBackend {
   readonly name = 'cpu' as const;
 
-  protected createStorage(byteLength: number, name: string): Storage {
+  protected createStorage(byteLength: number, name: string | undefined): Storage {
     return new HostStorage(byteLength, name);
   }
 

@@ -15,10 +15,14 @@ export class DeviceStorage implements Storage {
   #freed = false;
   readonly #addon: NativeAddon;
 
-  constructor(addon: NativeAddon, byteLength: number, name: string) {
+  constructor(addon: NativeAddon, byteLength: number, name: string | undefined) {
     this.#addon = addon;
     this.byteLength = byteLength;
-    this.handle = callNative(`alloc(${name}, ${byteLength} bytes)`, () => addon.alloc(byteLength), byteLength);
+    try {
+      this.handle = addon.alloc(byteLength);
+    } catch (e) {
+      throw fromNativeError(`alloc(${name ?? 'tensor'}, ${byteLength} bytes)`, e, byteLength);
+    }
   }
   get live(): boolean {
     return !this.#freed;
@@ -29,7 +33,11 @@ export class DeviceStorage implements Storage {
   release(): void {
     if (--this.#refs > 0 || this.#freed) return;
     this.#freed = true;
-    callNative('free', () => this.#addon.free(this.handle));
+    try {
+      this.#addon.free(this.handle);
+    } catch (e) {
+      throw fromNativeError('free', e);
+    }
   }
   write(byteOffset: number, bytes: Uint8Array): void {
     callNative('upload', () => this.#addon.upload(this.handle, byteOffset, bytes));
@@ -67,7 +75,7 @@ export class CudaBackend extends BaseBackend {
     this.device = device;
   }
 
-  protected createStorage(byteLength: number, name: string): Storage {
+  protected createStorage(byteLength: number, name: string | undefined): Storage {
     return new DeviceStorage(this.addon, byteLength, name);
   }
 

@@ -1,0 +1,113 @@
+import { InvalidArgumentError, ShapeMismatchError } from '@fpsattn/fp8';
+import { describe, expect, it } from 'vitest';
+import { CpuBackend } from '../cpu/backend';
+import { randomBf16, tileMajorPermutation } from '../testing';
+import { DisposedError } from './errors';
+
+const b = new CpuBackend();
+
+describe('tensors', () => {
+  it('allocate, upload, download, reshape and slice views share storage', async () => {
+    const data = Float32Array.from({ length: 24 }, (_, i) => i + 1);
+    const t = b.fromArray(data, [4, 6], 'f32', { name: 'a' });
+    expect(t.shape).toEqual([4, 6]);
+    expect(t.strides).toEqual([6, 1]);
+    expect(t.byteLength).toBe(96);
+    const r = t.reshape([2, -1]);
+    expect(r.shape).toEqual([2, 12]);
+    const s = t.sliceRows(1, 2);
+    expect(Array.from(await s.download())).toEqual(Array.from(data.subarray(6, 18)));
+    s.upload(new Float32Array(12).fill(7));
+    expect(t.downloadSync()[6]).toBe(7);
+    t.dispose();
+    expect(r.disposed).toBe(false); // views keep the storage alive
+    r.dispose();
+    s.dispose();
+    expect(s.disposed).toBe(true);
+  });
+
+  it('Symbol.dispose frees, and use after dispose is a DisposedError naming the tensor', () => {
+    const t = b.empty([2, 8], 'bf16', { name: 'q' });
+    t[Symbol.dispose]();
+    expect(() => t.downloadSync()).toThrow(DisposedError);
+    expect(() => t.downloadSync()).toThrow(/'q' was used by downloadSync after dispose/);
+    t.dispose(); // idempotent
+  });
+
+  it('dtype and length mismatches are clear errors', () => {
+    expect(() => b.fromArray(new Float32Array(4) as never, [4], 'bf16')).toThrow(InvalidArgumentError);
+    expect(() => b.fromArray(new Uint16Array(3), [4], 'bf16')).toThrow(ShapeMismatchError);
+    expect(() => b.empty([2, -1], 'f32')).toThrow(InvalidArgumentError);
+    expect(() => b.empty([2], 'f64' as never)).toThrow(/expected one of/);
+    const t = b.empty([4, 6], 'f32');
+    expect(() => t.reshape([5, 5])).toThrow(ShapeMismatchError);
+    expect(() => t.sliceRows(3, 2)).toThrow(InvalidArgumentError);
+  });
+
+  it('host out-of-memory is an OutOfMemoryError, not a crash', () => {
+    expect(() => b.empty([2 ** 40], 'u8')).toThrow(expect.objectContaining({ code: 'FPSATTN_OUT_OF_MEMORY' }));
+  });
+});
+
+describe('maps and kernels validation (identical on both backends)', () => {
+  const rows = 120, cols = 256;
+  const x = b.fromArray(randomBf16(rows * cols, 9, { cols }), [rows, cols], 'bf16', { name: 'x' });
+
+  it('row maps reject out-of-range entries and scatter needs an injective map', () => {
+    expect(() => b.createRowMap(Int32Array.from([0, 5]), { targetRows: 5 })).toThrow(/entry 1 is 5/);
+    expect(() => b.createRowMap(Int32Array.from([0, -2]), { targetRows: 5 })).toThrow(InvalidArgumentError);
+    const dup = b.createRowMap(Int32Array.from([0, 0, -1]), { targetRows: 5 });
+    expect(dup.injective).toBe(false);
+    const src = b.empty([3, 8], 'bf16');
+    expect(() => b.scatterRows(src, dup, {})).toThrow(/injective|distinct/);
+    const g = b.gatherRows(b.empty([5, 8], 'bf16').fillBytes(1), dup);
+    expect(Array.from(g.downloadSync().subarray(16, 24))).toEqual(new Array(8).fill(0));
+  });
+
+  it('group maps detect contiguous runs (fused path) and reject bad groups', () => {
+    const { tileOfSlot, tileCount } = tileMajorPermutation([3, 5, 8], [3, 5, 8]);
+    const g = b.createGroupMap(tileOfSlot, { groupCount: tileCount });
+    expect(g.contiguous).toBe(true);
+    expect(g.maxGroupRows).toBe(120);
+    expect(g.groupStart?.downloadSync()[1]).toBe(120);
+    const nc = b.createGroupMap(Int32Array.from([1, 0, 1]));
+    expect(nc.contiguous).toBe(false);
+    expect(nc.groupCount).toBe(2);
+    expect(() => b.createGroupMap(Int32Array.from([0, 3]), { groupCount: 2 })).toThrow(/row 1 maps to group 3/);
+    const ncRows = b.createGroupMap(Int32Array.from({ length: rows }, (_, i) => (i * 7) % 3));
+    expect(() => b.quantizeQK(x, { groups: ncRows, headDim: 128, format: 'e4m3', path: 'fused' })).toThrow(/fused kernel needs contiguous/);
+  });
+
+  it('quantizeQK names the tensor and the expected vs actual shape', () => {
+    const groups = b.createGroupMap(new Int32Array(rows));
+    expect(() => b.quantizeQK(x, { groups, headDim: 96, format: 'e4m3' })).toThrow(/headDim/);
+    expect(() => b.quantizeQK(x, { groups, headDim: 128, format: 'e4m2' as never })).toThrow(/format/);
+    const wrongRows = b.createGroupMap(new Int32Array(rows - 1));
+    expect(() => b.quantizeQK(x, { groups: wrongRows, headDim: 128, format: 'e4m3' })).toThrow(ShapeMismatchError);
+    const f32 = b.empty([rows, cols], 'f32', { name: 'k32' });
+    expect(() => b.quantizeQK(f32 as never, { groups, headDim: 128, format: 'e4m3' })).toThrow(/dtype bf16.*'k32'/);
+    const mean = b.empty([cols + 1], 'f32');
+    expect(() => b.quantizeQK(x, { groups, headDim: 128, format: 'e4m3', mean })).toThrow(/Shape mismatch for 'mean'/);
+    const q = b.quantizeQK(x, { groups, headDim: 128, format: 'e4m3' });
+    expect(q.codes.dtype).toBe('e4m3');
+    expect(q.scales.shape).toEqual([1, 2]);
+    expect(() => b.quantizeQK(x, { groups, headDim: 128, format: 'e4m3', out: { codes: q.codes, scales: b.empty([2, 2], 'f32') } })).toThrow(/out.scales/);
+    q.codes.dispose();
+    expect(() => b.dequantizeQK(q, { groups, headDim: 128 })).toThrow(DisposedError);
+  });
+
+  it('quantizeV validates token stride and column multiple', () => {
+    expect(() => b.quantizeV(x, { format: 'e4m3', tokenStride: 100 })).toThrow(/tokenStride/);
+    const v = b.quantizeV(x, { format: 'e5m2' });
+    expect(v.codesT.shape).toEqual([cols, 128]);
+    expect(v.codesT.dtype).toBe('e5m2');
+    const back = b.dequantizeV(v, { rows });
+    expect(back.shape).toEqual([rows, cols]);
+    expect(() => b.quantizeV(b.empty([4, 32], 'bf16'), { format: 'e4m3' })).toThrow(/multiple of 64/);
+  });
+
+  it('tensors of another device are rejected by name', () => {
+    const foreign = Object.create(x, { device: { value: 'cuda' } });
+    expect(() => b.channelMean(foreign)).toThrow();
+  });
+});

@@ -1,0 +1,18 @@
+// Runs the GPU suite (gpu-test/kernels.test.mjs, node:test) when a CUDA device answers; otherwise skips with the reason.
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadBackend } from './core/loader';
+
+const loaded = loadBackend({ backend: 'auto', fresh: true });
+const reason = loaded.backend.name === 'cuda' ? null : `no usable CUDA device (${loaded.fallbackReason})`;
+if (reason) console.log(`GPU suite skipped: ${reason}`);
+
+describe('GPU suite', () => {
+  it.skipIf(reason !== null)('gpu-test/kernels.test.mjs passes (medium sizes)', () => {
+    const file = join(dirname(fileURLToPath(import.meta.url)), '..', 'gpu-test', 'kernels.test.mjs');
+    const r = spawnSync(process.execPath, [file], { env: { ...process.env, FPSATTN_GPU_TEST_SIZE: 'medium' }, encoding: 'utf8' });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+  });
+});
