@@ -45,13 +45,15 @@ const flag = (process.env.FPSATTN_WITH_CUDA ?? '').toLowerCase();
 const cudaDisabled = flag === 'off' || flag === '0' || flag === 'false' || process.argv.includes('--cpu-only');
 const nvcc = cudaDisabled ? undefined : findNvcc();
 const cmakeJs = findCmakeJs();
+// As an install hook (--install), missing build tools only warn: @fpsattn/kernels then runs on its CPU backend.
+const missingToolStatus = process.argv.includes('--install') ? 0 : 1;
 if (!cmakeJs) {
-  console.error('build-native: cmake-js not found (expected node_modules/.bin/cmake-js at the repo root)');
-  process.exit(1);
+  console.error('build-native: cmake-js not found (expected node_modules/.bin/cmake-js at the repo root); addon not built');
+  process.exit(missingToolStatus);
 }
 if (!onPath('cmake')) {
-  console.error('build-native: cmake not found on PATH; install cmake >= 3.18');
-  process.exit(1);
+  console.error('build-native: cmake not found on PATH (install cmake >= 3.18); addon not built, the CPU backend will be used');
+  process.exit(missingToolStatus);
 }
 
 function build(withCuda) {
