@@ -1,6 +1,7 @@
 // Device-side number helpers shared by the kernels: bf16 widening, the scale rule and FP8 encode/decode.
-// Every operation here is the exact float32 arithmetic of the quantization contract (see params.h): IEEE division
-// (__fdiv_rn), no fast-math, no FMA contraction, FP8 conversion by cuda_fp8.h with saturation to the finite max.
+// Every operation here is the exact float32 arithmetic of the quantization contract (see params.h): one IEEE division
+// and one IEEE reciprocal per scale (__fdiv_rn, __frcp_rn), one rounded product per element (__fmul_rn: never
+// contracted into an FMA), no fast-math, FP8 conversion by cuda_fp8.h with saturation to the finite max.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -28,12 +29,17 @@ __device__ __forceinline__ float finiteAbs(float x) {
   return a <= 3.402823466e38f ? a : 0.0f;  // false for inf and NaN
 }
 
+/// The smallest scale, 2^-126 (smallest normal float32): keeps 1 / scale finite (@fpsattn/fp8 MIN_SCALE).
+constexpr float kMinScale = 1.17549435e-38f;
+
 template <Fp8Format F>
 __device__ __forceinline__ float scaleFromAmax(float amax) {
   if (!(amax > 0.0f)) return 1.0f;
-  const float s = __fdiv_rn(amax, Fp8Traits<F>::kMaxFinite);
-  return s == 0.0f ? 1.40129846e-45f /* 2^-149 */ : s;
+  return fmaxf(__fdiv_rn(amax, Fp8Traits<F>::kMaxFinite), kMinScale);
 }
+
+/// float32(1 / scale), correctly rounded (@fpsattn/fp8 reciprocalScale). Finite because scale >= 2^-126.
+__device__ __forceinline__ float inverseScale(float scale) { return __frcp_rn(scale); }
 
 template <Fp8Format F>
 __device__ __forceinline__ uint32_t encodeFp8(float value) {

@@ -32,12 +32,15 @@ struct PermuteRowsParams {
 };
 
 /// Deterministic per-channel mean over rows (K smoothing), computed in float64 in a fixed order:
-/// partial[b][c] = sum over rows r in chunk b (kMeanRowsPerChunk rows, ascending) of x[r][c], left to right from 0.0;
-/// mean[c] = float32((sum over b ascending of partial[b][c]) / rows).
-constexpr int kMeanRowsPerChunk = 256;
+///   chunk[b][c] = sum of x[r][c] over the kMeanRowsPerChunk rows of chunk b, ascending, left to right from 0.0;
+///   group[g][c] = sum of chunk[b][c] over the kMeanChunksPerGroup chunks of group g, ascending, from 0.0;
+///   mean[c] = float32((sum of group[g][c] over g ascending, from 0.0) / rows).
+/// The CPU twin (packages/kernels src/cpu/twins.ts) uses the same two constants.
+constexpr int kMeanRowsPerChunk = 64;
+constexpr int kMeanChunksPerGroup = 32;
 struct ChannelMeanParams {
   const void* x;      // bf16 [rows, cols]
-  double* partials;   // workspace [ceil(rows / kMeanRowsPerChunk), cols]
+  double* partials;   // workspace [ceil(rows / (kMeanRowsPerChunk * kMeanChunksPerGroup)), cols]: group sums
   float* mean;        // [cols]
   int64_t rows;
   int64_t cols;       // multiple of 8
@@ -46,8 +49,9 @@ struct ChannelMeanParams {
 /// Q/K quantization: one scale per (group of rows, head).
 ///   xs = mean ? float32(x - mean[c]) : x      (x = bf16 widened to f32)
 ///   amax[g][h] = max |xs| over finite xs of rows with groupOfRow[r] = g, channels of head h
-///   scale = amax > 0 ? float32(amax / maxFinite) : 1   (2^-149 if that underflows to 0)
-///   codes[r][c] = fp8_satfinite_rne(float32(xs / scale[g][h]))
+///   scale = amax > 0 ? max(float32(amax / maxFinite), 2^-126) : 1
+///   inv = float32(1 / scale)                               (__frcp_rn, finite since scale >= 2^-126)
+///   codes[r][c] = fp8_satfinite_rne(float32(xs * inv[g][h]))
 struct QuantizeRowsParams {
   // --- tensors
   const void* x;               // bf16 [rows, cols]
@@ -69,7 +73,7 @@ struct QuantizeRowsParams {
 };
 
 /// V quantization: one scale per channel over all rows, codes written transposed (K-major for FP8 wgmma):
-///   codesT[c][t] = fp8(float32(v[t][c] / scale[c])) for t < rows, 0 for rows <= t < tokenStride
+///   codesT[c][t] = fp8(float32(v[t][c] * inv[c])), inv = float32(1 / scale[c]), for t < rows; 0 for rows <= t < tokenStride
 struct QuantizeVParams {
   const void* v;        // bf16 [rows, cols]
   uint8_t* codesT;      // [cols, tokenStride]

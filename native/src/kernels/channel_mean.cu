@@ -1,14 +1,21 @@
 // channel_mean.cu: deterministic per-channel mean over tokens of a BF16 [rows, cols] tensor (K smoothing).
 //
-// Computes mean[c] = float32(S[c] / rows) where S[c] is a float64 sum in a FIXED order, so that the CPU twin
-// (packages/kernels src/cpu/channel-mean.ts) reproduces it bit for bit:
-//   partial[b][c] = ((0.0 + x[b*R][c]) + x[b*R+1][c]) + ...   over the R = kMeanRowsPerChunk rows of chunk b
-//   S[c]          = ((0.0 + partial[0][c]) + partial[1][c]) + ...
-// Not a fast reduction (it is one read of K, which is memory-bound anyway; float64 adds are cheap next to it).
+// Computes mean[c] = float32(S[c] / rows), S[c] a float64 sum in a FIXED order, so that the CPU twin
+// (packages/kernels src/cpu/twins.ts channelMeanCpu) reproduces it bit for bit:
+//   chunk[b][c] = ((0.0 + x[b*R][c]) + x[b*R+1][c]) + ...      the R = kMeanRowsPerChunk rows of chunk b, in order
+//   group[g][c] = ((0.0 + chunk[g*G][c]) + chunk[g*G+1][c]) + ... the G = kMeanChunksPerGroup chunks of group g
+//   S[c]        = ((0.0 + group[0][c]) + group[1][c]) + ...       every group, in order
+// Not included: smoothing itself (quantize_fp8.cu subtracts the mean).
 //
-// Grid/block: pass 1 grid (chunks, ceil(cols/8 / 256)), 256 threads; each thread owns 8 channels (one 16-byte
-// vector) of one chunk and walks its R rows in order. Pass 2: one thread per channel sums the partials in order.
-// No shared memory. Check: gpu-test compares against the CPU twin bit for bit.
+// Launch shapes:
+//   channelGroupSumKernel: grid (groups, ceil(cols/8 / kVecPerBlock)), block kMeanChunksPerGroup * kVecPerBlock
+//     = 32 x 8 = 256 threads. Thread (chunk lane = tid / 8, vec = tid % 8) sums its chunk's R rows for 8 channels
+//     (one 16-byte load per row, 4 rows in flight): a warp reads 4 rows x 128 contiguous bytes per load instruction.
+//     The 32 chunk sums of the block meet in shared memory ([32][64] doubles, 16 KB) and 64 threads add them in
+//     chunk order. Rows of the 720p K (75,600 x 1,536): 37 x 24 = 888 blocks, enough to keep every SM's loads in
+//     flight (the previous one-level version ran 296 blocks at 54% of copy bandwidth).
+//   channelMeanFinalizeKernel: one thread per channel adds the group sums in order and divides.
+// Check: gpu-test/kernels.test.mjs compares with the CPU twin bit for bit.
 #include <cstdint>
 
 #include "common/cuda_check.h"
@@ -19,57 +26,81 @@
 namespace fpsattn {
 namespace {
 
-constexpr int kThreads = 256;
+constexpr int kVecPerBlock = 8;                                   // 16-byte vectors (8 channels each) per block
+constexpr int kGroupThreads = kMeanChunksPerGroup * kVecPerBlock;  // 256
+constexpr int kChannelsPerBlock = kVecPerBlock * 8;                 // 64
+constexpr int kRowsInFlight = 4;
+constexpr int kFinalizeThreads = 256;
+static_assert(kMeanRowsPerChunk % kRowsInFlight == 0, "chunks must hold whole batches of rows");
 
-__global__ void __launch_bounds__(kThreads) channelSumChunksKernel(const uint4* __restrict__ x,
-                                                                   double* __restrict__ partials, int64_t rows,
-                                                                   int64_t vecPerRow) {
-  const int64_t v = int64_t(blockIdx.y) * kThreads + threadIdx.x;
-  if (v >= vecPerRow) return;
-  const int64_t chunk = blockIdx.x;
-  const int64_t r0 = chunk * kMeanRowsPerChunk;
+__global__ void __launch_bounds__(kGroupThreads) channelGroupSumKernel(const uint4* __restrict__ x,
+                                                                       double* __restrict__ groupSums, int64_t rows,
+                                                                       int64_t vecPerRow) {
+  __shared__ double smem_chunk[kMeanChunksPerGroup][kChannelsPerBlock];
+  const int lane = threadIdx.x / kVecPerBlock;  // chunk within the group
+  const int vecInBlock = threadIdx.x % kVecPerBlock;
+  const int64_t vec = int64_t(blockIdx.y) * kVecPerBlock + vecInBlock;
+  const int64_t r0 = (int64_t(blockIdx.x) * kMeanChunksPerGroup + lane) * kMeanRowsPerChunk;
   const int64_t r1 = min(rows, r0 + kMeanRowsPerChunk);
+
   double acc[8];
 #pragma unroll
   for (int j = 0; j < 8; ++j) acc[j] = 0.0;
-  int64_t r = r0;
-  for (; r + 4 <= r1; r += 4) {
-    uint4 q[4];
+  if (vec < vecPerRow) {
+    int64_t r = r0;
+    for (; r + kRowsInFlight <= r1; r += kRowsInFlight) {
+      uint4 q[kRowsInFlight];
 #pragma unroll
-    for (int k = 0; k < 4; ++k) q[k] = __ldg(x + (r + k) * vecPerRow + v);
+      for (int k = 0; k < kRowsInFlight; ++k) q[k] = __ldcs(x + (r + k) * vecPerRow + vec);
 #pragma unroll
-    for (int k = 0; k < 4; ++k) {
+      for (int k = 0; k < kRowsInFlight; ++k) {
+        float f[8];
+        unpackBf16x8(q[k], f);
+#pragma unroll
+        for (int j = 0; j < 8; ++j) acc[j] = __dadd_rn(acc[j], double(f[j]));
+      }
+    }
+    for (; r < r1; ++r) {  // the last chunk may be short
       float f[8];
-      unpackBf16x8(q[k], f);
+      unpackBf16x8(__ldcs(x + r * vecPerRow + vec), f);
 #pragma unroll
       for (int j = 0; j < 8; ++j) acc[j] = __dadd_rn(acc[j], double(f[j]));
     }
   }
-  for (; r < r1; ++r) {
-    float f[8];
-    unpackBf16x8(__ldg(x + r * vecPerRow + v), f);
 #pragma unroll
-    for (int j = 0; j < 8; ++j) acc[j] = __dadd_rn(acc[j], double(f[j]));
+  for (int j = 0; j < 8; ++j) smem_chunk[lane][vecInBlock * 8 + j] = acc[j];
+  __syncthreads();
+
+  // Chunk sums in chunk order (chunks past the last row hold 0.0, and adding 0.0 changes nothing... except -0.0,
+  // which cannot occur: a sum that starts at +0.0 never becomes -0.0 under round-to-nearest).
+  if (threadIdx.x < kChannelsPerBlock) {
+    const int64_t c = int64_t(blockIdx.y) * kChannelsPerBlock + threadIdx.x;
+    if (c < vecPerRow * 8) {
+      double s = 0.0;
+#pragma unroll 8
+      for (int b = 0; b < kMeanChunksPerGroup; ++b) s = __dadd_rn(s, smem_chunk[b][threadIdx.x]);
+      groupSums[int64_t(blockIdx.x) * vecPerRow * 8 + c] = s;
+    }
   }
-  double* out = partials + chunk * vecPerRow * 8 + v * 8;
-#pragma unroll
-  for (int j = 0; j < 8; ++j) out[j] = acc[j];
 }
 
-__global__ void __launch_bounds__(kThreads) channelMeanFinalizeKernel(const double* __restrict__ partials,
-                                                                      float* __restrict__ mean, int64_t chunks,
-                                                                      int64_t cols, int64_t rows) {
-  const int64_t c = int64_t(blockIdx.x) * kThreads + threadIdx.x;
+__global__ void __launch_bounds__(kFinalizeThreads) channelMeanFinalizeKernel(const double* __restrict__ groupSums,
+                                                                              float* __restrict__ mean,
+                                                                              int64_t groups, int64_t cols,
+                                                                              int64_t rows) {
+  const int64_t c = int64_t(blockIdx.x) * kFinalizeThreads + threadIdx.x;
   if (c >= cols) return;
   double s = 0.0;
-  for (int64_t b = 0; b < chunks; ++b) s = __dadd_rn(s, partials[b * cols + c]);
+  for (int64_t g = 0; g < groups; ++g) s = __dadd_rn(s, groupSums[g * cols + c]);
   mean[c] = __double2float_rn(__ddiv_rn(s, double(rows)));
 }
+
+int64_t groupsOf(int64_t rows) { return ceilDiv(rows, int64_t(kMeanRowsPerChunk) * kMeanChunksPerGroup); }
 
 }  // namespace
 
 int64_t channelMeanWorkspaceBytes(int64_t rows, int64_t cols) {
-  return ceilDiv(rows, kMeanRowsPerChunk) * cols * int64_t(sizeof(double));
+  return groupsOf(rows) * cols * int64_t(sizeof(double));
 }
 
 void launchChannelMean(const ChannelMeanParams& p, cudaStream_t stream) {
@@ -80,13 +111,13 @@ void launchChannelMean(const ChannelMeanParams& p, cudaStream_t stream) {
     return;
   }
   const int64_t vecPerRow = p.cols / 8;
-  const int64_t chunks = ceilDiv(p.rows, kMeanRowsPerChunk);
-  const dim3 grid1(unsigned(chunks), unsigned(ceilDiv(vecPerRow, kThreads)));
-  channelSumChunksKernel<<<grid1, kThreads, 0, stream>>>(static_cast<const uint4*>(p.x), p.partials, p.rows,
-                                                         vecPerRow);
+  const int64_t groups = groupsOf(p.rows);
+  const dim3 grid1(unsigned(groups), unsigned(ceilDiv(vecPerRow, int64_t(kVecPerBlock))));
+  channelGroupSumKernel<<<grid1, kGroupThreads, 0, stream>>>(static_cast<const uint4*>(p.x), p.partials, p.rows,
+                                                             vecPerRow);
   FPSATTN_CHECK_LAUNCH();
-  channelMeanFinalizeKernel<<<unsigned(ceilDiv(p.cols, kThreads)), kThreads, 0, stream>>>(p.partials, p.mean, chunks,
-                                                                                         p.cols, p.rows);
+  channelMeanFinalizeKernel<<<unsigned(ceilDiv(p.cols, int64_t(kFinalizeThreads))), kFinalizeThreads, 0, stream>>>(
+      p.partials, p.mean, groups, p.cols, p.rows);
   FPSATTN_CHECK_LAUNCH();
 }
 

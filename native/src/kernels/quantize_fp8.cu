@@ -80,11 +80,12 @@ __device__ __forceinline__ float max8Finite(const float (&f)[8]) {
   return m;
 }
 
+/// Codes of 8 values scaled by `inv` (= inverseScale(scale)): one rounded product per element, then FP8.
 template <Fp8Format F>
-__device__ __forceinline__ uint2 encode8(const float (&f)[8], float scale) {
+__device__ __forceinline__ uint2 encode8(const float (&f)[8], float inv) {
   uint32_t c[4];  // 2 codes per conversion (cvt.rn.satfinite.{e4m3,e5m2}x2.f32): same rounding as one at a time
 #pragma unroll
-  for (int j = 0; j < 4; ++j) c[j] = encodeFp8x2<F>(__fdiv_rn(f[2 * j], scale), __fdiv_rn(f[2 * j + 1], scale));
+  for (int j = 0; j < 4; ++j) c[j] = encodeFp8x2<F>(__fmul_rn(f[2 * j], inv), __fmul_rn(f[2 * j + 1], inv));
   return make_uint2(c[0] | (c[1] << 16), c[2] | (c[3] << 16));
 }
 
@@ -178,8 +179,9 @@ __global__ void __launch_bounds__(kMaxThreads) quantizeRowsKernel(const uint4* _
       float f0[8], f1[8];
       valuesOf(a[k], mean, int64_t(unit) * 16, f0);
       valuesOf(b[k], mean, int64_t(unit) * 16 + 8, f1);
-      const uint2 lo = encode8<F>(f0, scale);
-      const uint2 hi = encode8<F>(f1, scale);
+      const float inv = inverseScale(scale);
+      const uint2 lo = encode8<F>(f0, inv);
+      const uint2 hi = encode8<F>(f1, inv);
       __stcs(codes + idx[k], make_uint4(lo.x, lo.y, hi.x, hi.y));
     }
   }
@@ -206,21 +208,39 @@ __global__ void __launch_bounds__(kFusedThreads) fusedGroupKernel(const uint4* _
   const int64_t vecPerRow = cols / 8;
   const int64_t headVec = int64_t(head) * (headDim / 8);
 
+  // A thread's 16-channel unit within the head never changes: kFusedThreads is a multiple of unitsPerRowHead. So the
+  // K-smoothing means of its 16 channels are loaded once, not once per row.
+  static_assert(kFusedThreads % 16 == 0, "a thread must keep one channel unit across rows (headDim/16 <= 16)");
+  const int myUnit = threadIdx.x & (unitsPerRowHead - 1);
+  const int64_t myChannel = (headVec + myUnit * 2) * 8;
+  float mean0[8], mean1[8];
+  const bool smooth = mean != nullptr;
+  if (smooth) {
+    loadMean8(mean, myChannel, mean0);
+    loadMean8(mean, myChannel + 8, mean1);
+  }
+  auto widen = [&](const uint4& q, const float (&m)[8], float (&f)[8]) {
+    unpackBf16x8(q, f);
+    if (smooth) {
+#pragma unroll
+      for (int j = 0; j < 8; ++j) f[j] = __fsub_rn(f[j], m[j]);
+    }
+  };
+
   // Phase 1: stage the slice in shared memory and reduce |x| over its finite values.
   float m = 0.0f;
 #pragma unroll 4
   for (int u = threadIdx.x; u < units; u += kFusedThreads) {
     const int row = u >> unitShift;
-    const int unit = u & (unitsPerRowHead - 1);
-    const int64_t at = (r0 + row) * vecPerRow + headVec + unit * 2;
+    const int64_t at = (r0 + row) * vecPerRow + headVec + myUnit * 2;
     const uint4 a = __ldcs(x + at);
     const uint4 b = __ldcs(x + at + 1);
     smem_slice[2 * u] = a;
     smem_slice[2 * u + 1] = b;
     float f[8];
-    valuesOf(a, mean, (headVec + unit * 2) * 8, f);
+    widen(a, mean0, f);
     m = fmaxf(m, max8Finite(f));
-    valuesOf(b, mean, (headVec + unit * 2 + 1) * 8, f);
+    widen(b, mean1, f);
     m = fmaxf(m, max8Finite(f));
   }
   for (int offset = 16; offset > 0; offset >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, offset));
@@ -230,20 +250,20 @@ __global__ void __launch_bounds__(kFusedThreads) fusedGroupKernel(const uint4* _
 #pragma unroll
   for (int w = 0; w < kFusedThreads / 32; ++w) amax = fmaxf(amax, smem_warpMax[w]);
   const float scale = scaleFromAmax<F>(amax);
+  const float inv = inverseScale(scale);
   if (threadIdx.x == 0) scales[g * heads + head] = scale;
 
   // Phase 2: each thread quantizes the units it staged itself (no barrier needed for smem_slice).
 #pragma unroll 4
   for (int u = threadIdx.x; u < units; u += kFusedThreads) {
     const int row = u >> unitShift;
-    const int unit = u & (unitsPerRowHead - 1);
     float f0[8], f1[8];
-    valuesOf(smem_slice[2 * u], mean, (headVec + unit * 2) * 8, f0);
-    valuesOf(smem_slice[2 * u + 1], mean, (headVec + unit * 2 + 1) * 8, f1);
-    const uint2 lo = encode8<F>(f0, scale);
-    const uint2 hi = encode8<F>(f1, scale);
+    widen(smem_slice[2 * u], mean0, f0);
+    widen(smem_slice[2 * u + 1], mean1, f1);
+    const uint2 lo = encode8<F>(f0, inv);
+    const uint2 hi = encode8<F>(f1, inv);
     // codes row pitch is cols bytes = vecPerRow/2 uint4; this unit is 16 bytes at channel (headVec + 2*unit)*8.
-    __stcs(codes + ((r0 + row) * vecPerRow + headVec + unit * 2) / 2, make_uint4(lo.x, lo.y, hi.x, hi.y));
+    __stcs(codes + ((r0 + row) * vecPerRow + headVec + myUnit * 2) / 2, make_uint4(lo.x, lo.y, hi.x, hi.y));
   }
 }
 
@@ -296,12 +316,12 @@ __global__ void __launch_bounds__(kMaxThreads) transposeQuantizeVKernel(const ui
   const int tg = threadIdx.x >> 3;   // 4-token group within the 128-token tile
   const int64_t vecPerRow = cols / 8;
 
-  float scale[8];
+  float inv[8];
   {
     const float4 a = __ldg(reinterpret_cast<const float4*>(scales + c0 + vec * 8));
     const float4 b = __ldg(reinterpret_cast<const float4*>(scales + c0 + vec * 8 + 4));
-    scale[0] = a.x; scale[1] = a.y; scale[2] = a.z; scale[3] = a.w;
-    scale[4] = b.x; scale[5] = b.y; scale[6] = b.z; scale[7] = b.w;
+    inv[0] = inverseScale(a.x); inv[1] = inverseScale(a.y); inv[2] = inverseScale(a.z); inv[3] = inverseScale(a.w);
+    inv[4] = inverseScale(b.x); inv[5] = inverseScale(b.y); inv[6] = inverseScale(b.z); inv[7] = inverseScale(b.w);
   }
   uint4 q[4];
 #pragma unroll
@@ -316,7 +336,7 @@ __global__ void __launch_bounds__(kMaxThreads) transposeQuantizeVKernel(const ui
     unpackBf16x8(q[k], f);
     const bool in = t0 + tg * 4 + k < rows;
 #pragma unroll
-    for (int j = 0; j < 8; ++j) code[k][j] = in ? encodeFp8<F>(__fdiv_rn(f[j], scale[j])) : 0u;
+    for (int j = 0; j < 8; ++j) code[k][j] = in ? encodeFp8<F>(__fmul_rn(f[j], inv[j])) : 0u;
   }
 #pragma unroll
   for (int j = 0; j < 8; ++j) smem_tile[vec * 8 + j][tg] = pack4(code[0][j], code[1][j], code[2][j], code[3][j]);

@@ -2,8 +2,12 @@ import { InvalidArgumentError } from './errors/invalid-argument-error';
 import { NonFiniteValueError } from './errors/non-finite-value-error';
 import { type Fp8Format, fp8FormatSpec } from './formats';
 
-/** The smallest positive float32 (2^-149): the scale of groups whose amax / maxFinite underflows float32. */
-export const MIN_POSITIVE_FLOAT32 = 2 ** -149;
+/**
+ * The smallest scale (2^-126, the smallest normal float32). Clamping here keeps `1 / scale` finite (at most 2^126),
+ * so quantization can multiply by the reciprocal, and it costs nothing real: it only matters for groups whose amax
+ * is below 448 * 2^-126 (about 5e-36).
+ */
+export const MIN_SCALE = 2 ** -126;
 
 /**
  * The scale that maps a group's largest magnitude onto the format's largest finite value: amax / maxFinite, computed
@@ -11,7 +15,7 @@ export const MIN_POSITIVE_FLOAT32 = 2 ** -149;
  *
  * - amax = 0 (an all-zero group, or a group holding only NaNs that were ignored): scale 1. Any positive scale
  *   encodes zeros exactly; 1 keeps dequantization a no-op instead of dividing by zero.
- * - amax so small that amax / maxFinite underflows float32: scale 2^-149, so that codes stay finite.
+ * - amax / maxFinite below 2^-126: scale 2^-126 (MIN_SCALE), so that its reciprocal is finite.
  * - amax negative, NaN or infinite: an error, never a scale. Callers compute amax over finite values only.
  */
 export function computeScale(amax: number, format: Fp8Format): number {
@@ -23,6 +27,16 @@ export function computeScale(amax: number, format: Fp8Format): number {
     throw new InvalidArgumentError({ argument: 'amax', value: amax, message: `expected a magnitude >= 0, got ${amax}` });
   }
   if (amax === 0) return 1;
-  const scale = Math.fround(Math.fround(amax) / spec.maxFinite);
-  return scale === 0 ? MIN_POSITIVE_FLOAT32 : scale;
+  return Math.max(Math.fround(Math.fround(amax) / spec.maxFinite), MIN_SCALE);
+}
+
+/**
+ * float32(1 / scale), correctly rounded (CUDA's `__frcp_rn`). Quantization multiplies by it instead of dividing by the
+ * scale: one multiply per element instead of an IEEE division, which is what keeps the GPU kernels memory-bound.
+ */
+export function reciprocalScale(scale: number): number {
+  if (typeof scale !== 'number' || !Number.isFinite(scale) || scale < MIN_SCALE) {
+    throw new InvalidArgumentError({ argument: 'scale', value: scale, message: `expected a finite scale >= 2^-126, got ${scale}` });
+  }
+  return Math.fround(1 / scale);
 }

@@ -12,7 +12,7 @@ export { BF16_NAN, bf16BitsToFloat32, decodeBf16Array, encodeBf16Array, float32T
 export { FP16_NAN, decodeFp16Array, encodeFp16Array, float32ToFp16Bits, fp16BitsToFloat32 } from './fp16';
 
 // Scaled quantization
-export { computeScale, MIN_POSITIVE_FLOAT32 } from './compute-scale';
+export { computeScale, MIN_SCALE, reciprocalScale } from './compute-scale';
 export { perChannel, perGroup, perTensor, perToken, resolveScaleLayout, type QuantGranularity, type ScaleLayout } from './granularity';
 export { dequantize, quantize, type NonFinitePolicy, type QuantizedTensor, type QuantizeOptions } from './quantize';
 export { errorStats, type ErrorStats } from './error-stats';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeScale, MIN_POSITIVE_FLOAT32 } from './compute-scale';
+import { computeScale, MIN_SCALE, reciprocalScale } from './compute-scale';
 import { encodeFp8 } from './encode-fp8';
 import { errorStats } from './error-stats';
 import { InvalidArgumentError } from './errors/invalid-argument-error';
@@ -23,10 +23,11 @@ function referenceQuantize(data: Float32Array, rows: number, cols: number, forma
     }
   }
   const max = fp8FormatSpec(format).maxFinite;
-  const scales = amax.map((a) => (a === 0 ? 1 : Math.fround(a / max) || MIN_POSITIVE_FLOAT32));
+  const scales = amax.map((a) => (a === 0 ? 1 : Math.max(Math.fround(a / max), 2 ** -126)));
+  const inverses = scales.map((s) => Math.fround(1 / s));
   const codes = new Uint8Array(rows * cols);
   for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) codes[r * cols + c] = encodeFp8(Math.fround((data[r * cols + c] as number) / (scales[scaleOf(r, c)] as number)), format);
+    for (let c = 0; c < cols; c++) codes[r * cols + c] = encodeFp8(Math.fround((data[r * cols + c] as number) * (inverses[scaleOf(r, c)] as number)), format);
   }
   return { codes, scales: Float32Array.from(scales) };
 }
@@ -86,8 +87,16 @@ describe('quantize', () => {
     expect(dequantize(q)).toEqual(zeros);
   });
 
-  it('clamps the scale of a group whose amax / 448 underflows float32', () => {
-    expect(computeScale(2 ** -149, 'e4m3')).toBe(MIN_POSITIVE_FLOAT32);
+  it('clamps the scale of tiny groups to 2^-126 so that its reciprocal stays finite', () => {
+    expect(computeScale(2 ** -149, 'e4m3')).toBe(MIN_SCALE);
+    expect(computeScale(448 * 2 ** -127, 'e4m3')).toBe(MIN_SCALE);
+    expect(computeScale(448 * 2 ** -126, 'e4m3')).toBe(2 ** -126);
+    expect(reciprocalScale(MIN_SCALE)).toBe(2 ** 126);
+    expect(reciprocalScale(3)).toBe(Math.fround(1 / 3));
+    expect(() => reciprocalScale(0)).toThrow(/expected a finite scale >= 2\^-126, got 0/);
+    const tiny = Float32Array.of(2 ** -140, -(2 ** -141), 0, 2 ** -149);
+    const q = quantize({ data: tiny, rows: 1, cols: 4, format: 'e4m3', granularity: perTensor() });
+    expect(Array.from(q.codes)).toEqual([0, 0x80, 0, 0]); // 2^-140 * 2^126 = 2^-14: below E4M3's smallest subnormal
     expect(computeScale(0, 'e5m2')).toBe(1);
     expect(computeScale(57344, 'e5m2')).toBe(1);
   });

@@ -1,5 +1,5 @@
 import { expectLength, expectPositiveInteger, expectTypedArray } from './_validate';
-import { computeScale } from './compute-scale';
+import { computeScale, reciprocalScale } from './compute-scale';
 import { decodeFp8Array } from './decode-fp8-array';
 import { encodeFp8Array } from './encode-fp8-array';
 import { InvalidArgumentError } from './errors/invalid-argument-error';
@@ -48,7 +48,8 @@ function scaleIndexOf(layout: ScaleLayout, row: number): number {
 /**
  * Quantizes a float32 tensor to FP8 with one scale per group:
  *   amax_g = max |x| over the group's finite elements; scale_g = computeScale(amax_g);
- *   code = encodeFp8(float32(x / scale_g)) (one correctly rounded float32 division, then round-to-nearest-even).
+ *   inv_g = reciprocalScale(scale_g) = float32(1 / scale_g);
+ *   code = encodeFp8(float32(x * inv_g)) (one correctly rounded float32 product, then round-to-nearest-even).
  * This is the arithmetic contract the CUDA kernels reproduce bit for bit.
  */
 export function quantize(options: QuantizeOptions): QuantizedTensor {
@@ -91,9 +92,14 @@ export function quantize(options: QuantizeOptions): QuantizedTensor {
     }
   }
   const scales = new Float32Array(layout.scaleCount);
-  for (let s = 0; s < scales.length; s++) scales[s] = computeScale(amax[s] as number, format);
+  const inverses = new Float32Array(layout.scaleCount);
+  for (let s = 0; s < scales.length; s++) {
+    scales[s] = computeScale(amax[s] as number, format);
+    inverses[s] = reciprocalScale(scales[s] as number);
+  }
 
-  // Pass 2: scale (float32 division, by storing into a Float32Array) and encode, one row at a time.
+  // Pass 2: scale (float32 product: the double product of two float32 values is exact, and storing it into a
+  // Float32Array rounds it once) and encode, one row at a time.
   const codes = new Uint8Array(rows * cols);
   const scaledRow = new Float32Array(cols);
   const saturate = options.saturate ?? true;
@@ -102,7 +108,7 @@ export function quantize(options: QuantizeOptions): QuantizedTensor {
     const rowStart = r * cols;
     for (let c = 0; c < cols; c++) {
       const s = layout.columnsPerScale === 1 ? base + c : base + Math.floor(c / layout.columnsPerScale);
-      scaledRow[c] = (data[rowStart + c] as number) / (scales[s] as number);
+      scaledRow[c] = (data[rowStart + c] as number) * (inverses[s] as number);
     }
     encodeFp8Array(scaledRow, format, { saturate, out: codes.subarray(rowStart, rowStart + cols) });
   }

@@ -112,18 +112,19 @@ record('quantizeV per-channel, transposed, e4m3', time(() => backend.quantizeV(x
 // Allocator: 1,000 alloc/free cycles of step-sized tensors.
 await backend.synchronize();
 function allocBench(label, fn, cycles = 1000) {
-  // Warm up (JIT-compiled code, as in a denoising loop that repeats every step), then 7 rounds of `cycles`; median.
-  for (let i = 0; i < 3 * cycles; i++) fn();
+  // Warm up (JIT-compiled code, as in a denoising loop that repeats every step), then 21 rounds of `cycles`; median
+  // (a round that meets a garbage-collection pause is an outlier, which the median ignores; p90 is reported too).
+  for (let i = 0; i < 20 * cycles; i++) fn();
   const before = backend.memoryStats();
   const rounds = [];
-  for (let r = 0; r < 7; r++) {
+  for (let r = 0; r < 21; r++) {
     const t0 = performance.now();
     for (let i = 0; i < cycles; i++) fn();
     rounds.push(performance.now() - t0);
   }
   const after = backend.memoryStats();
   rounds.sort((a, b) => a - b);
-  const ms = rounds[3];
+  const ms = rounds[10];
   return { label, cycles, totalMs: ms, roundsMs: rounds, usPerCycle: (ms * 1000) / cycles, cudaMallocCalls: after.cudaMallocCalls - before.cudaMallocCalls, cacheHits: after.cacheHits - before.cacheHits };
 }
 const alloc = [

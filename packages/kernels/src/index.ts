@@ -31,6 +31,7 @@ export { BackendUnavailableError, CudaError, DisposedError, OutOfMemoryError } f
 export { CpuBackend } from './cpu/backend';
 export { CudaBackend } from './cuda/backend';
 export {
+  MEAN_CHUNKS_PER_GROUP,
   MEAN_ROWS_PER_CHUNK,
   bf16BitsToFloat32Array,
   channelMeanCpu,

@@ -141,12 +141,13 @@ export abstract class BaseBackend implements Backend {
   abstract memoryStats(): AllocatorStats | null;
   abstract emptyCache(): void;
 
-  empty<D extends DType>(shape: readonly number[], dtype: D, options: { name?: string } = {}): Tensor<D> {
+  empty<D extends DType>(shape: readonly number[], dtype: D, options?: { name?: string }): Tensor<D> {
     checkShape(shape);
     assertDType(dtype);
-    const storage = this.createStorage(numelOf(shape) * DTYPE_BYTES[dtype], options.name);
+    const name = options?.name;
+    const storage = this.createStorage(numelOf(shape) * DTYPE_BYTES[dtype], name);
     try {
-      return new Tensor({ storage, dtype, shape, name: options.name }); // the tensor holds the only reference
+      return new Tensor({ storage, dtype, shape, name }); // the tensor holds the only reference
     } catch (e) {
       storage.retain();
       storage.release(); // frees it

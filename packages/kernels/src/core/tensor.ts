@@ -38,15 +38,20 @@ export function numelOf(shape: readonly number[]): number {
 }
 
 export function checkShape(shape: unknown, argument = 'shape'): asserts shape is readonly number[] {
-  if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || (d as number) < 0)) {
-    throw new InvalidArgumentError({ argument, value: shape, message: 'expected an array of non-negative integers' });
+  // A plain loop: this runs on every allocation, whose cost is part of each denoising step.
+  let ok = Array.isArray(shape);
+  for (let i = 0; ok && i < (shape as unknown[]).length; i++) {
+    const d = (shape as unknown[])[i];
+    ok = Number.isSafeInteger(d) && (d as number) >= 0;
   }
+  if (!ok) throw new InvalidArgumentError({ argument, value: shape, message: 'expected an array of non-negative integers' });
 }
 
 export const formatShape = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
 // Safety net: a tensor that is garbage-collected without dispose() releases its storage reference. dispose() marks
-// the record instead of unregistering (cheaper: allocation cost is part of every step), so the callback checks it.
+// the record and unregisters it: unregistering costs about as much as it saves in the next scavenge, and it keeps
+// the registry from growing between collections (measured: same median, lower tail latency per 1,000 cycles).
 interface Held {
   storage: Storage;
   released: boolean;
@@ -73,6 +78,8 @@ export class Tensor<D extends DType = DType> implements Disposable {
   readonly shape: readonly number[];
   /** Byte offset of element 0 inside the storage. */
   readonly byteOffset: number;
+  /** Number of elements (the shape is immutable, so this is computed once). */
+  readonly numel: number;
   /** @internal */
   readonly storage: Storage;
   readonly #held: Held;
@@ -85,6 +92,7 @@ export class Tensor<D extends DType = DType> implements Disposable {
     this.dtype = init.dtype;
     this.shape = Object.freeze(init.shape.slice());
     this.byteOffset = init.byteOffset ?? 0;
+    this.numel = numelOf(this.shape);
     this.#name = init.name;
     if (this.byteOffset + this.byteLength > init.storage.byteLength) {
       throw new ShapeMismatchError({
@@ -95,7 +103,7 @@ export class Tensor<D extends DType = DType> implements Disposable {
     }
     init.storage.retain();
     this.#held = { storage: init.storage, released: false };
-    finalizer.register(this, this.#held);
+    finalizer.register(this, this.#held, this.#held);
   }
 
   /** The name used in error messages (default: dtype and shape). */
@@ -109,9 +117,6 @@ export class Tensor<D extends DType = DType> implements Disposable {
 
   get device(): Device {
     return this.storage.device;
-  }
-  get numel(): number {
-    return numelOf(this.shape);
   }
   get byteLength(): number {
     return this.numel * DTYPE_BYTES[this.dtype];
@@ -204,6 +209,7 @@ export class Tensor<D extends DType = DType> implements Disposable {
   dispose(): void {
     if (this.#held.released) return;
     this.#held.released = true;
+    finalizer.unregister(this.#held);
     this.storage.release();
   }
 

@@ -3,6 +3,7 @@ import { createTileLayout, createTilePermutation } from '@fpsattn/tiling';
 import { describe, expect, it } from 'vitest';
 import { bitsEqual, randomBf16, rasterTileGroups, tileMajorPermutation } from '../testing';
 import {
+  MEAN_CHUNKS_PER_GROUP,
   MEAN_ROWS_PER_CHUNK,
   bf16BitsToFloat32Array,
   channelMeanCpu,
@@ -45,7 +46,7 @@ describe('gather/scatter twins', () => {
 
 describe('channel mean twin', () => {
   it('is the float64 mean in fixed chunk order, within 1 ulp of an independent float64 mean', () => {
-    const rows = 3 * MEAN_ROWS_PER_CHUNK + 17;
+    const rows = 2 * MEAN_ROWS_PER_CHUNK * MEAN_CHUNKS_PER_GROUP + 5 * MEAN_ROWS_PER_CHUNK + 17; // 2 groups, a partial group, a partial chunk
     const x = randomBf16(rows * COLS, 2, { cols: COLS, offset: 3 });
     const mean = channelMeanCpu(x, rows, COLS);
     const f = bf16BitsToFloat32Array(x);
@@ -91,7 +92,7 @@ describe('Q/K quantization twin is bit-exact with @fpsattn/fp8 quantize', () => 
     expect(bitsEqual(twin.scales, ref.scales)).toBe(-1);
   });
 
-  it('special values: NaN -> NaN code, inf saturates and is excluded from amax; subnormal groups keep a subnormal scale', () => {
+  it('special values: NaN -> NaN code, inf saturates and is excluded from amax; tiny groups get the 2^-126 scale floor', () => {
     const bits = new Uint16Array(4 * COLS).fill(0x3f80); // 1.0
     bits[0] = 0x7fc0; // NaN
     bits[1] = 0x7f80; // +inf
@@ -104,8 +105,8 @@ describe('Q/K quantization twin is bit-exact with @fpsattn/fp8 quantize', () => 
     expect(twin.codes[2]).toBe(0xfe);
     expect(twin.codes[3]).toBe(0x7e); // 1.0 with amax 1.0 (inf excluded) -> 448
     expect(twin.scales[0]).toBe(Math.fround(1 / 448));
-    expect(twin.scales[6]).toBe(Math.fround(2 ** -133 / 448)); // a float32 subnormal, not 0: bf16 inputs never underflow
-    expect(twin.codes[3 * COLS]).toBe(0x7e);
+    expect(twin.scales[6]).toBe(2 ** -126); // amax 2^-133: amax / 448 is below the floor that keeps 1 / scale finite
+    expect(twin.codes[3 * COLS]).toBe(0x04); // 2^-133 * 2^126 = 2^-7 = 4 E4M3 subnormal steps
     const ref = quantize({ data: bf16BitsToFloat32Array(bits), rows: 4, cols: COLS, format: 'e4m3', nonFinite: 'ignore', granularity: { kind: 'group', groupOfRow, groupCount: 4, columnsPerScale: HEAD_DIM } });
     expect(bitsEqual(twin.codes, ref.codes)).toBe(-1);
   });

@@ -3,10 +3,12 @@
  * same float32 arithmetic, same FP8 rounding through @fpsattn/fp8). The CPU backend runs them; the GPU suite compares
  * the kernels against them bit for bit.
  */
-import { type Fp8Format, computeScale, decodeFp8Array, encodeFp8Array } from '@fpsattn/fp8';
+import { type Fp8Format, computeScale, decodeFp8Array, encodeFp8Array, reciprocalScale } from '@fpsattn/fp8';
 
-/** Rows of the deterministic channel-mean reduction (must equal kMeanRowsPerChunk in native/src/common/params.h). */
-export const MEAN_ROWS_PER_CHUNK = 256;
+/** Rows per chunk of the deterministic channel-mean reduction (kMeanRowsPerChunk in native/src/common/params.h). */
+export const MEAN_ROWS_PER_CHUNK = 64;
+/** Chunks per group of the same reduction (kMeanChunksPerGroup in native/src/common/params.h). */
+export const MEAN_CHUNKS_PER_GROUP = 32;
 
 /** BF16 bit patterns widened exactly to float32. */
 export function bf16BitsToFloat32Array(bits: Uint16Array, out: Float32Array = new Float32Array(bits.length)): Float32Array {
@@ -40,26 +42,32 @@ export function scatterRowsCpu<T extends RowArray>(src: T, rowElems: number, map
 }
 
 /**
- * Per-channel mean of BF16 [rows, cols] in float64 in the kernel's fixed order (chunks of MEAN_ROWS_PER_CHUNK rows
- * summed in row order, then the chunk sums in chunk order), rounded once to float32. Bit-exact with channel_mean.cu.
+ * Per-channel mean of BF16 [rows, cols] in float64 in the kernel's fixed order, rounded once to float32 (bit-exact with
+ * channel_mean.cu): rows are summed in chunks of MEAN_ROWS_PER_CHUNK, chunks in groups of MEAN_CHUNKS_PER_GROUP,
+ * then the groups; every sum runs in ascending order from 0.0.
  */
 export function channelMeanCpu(x: Uint16Array, rows: number, cols: number, out: Float32Array = new Float32Array(cols)): Float32Array {
   if (rows === 0) return out.fill(0);
   const total = new Float64Array(cols);
-  const partial = new Float64Array(cols);
+  const group = new Float64Array(cols);
+  const chunk = new Float64Array(cols);
   const f32 = new Float32Array(1);
   const u32 = new Uint32Array(f32.buffer);
-  for (let r0 = 0; r0 < rows; r0 += MEAN_ROWS_PER_CHUNK) {
-    partial.fill(0);
-    const r1 = Math.min(rows, r0 + MEAN_ROWS_PER_CHUNK);
-    for (let r = r0; r < r1; r++) {
-      const base = r * cols;
-      for (let c = 0; c < cols; c++) {
-        u32[0] = (x[base + c] as number) << 16;
-        partial[c] = (partial[c] as number) + (f32[0] as number);
+  const groupRows = MEAN_ROWS_PER_CHUNK * MEAN_CHUNKS_PER_GROUP;
+  for (let g0 = 0; g0 < rows; g0 += groupRows) {
+    group.fill(0);
+    for (let r0 = g0; r0 < Math.min(rows, g0 + groupRows); r0 += MEAN_ROWS_PER_CHUNK) {
+      chunk.fill(0);
+      for (let r = r0; r < Math.min(rows, r0 + MEAN_ROWS_PER_CHUNK); r++) {
+        const base = r * cols;
+        for (let c = 0; c < cols; c++) {
+          u32[0] = (x[base + c] as number) << 16;
+          chunk[c] = (chunk[c] as number) + (f32[0] as number);
+        }
       }
+      for (let c = 0; c < cols; c++) group[c] = (group[c] as number) + (chunk[c] as number);
     }
-    for (let c = 0; c < cols; c++) total[c] = (total[c] as number) + (partial[c] as number);
+    for (let c = 0; c < cols; c++) total[c] = (total[c] as number) + (group[c] as number);
   }
   for (let c = 0; c < cols; c++) out[c] = Math.fround((total[c] as number) / rows);
   return out;
@@ -89,7 +97,7 @@ function rowValues(x: Uint16Array, r: number, cols: number, mean: Float32Array |
 
 /**
  * Q/K quantization twin: codes [rows, cols] and scales [groupCount, heads], one scale per (group, head):
- * amax over finite values, scale = computeScale(amax), code = encodeFp8(float32(x / scale)) saturating.
+ * amax over finite values, scale = computeScale(amax), code = encodeFp8(float32(x * reciprocalScale(scale))) saturating.
  */
 export function quantizeRowsCpu(o: QuantizeRowsCpuOptions): { codes: Uint8Array; scales: Float32Array } {
   const { x, rows, cols, headDim, groupOfRow, groupCount, format, mean } = o;
@@ -112,12 +120,13 @@ export function quantizeRowsCpu(o: QuantizeRowsCpuOptions): { codes: Uint8Array;
   for (let i = 0; i < amax.length; i++) scales[i] = computeScale(amax[i] as number, format);
   const codes = o.codes ?? new Uint8Array(rows * cols);
   const scaled = new Float32Array(cols);
+  const inverses = scales.map(reciprocalScale);
   for (let r = 0; r < rows; r++) {
     rowValues(x, r, cols, mean, row);
     const base = (groupOfRow[r] as number) * heads;
     for (let h = 0; h < heads; h++) {
-      const s = scales[base + h] as number;
-      for (let c = h * headDim, end = c + headDim; c < end; c++) scaled[c] = (row[c] as number) / s;
+      const inv = inverses[base + h] as number;
+      for (let c = h * headDim, end = c + headDim; c < end; c++) scaled[c] = (row[c] as number) * inv;
     }
     encodeFp8Array(scaled, format, { saturate: true, out: codes.subarray(r * cols, (r + 1) * cols) });
   }
@@ -150,11 +159,12 @@ export function quantizeVCpu(o: QuantizeVCpuOptions): { codesT: Uint8Array; scal
   const scales = o.scales ?? new Float32Array(cols);
   for (let c = 0; c < cols; c++) scales[c] = computeScale(amax[c] as number, format);
   const codesT = o.codesT ?? new Uint8Array(cols * tokenStride);
+  const inverses = scales.map(reciprocalScale);
   const scaled = new Float32Array(cols);
   const codes = new Uint8Array(cols);
   for (let r = 0; r < rows; r++) {
     bf16BitsToFloat32Array(v.subarray(r * cols, (r + 1) * cols), row);
-    for (let c = 0; c < cols; c++) scaled[c] = (row[c] as number) / (scales[c] as number);
+    for (let c = 0; c < cols; c++) scaled[c] = (row[c] as number) * (inverses[c] as number);
     encodeFp8Array(scaled, format, { saturate: true, out: codes });
     for (let c = 0; c < cols; c++) codesT[c * tokenStride + r] = codes[c] as number;
   }
