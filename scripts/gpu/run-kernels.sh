@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the @fpsattn/kernels GPU suite, compute-sanitizer (memcheck, racecheck) and the benchmark on a GPU machine
 # that has CUDA but no Node. Needs (carried, git-ignored): .gpu/node.xz, native/build, packages/{fp8,kernels}/dist.
-# Usage: scripts/gpu/run-kernels.sh [all|test|sanitize|bench]...   Logs and JSON go to $OUT (default /tmp/fpsattn-out).
+# Usage: scripts/gpu/run-kernels.sh [all|test|sanitize|bench|profile]...   (profile: Nsight Compute, not part of all)   Logs and JSON go to $OUT (default /tmp/fpsattn-out).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/fpsattn-out}
@@ -47,6 +47,22 @@ if has bench; then
   cat "$OUT/sdpa.json"; rm -f "$OUT/sdpa.err"
   echo "== kernel benchmark"
   node packages/kernels/bench/gpu-bench.mjs --sdpa "$OUT/sdpa.json" --out "$OUT/bench.json" 2>&1 | tee "$OUT/bench.log" || rc=1
+fi
+if [[ " $stages " == *" profile "* ]]; then
+  NCU=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+  echo "== Nsight Compute: one launch of each kernel at 720p size"
+  "$NCU" --section SpeedOfLight --csv --log-file "$OUT/ncu.csv" node packages/kernels/bench/profile-kernels.mjs > "$OUT/ncu.log" 2>&1 || { rc=1; tail -n 20 "$OUT/ncu.log"; }
+  python3 - "$OUT/ncu.csv" <<'PY' || true
+import csv, sys
+rows = [r for r in csv.DictReader(l for l in open(sys.argv[1]) if l.startswith('"'))]
+want = ('Duration', 'DRAM Throughput', 'Memory Throughput', 'Compute (SM) Throughput')
+seen = {}
+for r in rows:
+    if r['Metric Name'] in want:
+        seen.setdefault((r['ID'], r['Kernel Name'][:60]), {})[r['Metric Name']] = r['Metric Value'] + ' ' + r['Metric Unit']
+for (i, k), m in seen.items():
+    print(f"{i:>3} {k:60s} " + '  '.join(f"{n}={m.get(n, '?')}" for n in want))
+PY
 fi
 echo "run-kernels: exit $rc"
 exit $rc

@@ -31,9 +31,9 @@ struct PermuteRowsParams {
   bool scatter;
 };
 
-/// Deterministic per-channel mean over rows (K smoothing), computed in float64 in a fixed order:
-///   chunk[b][c] = sum of x[r][c] over the kMeanRowsPerChunk rows of chunk b, ascending, left to right from 0.0;
-///   group[g][c] = sum of chunk[b][c] over the kMeanChunksPerGroup chunks of group g, ascending, from 0.0;
+/// Deterministic per-channel mean over rows (K smoothing), computed in a fixed order:
+///   chunk[b][c] = float32 sum of x[r][c] over the kMeanRowsPerChunk rows of chunk b, ascending, from 0.0f;
+///   group[g][c] = float64 sum of chunk[b][c] over the kMeanChunksPerGroup chunks of group g, ascending, from 0.0;
 ///   mean[c] = float32((sum of group[g][c] over g ascending, from 0.0) / rows).
 /// The CPU twin (packages/kernels src/cpu/twins.ts) uses the same two constants.
 constexpr int kMeanRowsPerChunk = 64;

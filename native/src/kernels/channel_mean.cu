@@ -1,10 +1,12 @@
 // channel_mean.cu: deterministic per-channel mean over tokens of a BF16 [rows, cols] tensor (K smoothing).
 //
-// Computes mean[c] = float32(S[c] / rows), S[c] a float64 sum in a FIXED order, so that the CPU twin
+// Computes mean[c] = float32(S[c] / rows), S[c] a sum in a FIXED order, so that the CPU twin
 // (packages/kernels src/cpu/twins.ts channelMeanCpu) reproduces it bit for bit:
-//   chunk[b][c] = ((0.0 + x[b*R][c]) + x[b*R+1][c]) + ...      the R = kMeanRowsPerChunk rows of chunk b, in order
-//   group[g][c] = ((0.0 + chunk[g*G][c]) + chunk[g*G+1][c]) + ... the G = kMeanChunksPerGroup chunks of group g
-//   S[c]        = ((0.0 + group[0][c]) + group[1][c]) + ...       every group, in order
+//   chunk[b][c] = ((0.0f + x[b*R][c]) + x[b*R+1][c]) + ...      float32, the R = kMeanRowsPerChunk rows of chunk b
+//   group[g][c] = ((0.0 + chunk[g*G][c]) + chunk[g*G+1][c]) + ... float64, the G = kMeanChunksPerGroup chunks of g
+//   S[c]        = ((0.0 + group[0][c]) + group[1][c]) + ...       float64, every group, in order
+// Chunks sum in float32 (64 BF16 values: relative error below 2^-18, far under BF16's own 2^-9) because converting every
+// element to float64 costs a slow F2F instruction each; the few chunk sums are widened exactly and added in float64.
 // Not included: smoothing itself (quantize_fp8.cu subtracts the mean).
 //
 // Launch shapes:
@@ -14,7 +16,7 @@
 //     The 32 chunk sums of the block meet in shared memory ([32][64] doubles, 16 KB) and 64 threads add them in
 //     chunk order. Rows of the 720p K (75,600 x 1,536): 37 x 24 = 888 blocks, enough to keep every SM's loads in
 //     flight (the previous one-level version ran 296 blocks at 54% of copy bandwidth).
-//   channelMeanFinalizeKernel: one thread per channel adds the group sums in order and divides.
+//   channelMeanFinalizeKernel: one warp per channel loads the group sums at once, adds them in order and divides.
 // Check: gpu-test/kernels.test.mjs compares with the CPU twin bit for bit.
 #include <cstdint>
 
@@ -43,9 +45,9 @@ __global__ void __launch_bounds__(kGroupThreads) channelGroupSumKernel(const uin
   const int64_t r0 = (int64_t(blockIdx.x) * kMeanChunksPerGroup + lane) * kMeanRowsPerChunk;
   const int64_t r1 = min(rows, r0 + kMeanRowsPerChunk);
 
-  double acc[8];
+  float acc[8];
 #pragma unroll
-  for (int j = 0; j < 8; ++j) acc[j] = 0.0;
+  for (int j = 0; j < 8; ++j) acc[j] = 0.0f;
   if (vec < vecPerRow) {
     int64_t r = r0;
     for (; r + kRowsInFlight <= r1; r += kRowsInFlight) {
@@ -57,18 +59,18 @@ __global__ void __launch_bounds__(kGroupThreads) channelGroupSumKernel(const uin
         float f[8];
         unpackBf16x8(q[k], f);
 #pragma unroll
-        for (int j = 0; j < 8; ++j) acc[j] = __dadd_rn(acc[j], double(f[j]));
+        for (int j = 0; j < 8; ++j) acc[j] = __fadd_rn(acc[j], f[j]);
       }
     }
     for (; r < r1; ++r) {  // the last chunk may be short
       float f[8];
       unpackBf16x8(__ldcs(x + r * vecPerRow + vec), f);
 #pragma unroll
-      for (int j = 0; j < 8; ++j) acc[j] = __dadd_rn(acc[j], double(f[j]));
+      for (int j = 0; j < 8; ++j) acc[j] = __fadd_rn(acc[j], f[j]);
     }
   }
 #pragma unroll
-  for (int j = 0; j < 8; ++j) smem_chunk[lane][vecInBlock * 8 + j] = acc[j];
+  for (int j = 0; j < 8; ++j) smem_chunk[lane][vecInBlock * 8 + j] = double(acc[j]);
   __syncthreads();
 
   // Chunk sums in chunk order (chunks past the last row hold 0.0, and adding 0.0 changes nothing... except -0.0,
@@ -84,15 +86,26 @@ __global__ void __launch_bounds__(kGroupThreads) channelGroupSumKernel(const uin
   }
 }
 
+/// One warp per channel: lane i loads group sums i, i+32, ... (all loads in flight at once), then lane 0 adds them in
+/// group order, pulling each value from its lane with a shuffle. A thread-per-channel loop took 18 us at 720p: its
+/// 37 dependent rounds of loads were pure latency.
 __global__ void __launch_bounds__(kFinalizeThreads) channelMeanFinalizeKernel(const double* __restrict__ groupSums,
                                                                               float* __restrict__ mean,
                                                                               int64_t groups, int64_t cols,
                                                                               int64_t rows) {
-  const int64_t c = int64_t(blockIdx.x) * kFinalizeThreads + threadIdx.x;
-  if (c >= cols) return;
+  const int64_t c = (int64_t(blockIdx.x) * kFinalizeThreads + threadIdx.x) / 32;
+  const int lane = threadIdx.x & 31;
+  if (c >= cols) return;  // whole warps leave together (c is warp-uniform)
   double s = 0.0;
-  for (int64_t g = 0; g < groups; ++g) s = __dadd_rn(s, groupSums[g * cols + c]);
-  mean[c] = __double2float_rn(__ddiv_rn(s, double(rows)));
+  for (int64_t g0 = 0; g0 < groups; g0 += 32) {
+    const double mine = g0 + lane < groups ? groupSums[(g0 + lane) * cols + c] : 0.0;
+    const int n = int(min(int64_t(32), groups - g0));
+    for (int i = 0; i < n; ++i) {
+      const double v = __shfl_sync(0xffffffffu, mine, i);
+      s = __dadd_rn(s, v);  // every lane computes the same ordered sum; lane 0 writes it
+    }
+  }
+  if (lane == 0) mean[c] = __double2float_rn(__ddiv_rn(s, double(rows)));
 }
 
 int64_t groupsOf(int64_t rows) { return ceilDiv(rows, int64_t(kMeanRowsPerChunk) * kMeanChunksPerGroup); }
@@ -116,7 +129,7 @@ void launchChannelMean(const ChannelMeanParams& p, cudaStream_t stream) {
   channelGroupSumKernel<<<grid1, kGroupThreads, 0, stream>>>(static_cast<const uint4*>(p.x), p.partials, p.rows,
                                                              vecPerRow);
   FPSATTN_CHECK_LAUNCH();
-  channelMeanFinalizeKernel<<<unsigned(ceilDiv(p.cols, int64_t(kFinalizeThreads))), kFinalizeThreads, 0, stream>>>(
+  channelMeanFinalizeKernel<<<unsigned(ceilDiv(p.cols * 32, int64_t(kFinalizeThreads))), kFinalizeThreads, 0, stream>>>(
       p.partials, p.mean, groups, p.cols, p.rows);
   FPSATTN_CHECK_LAUNCH();
 }

@@ -36,6 +36,28 @@ function time(fn, reps = REPS, warmup = 3) {
   return { median: ms[Math.floor(reps / 2)], min: ms[0], max: ms[reps - 1] };
 }
 
+// Allocator: 1,000 alloc/free cycles of step-sized tensors.
+function allocBench(label, fn, cycles = 1000) {
+  // Warm up (JIT-compiled code, as in a denoising loop that repeats every step), then 21 rounds of `cycles`; median
+  // (a round that meets a garbage-collection pause is an outlier, which the median ignores; p90 is reported too).
+  for (let i = 0; i < 20 * cycles; i++) fn();
+  const before = backend.memoryStats();
+  const rounds = [];
+  for (let r = 0; r < 21; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < cycles; i++) fn();
+    rounds.push(performance.now() - t0);
+  }
+  const after = backend.memoryStats();
+  rounds.sort((a, b) => a - b);
+  const ms = rounds[10];
+  return { label, cycles, totalMs: ms, roundsMs: rounds, usPerCycle: (ms * 1000) / cycles, cudaMallocCalls: after.cudaMallocCalls - before.cudaMallocCalls, cacheHits: after.cacheHits - before.cacheHits };
+}
+// Measured first too, before the benchmark's large host arrays exist (V8's heap state changes the cost of the
+// short-lived objects a tensor allocation makes), and with a no-op addon to separate the JS wrapper from N-API.
+const allocFresh = allocBench('1 tensor [75600,1536] bf16 per cycle (JS Tensor API, fresh process heap)', () => backend.empty([ROWS, COLS], 'bf16').dispose());
+const jsOnlyBackend = new K.CudaBackend({ alloc: () => 1, free: () => {} }, dev);
+const allocJsOnly = allocBench('same, JS wrapper only (no-op addon)', () => jsOnlyBackend.empty([ROWS, COLS], 'bf16').dispose());
 const results = [];
 const gbps = (bytes, ms) => bytes / ms / 1e6;
 
@@ -109,25 +131,10 @@ const codesT = backend.empty([COLS, tokStride], 'e4m3');
 const vscales = backend.empty([COLS], 'f32');
 record('quantizeV per-channel, transposed, e4m3', time(() => backend.quantizeV(x, { format: 'e4m3', tokenStride: tokStride, out: { codesT, scales: vscales } })), BF16_BYTES + COLS * tokStride, 2 * BF16_BYTES + COLS * tokStride, 'amax pass + transpose-quantize pass');
 
-// Allocator: 1,000 alloc/free cycles of step-sized tensors.
 await backend.synchronize();
-function allocBench(label, fn, cycles = 1000) {
-  // Warm up (JIT-compiled code, as in a denoising loop that repeats every step), then 21 rounds of `cycles`; median
-  // (a round that meets a garbage-collection pause is an outlier, which the median ignores; p90 is reported too).
-  for (let i = 0; i < 20 * cycles; i++) fn();
-  const before = backend.memoryStats();
-  const rounds = [];
-  for (let r = 0; r < 21; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < cycles; i++) fn();
-    rounds.push(performance.now() - t0);
-  }
-  const after = backend.memoryStats();
-  rounds.sort((a, b) => a - b);
-  const ms = rounds[10];
-  return { label, cycles, totalMs: ms, roundsMs: rounds, usPerCycle: (ms * 1000) / cycles, cudaMallocCalls: after.cudaMallocCalls - before.cudaMallocCalls, cacheHits: after.cacheHits - before.cacheHits };
-}
 const alloc = [
+  allocFresh,
+  allocJsOnly,
   allocBench('1 tensor [75600,1536] bf16 per cycle (JS Tensor API)', () => backend.empty([ROWS, COLS], 'bf16').dispose()),
   allocBench('step set per cycle: 3 x bf16 + 3 x fp8 codes + 2 scales (JS Tensor API)', () => {
     const ts = [

@@ -42,15 +42,15 @@ export function scatterRowsCpu<T extends RowArray>(src: T, rowElems: number, map
 }
 
 /**
- * Per-channel mean of BF16 [rows, cols] in float64 in the kernel's fixed order, rounded once to float32 (bit-exact with
- * channel_mean.cu): rows are summed in chunks of MEAN_ROWS_PER_CHUNK, chunks in groups of MEAN_CHUNKS_PER_GROUP,
- * then the groups; every sum runs in ascending order from 0.0.
+ * Per-channel mean of BF16 [rows, cols] in the kernel's fixed order, rounded once to float32 (bit-exact with
+ * channel_mean.cu): rows are summed in float32 in chunks of MEAN_ROWS_PER_CHUNK, chunk sums in float64 in groups of
+ * MEAN_CHUNKS_PER_GROUP, then the groups in float64; every sum runs in ascending order from zero.
  */
 export function channelMeanCpu(x: Uint16Array, rows: number, cols: number, out: Float32Array = new Float32Array(cols)): Float32Array {
   if (rows === 0) return out.fill(0);
   const total = new Float64Array(cols);
   const group = new Float64Array(cols);
-  const chunk = new Float64Array(cols);
+  const chunk = new Float32Array(cols); // float32: every add rounds once, like __fadd_rn
   const f32 = new Float32Array(1);
   const u32 = new Uint32Array(f32.buffer);
   const groupRows = MEAN_ROWS_PER_CHUNK * MEAN_CHUNKS_PER_GROUP;
@@ -62,7 +62,7 @@ export function channelMeanCpu(x: Uint16Array, rows: number, cols: number, out: 
         const base = r * cols;
         for (let c = 0; c < cols; c++) {
           u32[0] = (x[base + c] as number) << 16;
-          chunk[c] = (chunk[c] as number) + (f32[0] as number);
+          chunk[c] = (chunk[c] as number) + (f32[0] as number); // double sum of two float32s, rounded on store
         }
       }
       for (let c = 0; c < cols; c++) group[c] = (group[c] as number) + (chunk[c] as number);
