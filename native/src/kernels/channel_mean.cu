@@ -12,7 +12,7 @@
 // Launch shapes:
 //   channelGroupSumKernel: grid (groups, ceil(cols/8 / kVecPerBlock)), block kMeanChunksPerGroup * kVecPerBlock
 //     = 32 x 8 = 256 threads. Thread (chunk lane = tid / 8, vec = tid % 8) sums its chunk's R rows for 8 channels
-//     (one 16-byte load per row, 4 rows in flight): a warp reads 4 rows x 128 contiguous bytes per load instruction.
+//     (one 16-byte load per row, 8 rows in flight): a warp reads 4 rows x 128 contiguous bytes per load instruction.
 //     The 32 chunk sums of the block meet in shared memory ([32][64] doubles, 16 KB) and 64 threads add them in
 //     chunk order. Rows of the 720p K (75,600 x 1,536): 37 x 24 = 888 blocks, enough to keep every SM's loads in
 //     flight (the previous one-level version ran 296 blocks at 54% of copy bandwidth).
@@ -31,7 +31,7 @@ namespace {
 constexpr int kVecPerBlock = 8;                                   // 16-byte vectors (8 channels each) per block
 constexpr int kGroupThreads = kMeanChunksPerGroup * kVecPerBlock;  // 256
 constexpr int kChannelsPerBlock = kVecPerBlock * 8;                 // 64
-constexpr int kRowsInFlight = 4;
+constexpr int kRowsInFlight = 8;
 constexpr int kFinalizeThreads = 256;
 static_assert(kMeanRowsPerChunk % kRowsInFlight == 0, "chunks must hold whole batches of rows");
 

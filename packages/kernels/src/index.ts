@@ -11,7 +11,7 @@ export type {
   QuantizeVOptions,
   QuantizedV,
 } from './core/backend';
-export type { AllocatorStats, NativeBuildInfo, NativeDeviceInfo, NativeProbe, NativeAddon } from './core/addon-types';
+export type { AllocatorStats, MemoryStats, NativeBuildInfo, NativeDeviceInfo, NativeProbe, NativeAddon } from './core/addon-types';
 export {
   ADDON_ENV,
   BACKEND_ENV,

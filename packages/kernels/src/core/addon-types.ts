@@ -52,6 +52,13 @@ export interface AllocatorStats {
   oomRetries: number;
 }
 
+/** The native allocator's counters plus the CUDA backend's JS-level pool (storages of disposed tensors kept for reuse). */
+export interface MemoryStats extends AllocatorStats {
+  /** Storages parked in the pool; their blocks count in `bytesInUse` above until `emptyCache()`. */
+  pooledStorages: number;
+  pooledBytes: number;
+}
+
 export interface NativeAddon {
   buildInfo(): NativeBuildInfo;
   probe(): NativeProbe;

@@ -1,5 +1,5 @@
 import { type Fp8Format, InvalidArgumentError, ShapeMismatchError } from '@fpsattn/fp8';
-import type { AllocatorStats } from './addon-types';
+import type { MemoryStats } from './addon-types';
 import { DTYPE_BYTES, type DType, type HostArrayOf, assertDType, assertHostArrayFor } from './dtype';
 import { type GroupMap, type RowMap, analyzeGroupMap, analyzeRowMap } from './maps';
 import { type Device, type Storage, Tensor, checkShape, formatShape, numelOf } from './tensor';
@@ -65,7 +65,7 @@ export interface Backend {
   dequantizeV(q: { codesT: Tensor<Fp8Format>; scales: Tensor<'f32'> }, options: { rows: number; name?: string }): Tensor<'f32'>;
   /** Resolves when all queued work is done (never blocks the event loop). */
   synchronize(): Promise<void>;
-  memoryStats(): AllocatorStats | null;
+  memoryStats(): MemoryStats | null;
   emptyCache(): void;
 }
 
@@ -138,7 +138,7 @@ export abstract class BaseBackend implements Backend {
   protected abstract execDequantizeQK(codes: Tensor<Fp8Format>, scales: Tensor<'f32'>, groups: GroupMap, headDim: number, out: Tensor<'f32'>): void;
   protected abstract execDequantizeV(codesT: Tensor<Fp8Format>, scales: Tensor<'f32'>, rows: number, out: Tensor<'f32'>): void;
   abstract synchronize(): Promise<void>;
-  abstract memoryStats(): AllocatorStats | null;
+  abstract memoryStats(): MemoryStats | null;
   abstract emptyCache(): void;
 
   empty<D extends DType>(shape: readonly number[], dtype: D, options?: { name?: string }): Tensor<D> {

@@ -49,22 +49,11 @@ export function checkShape(shape: unknown, argument = 'shape'): asserts shape is
 
 export const formatShape = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
-// Safety net: a tensor that is garbage-collected without dispose() releases its storage reference. The registry holds
-// the storage (not the tensor, which must stay collectable) and dispose() unregisters the tensor, so a disposed tensor
-// can never release twice. No per-tensor record object: allocation cost is part of every denoising step.
-const finalizer = new FinalizationRegistry<Storage>((storage) => {
-  try {
-    storage.release();
-  } catch {
-    // Never throw from a finalizer (the addon may already be unusable at exit).
-  }
-});
-
 /**
  * An n-dimensional, row-major, contiguous tensor on the CPU or a CUDA device.
  *
- * Dispose it explicitly (`dispose()`, or `using t = ...`); a finalizer frees forgotten tensors eventually, but device
- * memory should not wait for the garbage collector. Views (`reshape`, `sliceRows`) share the storage; the memory goes
+ * Dispose it explicitly (`dispose()`, or `using t = ...`). Device memory of a tensor that is garbage-collected without
+ * it is still returned (the CUDA backend registers a finalizer per storage), but should not wait for the collector. Views (`reshape`, `sliceRows`) share the storage; the memory goes
  * back to the allocator when the tensor and all its views are disposed.
  */
 export class Tensor<D extends DType = DType> implements Disposable {
@@ -96,7 +85,6 @@ export class Tensor<D extends DType = DType> implements Disposable {
       });
     }
     init.storage.retain();
-    finalizer.register(this, init.storage, this);
   }
 
   /** The name used in error messages (default: dtype and shape). */
@@ -202,7 +190,6 @@ export class Tensor<D extends DType = DType> implements Disposable {
   dispose(): void {
     if (this.#released) return;
     this.#released = true;
-    finalizer.unregister(this);
     this.storage.release();
   }
 

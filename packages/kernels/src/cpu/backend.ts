@@ -1,5 +1,5 @@
 import type { Fp8Format } from '@fpsattn/fp8';
-import type { AllocatorStats } from '../core/addon-types';
+import type { MemoryStats } from '../core/addon-types';
 import { BaseBackend, type QuantizeQKOptions, type QuantizedQK } from '../core/backend';
 import type { GroupMap, RowMap } from '../core/maps';
 import { HostStorage, type Storage, type Tensor, hostView, numelOf } from '../core/tensor';
@@ -75,7 +75,7 @@ export class CpuBackend extends BaseBackend {
   synchronize(): Promise<void> {
     return Promise.resolve();
   }
-  memoryStats(): AllocatorStats | null {
+  memoryStats(): MemoryStats | null {
     return null;
   }
   emptyCache(): void {}

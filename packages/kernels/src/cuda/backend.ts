@@ -1,61 +1,12 @@
 import type { Fp8Format } from '@fpsattn/fp8';
-import type { AllocatorStats, NativeAddon, NativeDeviceInfo, NativeTensorRef } from '../core/addon-types';
+import type { MemoryStats, NativeAddon, NativeDeviceInfo, NativeTensorRef } from '../core/addon-types';
 import { BaseBackend, type QuantPath, type QuantizeQKOptions, type QuantizedQK } from '../core/backend';
 import { DTYPE_BYTES } from '../core/dtype';
-import { callNative, fromNativeError } from '../core/errors';
+import { OutOfMemoryError, callNative, fromNativeError } from '../core/errors';
 import type { GroupMap, RowMap } from '../core/maps';
 import { type Storage, type Tensor, numelOf } from '../core/tensor';
-
-/** Device memory behind one caching-allocator handle. */
-export class DeviceStorage implements Storage {
-  readonly device = 'cuda' as const;
-  readonly handle: number;
-  readonly byteLength: number;
-  #refs = 0;
-  #freed = false;
-  readonly #addon: NativeAddon;
-
-  constructor(addon: NativeAddon, byteLength: number, name: string | undefined) {
-    this.#addon = addon;
-    this.byteLength = byteLength;
-    try {
-      this.handle = addon.alloc(byteLength);
-    } catch (e) {
-      throw fromNativeError(`alloc(${name ?? 'tensor'}, ${byteLength} bytes)`, e, byteLength);
-    }
-  }
-  get live(): boolean {
-    return !this.#freed;
-  }
-  retain(): void {
-    this.#refs++;
-  }
-  release(): void {
-    if (--this.#refs > 0 || this.#freed) return;
-    this.#freed = true;
-    try {
-      this.#addon.free(this.handle);
-    } catch (e) {
-      throw fromNativeError('free', e);
-    }
-  }
-  write(byteOffset: number, bytes: Uint8Array): void {
-    callNative('upload', () => this.#addon.upload(this.handle, byteOffset, bytes));
-  }
-  readSync(byteOffset: number, target: Uint8Array): void {
-    callNative('downloadSync', () => this.#addon.downloadSync(this.handle, byteOffset, target));
-  }
-  async read(byteOffset: number, target: Uint8Array): Promise<void> {
-    try {
-      await this.#addon.download(this.handle, byteOffset, target);
-    } catch (e) {
-      throw fromNativeError('download', e);
-    }
-  }
-  fill(byteOffset: number, byteLength: number, value: number): void {
-    callNative('memset', () => this.#addon.memset(this.handle, byteOffset, byteLength, value));
-  }
-}
+import { DeviceStorage } from './device-storage';
+import { StoragePool } from './storage-pool';
 
 function ref(t: Tensor): NativeTensorRef {
   return { handle: (t.storage as DeviceStorage).handle, byteOffset: t.byteOffset, byteLength: t.byteLength };
@@ -69,14 +20,65 @@ export class CudaBackend extends BaseBackend {
   readonly addon: NativeAddon;
   readonly device: NativeDeviceInfo;
 
+  /** Storages whose tensors were all disposed, ready for the next allocation of the same size. */
+  readonly #pool = new StoragePool();
+  /**
+   * Safety net for tensors that are never disposed: a storage that becomes unreachable while in use gives its block
+   * back to the native allocator. Registered once per storage (not per tensor or per allocation): pooled storages
+   * are reachable from the pool, so they are never collected there.
+   */
+  readonly #leaks: FinalizationRegistry<number>;
+
   constructor(addon: NativeAddon, device: NativeDeviceInfo) {
     super();
     this.addon = addon;
     this.device = device;
+    this.#leaks = new FinalizationRegistry((handle) => {
+      try {
+        addon.free(handle);
+      } catch {
+        // Never throw from a finalizer (the addon may be unusable at exit).
+      }
+    });
   }
 
   protected createStorage(byteLength: number, name: string | undefined): Storage {
-    return new DeviceStorage(this.addon, byteLength, name);
+    const pooled = this.#pool.take(byteLength);
+    if (pooled !== undefined) {
+      pooled.revive();
+      return pooled;
+    }
+    const storage = new DeviceStorage({ addon: this.addon, recycler: this, handle: this.#allocate(byteLength, name), byteLength });
+    this.#leaks.register(storage, storage.handle, storage);
+    return storage;
+  }
+
+  #allocate(byteLength: number, name: string | undefined): number {
+    try {
+      return this.addon.alloc(byteLength);
+    } catch (e) {
+      const error = fromNativeError(`alloc(${name ?? 'tensor'}, ${byteLength} bytes)`, e, byteLength);
+      if (!(error instanceof OutOfMemoryError) || this.#pool.count === 0) throw error;
+      // Blocks parked in the pool count as in use for the native allocator: give them back, then try once more.
+      this.#releasePool();
+      try {
+        return this.addon.alloc(byteLength);
+      } catch (retry) {
+        throw fromNativeError(`alloc(${name ?? 'tensor'}, ${byteLength} bytes)`, retry, byteLength);
+      }
+    }
+  }
+
+  /** @internal Called by a storage whose last tensor was disposed. */
+  recycle(storage: DeviceStorage): void {
+    this.#pool.put(storage);
+  }
+
+  #releasePool(): void {
+    for (const storage of this.#pool.drain()) {
+      this.#leaks.unregister(storage);
+      callNative('free', () => this.addon.free(storage.handle));
+    }
   }
 
   protected execPermute(src: Tensor, dst: Tensor, map: RowMap, scatter: boolean): void {
@@ -168,10 +170,12 @@ export class CudaBackend extends BaseBackend {
       throw fromNativeError('synchronize', e);
     }
   }
-  memoryStats(): AllocatorStats {
-    return callNative('allocatorStats', () => this.addon.allocatorStats());
+  memoryStats(): MemoryStats {
+    const native = callNative('allocatorStats', () => this.addon.allocatorStats());
+    return { ...native, pooledStorages: this.#pool.count, pooledBytes: this.#pool.bytes };
   }
   emptyCache(): void {
+    this.#releasePool();
     callNative('emptyCache', () => this.addon.emptyCache());
   }
   /** Device-to-device copy of whole tensors (benchmark baseline; stream-ordered). */
