@@ -37,7 +37,7 @@ struct PermuteRowsParams {
 ///   mean[c] = float32((sum of group[g][c] over g ascending, from 0.0) / rows).
 /// The CPU twin (packages/kernels src/cpu/twins.ts) uses the same two constants.
 constexpr int kMeanRowsPerChunk = 64;
-constexpr int kMeanChunksPerGroup = 32;
+constexpr int kMeanChunksPerGroup = 8;
 struct ChannelMeanParams {
   const void* x;      // bf16 [rows, cols]
   double* partials;   // workspace [ceil(rows / (kMeanRowsPerChunk * kMeanChunksPerGroup)), cols]: group sums

@@ -11,11 +11,11 @@
 //
 // Launch shapes:
 //   channelGroupSumKernel: grid (groups, ceil(cols/8 / kVecPerBlock)), block kMeanChunksPerGroup * kVecPerBlock
-//     = 32 x 8 = 256 threads. Thread (chunk lane = tid / 8, vec = tid % 8) sums its chunk's R rows for 8 channels
-//     (one 16-byte load per row, 8 rows in flight): a warp reads 4 rows x 128 contiguous bytes per load instruction.
-//     The 32 chunk sums of the block meet in shared memory ([32][64] doubles, 16 KB) and 64 threads add them in
-//     chunk order. Rows of the 720p K (75,600 x 1,536): 37 x 24 = 888 blocks, enough to keep every SM's loads in
-//     flight (the previous one-level version ran 296 blocks at 54% of copy bandwidth).
+//     = 8 x 32 = 256 threads. Thread (chunk lane = tid / 32, vec = tid % 32) sums its chunk's R rows for 8 channels
+//     (one 16-byte load per row, 8 rows in flight): each warp load instruction reads 512 contiguous bytes of one row.
+//     The 8 chunk sums of the block meet in shared memory ([8][256] doubles, 16 KB) and each thread adds them in chunk
+//     order for one channel. At 720p (75,600 x 1,536): 148 x 6 = 888 blocks. (A 32-lane x 8-vector layout, whose
+//     warps read 4 rows x 128 bytes, ran 7% slower.)
 //   channelMeanFinalizeKernel: one warp per channel loads the group sums at once, adds them in order and divides.
 // Check: gpu-test/kernels.test.mjs compares with the CPU twin bit for bit.
 #include <cstdint>
@@ -28,9 +28,9 @@
 namespace fpsattn {
 namespace {
 
-constexpr int kVecPerBlock = 8;                                   // 16-byte vectors (8 channels each) per block
-constexpr int kGroupThreads = kMeanChunksPerGroup * kVecPerBlock;  // 256
-constexpr int kChannelsPerBlock = kVecPerBlock * 8;                 // 64
+constexpr int kVecPerBlock = 32;                                  // 16-byte vectors (8 channels each) per block
+constexpr int kGroupThreads = kMeanChunksPerGroup * kVecPerBlock;  // 8 x 32 = 256
+constexpr int kChannelsPerBlock = kVecPerBlock * 8;                 // 256
 constexpr int kRowsInFlight = 8;
 constexpr int kFinalizeThreads = 256;
 static_assert(kMeanRowsPerChunk % kRowsInFlight == 0, "chunks must hold whole batches of rows");

@@ -27,11 +27,12 @@
 //   visits, so a warp's 16-byte loads cover whole 256-byte head rows and its 8-byte stores whole 128-byte code rows.
 //   Phase 1 loads the slice and reduces amax over the block (shuffles + 8-word shared array); phase 2 quantizes
 //   from shared memory. Moves 2 + 1 = 3 bytes per element (the minimum).
-//   V: channelAmaxKernel (block = 32 row lanes x 8 vectors, 64 rows per lane; block max in shared memory, one
-//   atomicMax per channel per block), finalizeScalesKernel, then transposeQuantizeVKernel: 128 tokens x 64 channels per block
-//   (grid (cols/64, token tiles), channel tiles fastest, token tiles last-to-first to reuse L2),
-//   256 threads; thread (v = tid%8, tg = tid/8) loads 4 tokens x 8 channels, writes 4-token code words into a
-//   [64][32+1]-word shared tile, then 16-byte stores of the transposed tile. 5 bytes per element.
+//   V: channelAmaxKernel (block = 8 row lanes x 32 vectors, 64 rows per lane; block max in shared memory, one
+//   atomicMax per channel per block), finalizeScalesKernel, then transposeQuantizeVKernel: 256 tokens x 64 channels
+//   per block (grid (cols/64, token tiles), channel tiles fastest, token tiles last-to-first to reuse L2),
+//   256 threads; thread (v = tid%8, tg = tid/8) loads 8 tokens x 8 channels, writes 4-token code words into a
+//   [64][64+1]-word shared tile, then 16-byte stores of the transposed tile (256-byte runs per channel row).
+//   5 bytes per element.
 //
 // Check: gpu-test/kernels.test.mjs (bit-exact against the CPU twin, poisoned outputs, real sizes) and
 // gpu-test/sanitize.mjs under compute-sanitizer memcheck/racecheck (scripts/gpu/run-kernels.sh).
@@ -53,13 +54,14 @@ constexpr int kQuantItemsPerThread = 2; // 16-channel units per thread per itera
 constexpr int kFusedThreads = 256;
 constexpr int kFusedMaxSmem = 160 * 1024;  // bytes of BF16 staging per (group, head) block in the fused path
 constexpr int kRegVecsPerThread = 8;     // register-resident fused path: up to 256 x 8 16-byte vectors per slice
-constexpr int kVAmaxLanes = 32;         // V channel-amax pass: row lanes per block
-constexpr int kVAmaxVecs = 8;           //                      16-byte vectors (8 channels) per block
+constexpr int kVAmaxLanes = 8;          // V channel-amax pass: row lanes per block
+constexpr int kVAmaxVecs = 32;          //                      16-byte vectors (8 channels) per block: warps read 512 B rows
 constexpr int kVAmaxRowsPerLane = 64;   //                      rows walked by one lane
 constexpr int kVAmaxRowsInFlight = 8;   //                      independent 16-byte loads per batch
-constexpr int kVTileTokens = 128;       // V transpose tile: tokens
+constexpr int kVTileTokens = 256;       // V transpose tile: tokens (8 per thread)
 constexpr int kVTileChannels = 64;      //                   channels
-constexpr int kVTileWords = kVTileTokens / 4 + 1;  // shared row pitch in 32-bit words (+1: no bank conflicts)
+constexpr int kVTileWords = kVTileTokens / 4 + 1;  // shared row pitch in 32-bit words (+1: fewer bank conflicts)
+constexpr int kVTokensPerThread = 8;
 
 __device__ __forceinline__ void loadMean8(const float* __restrict__ mean, int64_t c, float (&m)[8]) {
   const float4 a = __ldg(reinterpret_cast<const float4*>(mean + c));
@@ -331,11 +333,11 @@ __global__ void __launch_bounds__(kFusedThreads) fusedGroupKernel(const uint4* _
 }
 
 // ------------------------------------------------------------------------------------------ V path
-/// Per-channel amax of V over all rows. Block = kVAmaxLanes row lanes x kVAmaxVecs 16-byte vectors (64 channels);
+/// Per-channel amax of V over all rows. Block = kVAmaxLanes row lanes x kVAmaxVecs 16-byte vectors (256 channels);
 /// lane l walks kVAmaxRowsPerLane rows (4 loads in flight), the lanes meet in shared memory and one thread per channel
 /// does one atomicMax per block (max is order-free, so atomics keep it deterministic). Grid (ceil(rows / (lanes x
-/// rows per lane)), ceil(cols / 64)): 37 x 24 = 888 blocks at 720p, against 591 blocks and 591 atomics per channel in
-/// the first version (46% of DRAM bandwidth under Nsight Compute).
+/// rows per lane)), ceil(cols / 256)): 148 x 6 = 888 blocks at 720p, against 591 blocks and 591 atomics per channel
+/// in the first version (46% of DRAM bandwidth under Nsight Compute).
 __global__ void __launch_bounds__(kVAmaxLanes * kVAmaxVecs) channelAmaxKernel(const uint4* __restrict__ v,
                                                                               uint32_t* __restrict__ amax,
                                                                               int64_t rows, int64_t vecPerRow) {
@@ -392,7 +394,7 @@ __global__ void __launch_bounds__(kMaxThreads) transposeQuantizeVKernel(const ui
   const int64_t t0 = int64_t(gridDim.y - 1 - blockIdx.y) * kVTileTokens;
   const int64_t c0 = int64_t(blockIdx.x) * kVTileChannels;
   const int vec = threadIdx.x & 7;   // 8-channel vector within the 64-channel tile
-  const int tg = threadIdx.x >> 3;   // 4-token group within the 128-token tile
+  const int tg = threadIdx.x >> 3;   // 8-token group within the 256-token tile
   const int64_t vecPerRow = cols / 8;
 
   float inv[8];
@@ -402,31 +404,36 @@ __global__ void __launch_bounds__(kMaxThreads) transposeQuantizeVKernel(const ui
     inv[0] = inverseScale(a.x); inv[1] = inverseScale(a.y); inv[2] = inverseScale(a.z); inv[3] = inverseScale(a.w);
     inv[4] = inverseScale(b.x); inv[5] = inverseScale(b.y); inv[6] = inverseScale(b.z); inv[7] = inverseScale(b.w);
   }
-  uint4 q[4];
+  uint4 q[kVTokensPerThread];
 #pragma unroll
-  for (int k = 0; k < 4; ++k) {
-    const int64_t t = t0 + tg * 4 + k;
+  for (int k = 0; k < kVTokensPerThread; ++k) {
+    const int64_t t = t0 + tg * kVTokensPerThread + k;
     q[k] = t < rows ? __ldcs(v + t * vecPerRow + c0 / 8 + vec) : make_uint4(0u, 0u, 0u, 0u);
   }
-  // Channel j's four tokens become one 32-bit word of codes (lowest token in the lowest byte): two paired
+  // Four tokens of channel j become one 32-bit word of codes (lowest token in the lowest byte): two paired
   // conversions (cvt.rn.satfinite.*x2.f32) per word instead of four single ones and the shifts to pack them.
-  float f[4][8];
+  // Out-of-range tokens were loaded as zeros: their codes are 0, the padding the layout promises.
 #pragma unroll
-  for (int k = 0; k < 4; ++k) unpackBf16x8(q[k], f[k]);  // out-of-range tokens were loaded as zeros: codes 0
+  for (int w = 0; w < kVTokensPerThread / 4; ++w) {
+    float f[4][8];
 #pragma unroll
-  for (int j = 0; j < 8; ++j) {
-    const uint32_t lo = encodeFp8x2<F>(__fmul_rn(f[0][j], inv[j]), __fmul_rn(f[1][j], inv[j]));
-    const uint32_t hi = encodeFp8x2<F>(__fmul_rn(f[2][j], inv[j]), __fmul_rn(f[3][j], inv[j]));
-    smem_tile[vec * 8 + j][tg] = lo | (hi << 16);
+    for (int k = 0; k < 4; ++k) unpackBf16x8(q[w * 4 + k], f[k]);
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      const uint32_t lo = encodeFp8x2<F>(__fmul_rn(f[0][j], inv[j]), __fmul_rn(f[1][j], inv[j]));
+      const uint32_t hi = encodeFp8x2<F>(__fmul_rn(f[2][j], inv[j]), __fmul_rn(f[3][j], inv[j]));
+      smem_tile[vec * 8 + j][tg * (kVTokensPerThread / 4) + w] = lo | (hi << 16);
+    }
   }
   __syncthreads();
 
-  // Store: 64 channel rows x 128 token bytes = 64 x 8 uint4; 2 per thread, consecutive threads along tokens.
+  // Store: 64 channel rows x 256 token bytes = 64 x 16 uint4; 4 per thread, consecutive threads along tokens.
+  constexpr int kPiecesPerRow = kVTileTokens / 16;
 #pragma unroll
-  for (int k = 0; k < 2; ++k) {
+  for (int k = 0; k < kVTileChannels * kPiecesPerRow / kMaxThreads; ++k) {
     const int item = threadIdx.x + k * kMaxThreads;
-    const int ch = item >> 3;
-    const int part = item & 7;  // 16-byte piece (16 tokens) of the row
+    const int ch = item / kPiecesPerRow;
+    const int part = item % kPiecesPerRow;  // 16-byte piece (16 tokens) of the row
     const int64_t t = t0 + part * 16;
     if (t < tokenStride) {
       const uint32_t* w = &smem_tile[ch][part * 4];

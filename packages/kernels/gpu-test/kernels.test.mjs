@@ -268,8 +268,15 @@ describe(`fpsattn CUDA kernels (${SIZE})`, opts, () => {
       a.dispose();
     }
     const afterStats = backend.memoryStats();
+    // The first e4m3 tensor may need one block; every later allocation is served by the JS-level pool (no native call)
+    // or, failing that, by the native cache.
     assert.ok(afterStats.cudaMallocCalls - before.cudaMallocCalls <= 1, JSON.stringify({ before, afterStats }));
-    assert.ok(afterStats.cacheHits - before.cacheHits >= 199);
+    assert.ok(afterStats.allocRequests - before.allocRequests <= 1, JSON.stringify({ before, afterStats }));
+    assert.ok(afterStats.pooledStorages >= 2, JSON.stringify(afterStats));
+    backend.emptyCache();
+    const drained = backend.memoryStats();
+    assert.equal(drained.pooledStorages, 0);
+    assert.equal(drained.bytesCached, 0);
   });
 
   test('synchronize() resolves without blocking the event loop', async () => {

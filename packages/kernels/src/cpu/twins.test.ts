@@ -45,16 +45,24 @@ describe('gather/scatter twins', () => {
 });
 
 describe('channel mean twin', () => {
-  it('is the float64 mean in fixed chunk order, within 1 ulp of an independent float64 mean', () => {
+  it('is within the recursive-summation error bound of an independent float64 mean', () => {
     const rows = 2 * MEAN_ROWS_PER_CHUNK * MEAN_CHUNKS_PER_GROUP + 5 * MEAN_ROWS_PER_CHUNK + 17; // 2 groups, a partial group, a partial chunk
     const x = randomBf16(rows * COLS, 2, { cols: COLS, offset: 3 });
     const mean = channelMeanCpu(x, rows, COLS);
     const f = bf16BitsToFloat32Array(x);
+    const u = 2 ** -24; // float32 unit roundoff
     for (let c = 0; c < COLS; c++) {
       let s = 0;
-      for (let r = 0; r < rows; r++) s += f[r * COLS + c] as number;
+      let sAbs = 0;
+      for (let r = 0; r < rows; r++) {
+        s += f[r * COLS + c] as number;
+        sAbs += Math.abs(f[r * COLS + c] as number);
+      }
       const ref = s / rows;
-      expect(Math.abs((mean[c] as number) - ref)).toBeLessThanOrEqual(Math.abs(ref) * 2 ** -23 + 1e-30);
+      // float32 sums of MEAN_ROWS_PER_CHUNK terms err by at most (n - 1) u sum|x| (Higham, recursive summation);
+      // the float64 levels add nothing visible; the final rounding to float32 adds u |mean|.
+      const bound = ((MEAN_ROWS_PER_CHUNK - 1) * u * sAbs) / rows + u * Math.abs(ref);
+      expect(Math.abs((mean[c] as number) - ref)).toBeLessThanOrEqual(bound);
     }
     expect(Array.from(channelMeanCpu(x, 0, COLS))).toEqual(new Array(COLS).fill(0));
   });

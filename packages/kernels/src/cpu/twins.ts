@@ -8,7 +8,7 @@ import { type Fp8Format, computeScale, decodeFp8Array, encodeFp8Array, reciproca
 /** Rows per chunk of the deterministic channel-mean reduction (kMeanRowsPerChunk in native/src/common/params.h). */
 export const MEAN_ROWS_PER_CHUNK = 64;
 /** Chunks per group of the same reduction (kMeanChunksPerGroup in native/src/common/params.h). */
-export const MEAN_CHUNKS_PER_GROUP = 32;
+export const MEAN_CHUNKS_PER_GROUP = 8;
 
 /** BF16 bit patterns widened exactly to float32. */
 export function bf16BitsToFloat32Array(bits: Uint16Array, out: Float32Array = new Float32Array(bits.length)): Float32Array {
