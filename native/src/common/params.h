@@ -34,7 +34,8 @@ struct PermuteRowsParams {
 /// Deterministic per-channel mean over rows (K smoothing), computed in a fixed order:
 ///   chunk[b][c] = float32 sum of x[r][c] over the kMeanRowsPerChunk rows of chunk b, ascending, from 0.0f;
 ///   group[g][c] = float64 sum of chunk[b][c] over the kMeanChunksPerGroup chunks of group g, ascending, from 0.0;
-///   mean[c] = float32((sum of group[g][c] over g ascending, from 0.0) / rows).
+///   lane[i][c] = float64 sum of group[g][c] over g = i, i+32, i+64, ... ascending, from 0.0 (i = 0..31);
+///   mean[c] = float32(butterfly(lane[.][c]) / rows), butterfly: for d = 16, 8, 4, 2, 1: lane[i] += lane[i + d], i < d.
 /// The CPU twin (packages/kernels src/cpu/twins.ts) uses the same two constants.
 constexpr int kMeanRowsPerChunk = 64;
 constexpr int kMeanChunksPerGroup = 8;

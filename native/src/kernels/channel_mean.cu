@@ -4,7 +4,8 @@
 // (packages/kernels src/cpu/twins.ts channelMeanCpu) reproduces it bit for bit:
 //   chunk[b][c] = ((0.0f + x[b*R][c]) + x[b*R+1][c]) + ...      float32, the R = kMeanRowsPerChunk rows of chunk b
 //   group[g][c] = ((0.0 + chunk[g*G][c]) + chunk[g*G+1][c]) + ... float64, the G = kMeanChunksPerGroup chunks of g
-//   S[c]        = ((0.0 + group[0][c]) + group[1][c]) + ...       float64, every group, in order
+//   lane[i][c]  = ((0.0 + group[i][c]) + group[i+32][c]) + ...   float64, i = 0..31: groups i, i+32, i+64, ...
+//   S[c]        = butterfly over the 32 lanes: for d = 16, 8, 4, 2, 1: lane[i] = lane[i] + lane[i + d] (i < d)
 // Chunks sum in float32 (64 BF16 values: relative error below 2^-18, far under BF16's own 2^-9) because converting every
 // element to float64 costs a slow F2F instruction each; the few chunk sums are widened exactly and added in float64.
 // Not included: smoothing itself (quantize_fp8.cu subtracts the mean).
@@ -16,7 +17,7 @@
 //     The 8 chunk sums of the block meet in shared memory ([8][256] doubles, 16 KB) and each thread adds them in chunk
 //     order for one channel. At 720p (75,600 x 1,536): 148 x 6 = 888 blocks. (A 32-lane x 8-vector layout, whose
 //     warps read 4 rows x 128 bytes, ran 7% slower.)
-//   channelMeanFinalizeKernel: one warp per channel loads the group sums at once, adds them in order and divides.
+//   channelMeanFinalizeKernel: one warp per channel: per-lane ordered sums, a fixed butterfly, the division.
 // Check: gpu-test/kernels.test.mjs compares with the CPU twin bit for bit.
 #include <cstdint>
 
@@ -86,9 +87,9 @@ __global__ void __launch_bounds__(kGroupThreads) channelGroupSumKernel(const uin
   }
 }
 
-/// One warp per channel: lane i loads group sums i, i+32, ... (all loads in flight at once), then lane 0 adds them in
-/// group order, pulling each value from its lane with a shuffle. A thread-per-channel loop took 18 us at 720p: its
-/// 37 dependent rounds of loads were pure latency.
+/// One warp per channel: lane i adds groups i, i+32, ... in order (its loads all in flight together), then the 32
+/// lane sums meet in a fixed butterfly (__shfl_xor_sync, offsets 16..1), which the CPU twin replays. A sequential
+/// sum over all groups in one thread took 10-18 us at 720p: a chain of dependent adds and rounds of load latency.
 __global__ void __launch_bounds__(kFinalizeThreads) channelMeanFinalizeKernel(const double* __restrict__ groupSums,
                                                                               float* __restrict__ mean,
                                                                               int64_t groups, int64_t cols,
@@ -97,14 +98,10 @@ __global__ void __launch_bounds__(kFinalizeThreads) channelMeanFinalizeKernel(co
   const int lane = threadIdx.x & 31;
   if (c >= cols) return;  // whole warps leave together (c is warp-uniform)
   double s = 0.0;
-  for (int64_t g0 = 0; g0 < groups; g0 += 32) {
-    const double mine = g0 + lane < groups ? groupSums[(g0 + lane) * cols + c] : 0.0;
-    const int n = int(min(int64_t(32), groups - g0));
-    for (int i = 0; i < n; ++i) {
-      const double v = __shfl_sync(0xffffffffu, mine, i);
-      s = __dadd_rn(s, v);  // every lane computes the same ordered sum; lane 0 writes it
-    }
-  }
+#pragma unroll 4
+  for (int64_t g = lane; g < groups; g += 32) s = __dadd_rn(s, groupSums[g * cols + c]);
+#pragma unroll
+  for (int offset = 16; offset > 0; offset >>= 1) s = __dadd_rn(s, __shfl_xor_sync(0xffffffffu, s, offset));
   if (lane == 0) mean[c] = __double2float_rn(__ddiv_rn(s, double(rows)));
 }
 

@@ -41,20 +41,24 @@ export function scatterRowsCpu<T extends RowArray>(src: T, rowElems: number, map
   return dst;
 }
 
+/** Lanes of the final level of the channel-mean reduction (a warp in channel_mean.cu). */
+const MEAN_LANES = 32;
+
 /**
  * Per-channel mean of BF16 [rows, cols] in the kernel's fixed order, rounded once to float32 (bit-exact with
- * channel_mean.cu): rows are summed in float32 in chunks of MEAN_ROWS_PER_CHUNK, chunk sums in float64 in groups of
- * MEAN_CHUNKS_PER_GROUP, then the groups in float64; every sum runs in ascending order from zero.
+ * channel_mean.cu): rows are summed in float32 in chunks of MEAN_ROWS_PER_CHUNK; chunk sums in float64 in groups of
+ * MEAN_CHUNKS_PER_GROUP; group g goes to lane g % 32, each lane adding its groups in order; the 32 lane sums meet in a
+ * butterfly (offsets 16, 8, 4, 2, 1), as the kernel's warp shuffles do. Every sum starts from zero.
  */
 export function channelMeanCpu(x: Uint16Array, rows: number, cols: number, out: Float32Array = new Float32Array(cols)): Float32Array {
   if (rows === 0) return out.fill(0);
-  const total = new Float64Array(cols);
+  const lanes = Array.from({ length: MEAN_LANES }, () => new Float64Array(cols));
   const group = new Float64Array(cols);
   const chunk = new Float32Array(cols); // float32: every add rounds once, like __fadd_rn
   const f32 = new Float32Array(1);
   const u32 = new Uint32Array(f32.buffer);
   const groupRows = MEAN_ROWS_PER_CHUNK * MEAN_CHUNKS_PER_GROUP;
-  for (let g0 = 0; g0 < rows; g0 += groupRows) {
+  for (let g0 = 0, g = 0; g0 < rows; g0 += groupRows, g++) {
     group.fill(0);
     for (let r0 = g0; r0 < Math.min(rows, g0 + groupRows); r0 += MEAN_ROWS_PER_CHUNK) {
       chunk.fill(0);
@@ -67,8 +71,17 @@ export function channelMeanCpu(x: Uint16Array, rows: number, cols: number, out: 
       }
       for (let c = 0; c < cols; c++) group[c] = (group[c] as number) + (chunk[c] as number);
     }
-    for (let c = 0; c < cols; c++) total[c] = (total[c] as number) + (group[c] as number);
+    const lane = lanes[g % MEAN_LANES] as Float64Array;
+    for (let c = 0; c < cols; c++) lane[c] = (lane[c] as number) + (group[c] as number);
   }
+  for (let offset = MEAN_LANES / 2; offset > 0; offset >>= 1) {
+    for (let i = 0; i < offset; i++) {
+      const a = lanes[i] as Float64Array;
+      const b = lanes[i + offset] as Float64Array;
+      for (let c = 0; c < cols; c++) a[c] = (a[c] as number) + (b[c] as number);
+    }
+  }
+  const total = lanes[0] as Float64Array;
   for (let c = 0; c < cols; c++) out[c] = Math.fround((total[c] as number) / rows);
   return out;
 }
