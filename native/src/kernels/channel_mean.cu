@@ -23,6 +23,7 @@
 
 #include "common/cuda_check.h"
 #include "common/fp8_math.cuh"
+#include "common/global_memory.cuh"
 #include "common/launch_config.h"
 #include "common/params.h"
 
@@ -54,7 +55,7 @@ __global__ void __launch_bounds__(kGroupThreads) channelGroupSumKernel(const uin
     for (; r + kRowsInFlight <= r1; r += kRowsInFlight) {
       uint4 q[kRowsInFlight];
 #pragma unroll
-      for (int k = 0; k < kRowsInFlight; ++k) q[k] = __ldcs(x + (r + k) * vecPerRow + vec);
+      for (int k = 0; k < kRowsInFlight; ++k) q[k] = loadOnce256(x + (r + k) * vecPerRow + vec);
 #pragma unroll
       for (int k = 0; k < kRowsInFlight; ++k) {
         float f[8];
@@ -65,7 +66,7 @@ __global__ void __launch_bounds__(kGroupThreads) channelGroupSumKernel(const uin
     }
     for (; r < r1; ++r) {  // the last chunk may be short
       float f[8];
-      unpackBf16x8(__ldcs(x + r * vecPerRow + vec), f);
+      unpackBf16x8(loadOnce256(x + r * vecPerRow + vec), f);
 #pragma unroll
       for (int j = 0; j < 8; ++j) acc[j] = __fadd_rn(acc[j], f[j]);
     }

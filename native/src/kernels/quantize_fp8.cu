@@ -41,6 +41,7 @@
 
 #include "common/cuda_check.h"
 #include "common/fp8_math.cuh"
+#include "common/global_memory.cuh"
 #include "common/launch_config.h"
 #include "common/params.h"
 
@@ -347,32 +348,34 @@ __global__ void __launch_bounds__(kVAmaxLanes * kVAmaxVecs) channelAmaxKernel(co
   const int64_t vec = int64_t(blockIdx.y) * kVAmaxVecs + vecInBlock;
   const int64_t r0 = (int64_t(blockIdx.x) * kVAmaxLanes + lane) * kVAmaxRowsPerLane;
   const int64_t r1 = min(rows, r0 + kVAmaxRowsPerLane);
-  float m[8];
+  // Running maxima of |v| as BF16 bit patterns, two channels per 32-bit word. Non-negative floats order like their
+  // bit patterns, so the max of |x| is an unsigned 16-bit max of (bits & 0x7fff), and finiteness is
+  // (bits & 0x7fff) < 0x7f80: four packed integer instructions per two elements, no widening to float32.
+  uint32_t m[4] = {0u, 0u, 0u, 0u};
+  auto accumulate = [&](const uint4& q) {
+    const uint32_t w[4] = {q.x, q.y, q.z, q.w};
 #pragma unroll
-  for (int j = 0; j < 8; ++j) m[j] = 0.0f;
+    for (int i = 0; i < 4; ++i) {
+      const uint32_t mag = w[i] & 0x7fff7fffu;
+      m[i] = __vmaxu2(m[i], mag & __vcmpltu2(mag, 0x7f807f80u));  // NaN and +-inf count as 0
+    }
+  };
   if (vec < vecPerRow) {
     int64_t r = r0;
     for (; r + kVAmaxRowsInFlight <= r1; r += kVAmaxRowsInFlight) {
       uint4 q[kVAmaxRowsInFlight];
 #pragma unroll
-      for (int k = 0; k < kVAmaxRowsInFlight; ++k) q[k] = __ldg(v + (r + k) * vecPerRow + vec);
+      for (int k = 0; k < kVAmaxRowsInFlight; ++k) q[k] = loadOnce256(v + (r + k) * vecPerRow + vec);
 #pragma unroll
-      for (int k = 0; k < kVAmaxRowsInFlight; ++k) {
-        float f[8];
-        unpackBf16x8(q[k], f);
-#pragma unroll
-        for (int j = 0; j < 8; ++j) m[j] = fmaxf(m[j], finiteAbs(f[j]));
-      }
+      for (int k = 0; k < kVAmaxRowsInFlight; ++k) accumulate(q[k]);
     }
-    for (; r < r1; ++r) {
-      float f[8];
-      unpackBf16x8(__ldg(v + r * vecPerRow + vec), f);
-#pragma unroll
-      for (int j = 0; j < 8; ++j) m[j] = fmaxf(m[j], finiteAbs(f[j]));
-    }
+    for (; r < r1; ++r) accumulate(loadOnce256(v + r * vecPerRow + vec));
   }
 #pragma unroll
-  for (int j = 0; j < 8; ++j) smem_max[lane][vecInBlock * 8 + j] = m[j];
+  for (int i = 0; i < 4; ++i) {
+    smem_max[lane][vecInBlock * 8 + 2 * i] = bf16LowToFloat(m[i]);
+    smem_max[lane][vecInBlock * 8 + 2 * i + 1] = bf16HighToFloat(m[i]);
+  }
   __syncthreads();
   if (threadIdx.x < kVAmaxVecs * 8) {
     const int64_t c = int64_t(blockIdx.y) * kVAmaxVecs * 8 + threadIdx.x;
