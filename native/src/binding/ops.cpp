@@ -15,6 +15,8 @@ namespace fpsattn {
 namespace {
 
 constexpr int64_t kMaxDim = int64_t(1) << 40;
+/// Token rows of the kernels whose grid's y dimension walks the rows (at most 65,535 blocks of 256 or 512 rows).
+constexpr int64_t kMaxTokenRows = int64_t(1) << 24;
 
 /// Device pointer of params[key] = {handle, byteOffset, byteLength}; checks it covers at least `needBytes`, lies inside
 /// its allocation and is 16-byte aligned. Optional tensors may be null/undefined (then nullptr).
@@ -83,7 +85,7 @@ Napi::Value jsChannelMean(const Napi::CallbackInfo& info) {
   return guarded(info, "channelMean", [&]() -> Napi::Value {
     Napi::Object o = argObject(info, 0, "params");
     ChannelMeanParams p{};
-    p.rows = fieldInt(o, "rows", 0, kMaxDim);
+    p.rows = fieldInt(o, "rows", 0, kMaxTokenRows);
     p.cols = fieldInt(o, "cols", 0, kMaxDim);
     if (p.cols % 8 != 0) throw ArgumentError("params.cols must be a multiple of 8");
     p.x = tensorArg(o, "x", p.rows * p.cols * 2);
@@ -152,7 +154,7 @@ Napi::Value jsQuantizeV(const Napi::CallbackInfo& info) {
     QuantizeVParams p{};
     p.rows = fieldInt(o, "rows", 0, kMaxDim);
     p.cols = fieldInt(o, "cols", 0, kMaxDim);
-    p.tokenStride = fieldInt(o, "tokenStride", 0, kMaxDim);
+    p.tokenStride = fieldInt(o, "tokenStride", 0, kMaxTokenRows);
     p.format = formatArg(o);
     if (p.cols % 64 != 0) throw ArgumentError("params.cols must be a multiple of 64 for V");
     if (p.tokenStride < p.rows || p.tokenStride % 16 != 0)

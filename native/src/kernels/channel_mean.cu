@@ -11,7 +11,7 @@
 // Not included: smoothing itself (quantize_fp8.cu subtracts the mean).
 //
 // Launch shapes:
-//   channelGroupSumKernel: grid (groups, ceil(cols/8 / kVecPerBlock)), block kMeanChunksPerGroup * kVecPerBlock
+//   channelGroupSumKernel: grid (ceil(cols/8 / kVecPerBlock), groups), column tiles fastest, block kMeanChunksPerGroup * kVecPerBlock
 //     = 8 x 32 = 256 threads. Thread (chunk lane = tid / 32, vec = tid % 32) sums its chunk's R rows for 8 channels
 //     (one 16-byte load per row, 8 rows in flight): each warp load instruction reads 512 contiguous bytes of one row.
 //     The 8 chunk sums of the block meet in shared memory ([8][256] doubles, 16 KB) and each thread adds them in chunk
@@ -23,7 +23,6 @@
 
 #include "common/cuda_check.h"
 #include "common/fp8_math.cuh"
-#include "common/global_memory.cuh"
 #include "common/launch_config.h"
 #include "common/params.h"
 
@@ -43,8 +42,8 @@ __global__ void __launch_bounds__(kGroupThreads) channelGroupSumKernel(const uin
   __shared__ double smem_chunk[kMeanChunksPerGroup][kChannelsPerBlock];
   const int lane = threadIdx.x / kVecPerBlock;  // chunk within the group
   const int vecInBlock = threadIdx.x % kVecPerBlock;
-  const int64_t vec = int64_t(blockIdx.y) * kVecPerBlock + vecInBlock;
-  const int64_t r0 = (int64_t(blockIdx.x) * kMeanChunksPerGroup + lane) * kMeanRowsPerChunk;
+  const int64_t vec = int64_t(blockIdx.x) * kVecPerBlock + vecInBlock;
+  const int64_t r0 = (int64_t(blockIdx.y) * kMeanChunksPerGroup + lane) * kMeanRowsPerChunk;
   const int64_t r1 = min(rows, r0 + kMeanRowsPerChunk);
 
   float acc[8];
@@ -55,7 +54,7 @@ __global__ void __launch_bounds__(kGroupThreads) channelGroupSumKernel(const uin
     for (; r + kRowsInFlight <= r1; r += kRowsInFlight) {
       uint4 q[kRowsInFlight];
 #pragma unroll
-      for (int k = 0; k < kRowsInFlight; ++k) q[k] = loadOnce256(x + (r + k) * vecPerRow + vec);
+      for (int k = 0; k < kRowsInFlight; ++k) q[k] = __ldcs(x + (r + k) * vecPerRow + vec);
 #pragma unroll
       for (int k = 0; k < kRowsInFlight; ++k) {
         float f[8];
@@ -66,7 +65,7 @@ __global__ void __launch_bounds__(kGroupThreads) channelGroupSumKernel(const uin
     }
     for (; r < r1; ++r) {  // the last chunk may be short
       float f[8];
-      unpackBf16x8(loadOnce256(x + r * vecPerRow + vec), f);
+      unpackBf16x8(__ldcs(x + r * vecPerRow + vec), f);
 #pragma unroll
       for (int j = 0; j < 8; ++j) acc[j] = __fadd_rn(acc[j], f[j]);
     }
@@ -78,12 +77,12 @@ __global__ void __launch_bounds__(kGroupThreads) channelGroupSumKernel(const uin
   // Chunk sums in chunk order (chunks past the last row hold 0.0, and adding 0.0 changes nothing... except -0.0,
   // which cannot occur: a sum that starts at +0.0 never becomes -0.0 under round-to-nearest).
   if (threadIdx.x < kChannelsPerBlock) {
-    const int64_t c = int64_t(blockIdx.y) * kChannelsPerBlock + threadIdx.x;
+    const int64_t c = int64_t(blockIdx.x) * kChannelsPerBlock + threadIdx.x;
     if (c < vecPerRow * 8) {
       double s = 0.0;
 #pragma unroll 8
       for (int b = 0; b < kMeanChunksPerGroup; ++b) s = __dadd_rn(s, smem_chunk[b][threadIdx.x]);
-      groupSums[int64_t(blockIdx.x) * vecPerRow * 8 + c] = s;
+      groupSums[int64_t(blockIdx.y) * vecPerRow * 8 + c] = s;
     }
   }
 }
@@ -123,7 +122,8 @@ void launchChannelMean(const ChannelMeanParams& p, cudaStream_t stream) {
   }
   const int64_t vecPerRow = p.cols / 8;
   const int64_t groups = groupsOf(p.rows);
-  const dim3 grid1(unsigned(groups), unsigned(ceilDiv(vecPerRow, int64_t(kVecPerBlock))));
+  // Column tiles vary fastest: the blocks running together read whole rows, not one 512-byte run of many rows.
+  const dim3 grid1(unsigned(ceilDiv(vecPerRow, int64_t(kVecPerBlock))), unsigned(groups));
   channelGroupSumKernel<<<grid1, kGroupThreads, 0, stream>>>(static_cast<const uint4*>(p.x), p.partials, p.rows,
                                                              vecPerRow);
   FPSATTN_CHECK_LAUNCH();

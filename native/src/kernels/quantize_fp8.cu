@@ -41,7 +41,6 @@
 
 #include "common/cuda_check.h"
 #include "common/fp8_math.cuh"
-#include "common/global_memory.cuh"
 #include "common/launch_config.h"
 #include "common/params.h"
 
@@ -345,8 +344,8 @@ __global__ void __launch_bounds__(kVAmaxLanes * kVAmaxVecs) channelAmaxKernel(co
   __shared__ float smem_max[kVAmaxLanes][kVAmaxVecs * 8];
   const int lane = threadIdx.x / kVAmaxVecs;
   const int vecInBlock = threadIdx.x % kVAmaxVecs;
-  const int64_t vec = int64_t(blockIdx.y) * kVAmaxVecs + vecInBlock;
-  const int64_t r0 = (int64_t(blockIdx.x) * kVAmaxLanes + lane) * kVAmaxRowsPerLane;
+  const int64_t vec = int64_t(blockIdx.x) * kVAmaxVecs + vecInBlock;
+  const int64_t r0 = (int64_t(blockIdx.y) * kVAmaxLanes + lane) * kVAmaxRowsPerLane;
   const int64_t r1 = min(rows, r0 + kVAmaxRowsPerLane);
   // Running maxima of |v| as BF16 bit patterns, two channels per 32-bit word. Non-negative floats order like their
   // bit patterns, so the max of |x| is an unsigned 16-bit max of (bits & 0x7fff), and finiteness is
@@ -365,11 +364,11 @@ __global__ void __launch_bounds__(kVAmaxLanes * kVAmaxVecs) channelAmaxKernel(co
     for (; r + kVAmaxRowsInFlight <= r1; r += kVAmaxRowsInFlight) {
       uint4 q[kVAmaxRowsInFlight];
 #pragma unroll
-      for (int k = 0; k < kVAmaxRowsInFlight; ++k) q[k] = loadOnce256(v + (r + k) * vecPerRow + vec);
+      for (int k = 0; k < kVAmaxRowsInFlight; ++k) q[k] = __ldcs(v + (r + k) * vecPerRow + vec);
 #pragma unroll
       for (int k = 0; k < kVAmaxRowsInFlight; ++k) accumulate(q[k]);
     }
-    for (; r < r1; ++r) accumulate(loadOnce256(v + r * vecPerRow + vec));
+    for (; r < r1; ++r) accumulate(__ldcs(v + r * vecPerRow + vec));
   }
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
@@ -378,7 +377,7 @@ __global__ void __launch_bounds__(kVAmaxLanes * kVAmaxVecs) channelAmaxKernel(co
   }
   __syncthreads();
   if (threadIdx.x < kVAmaxVecs * 8) {
-    const int64_t c = int64_t(blockIdx.y) * kVAmaxVecs * 8 + threadIdx.x;
+    const int64_t c = int64_t(blockIdx.x) * kVAmaxVecs * 8 + threadIdx.x;
     float mc = 0.0f;
 #pragma unroll 8
     for (int l = 0; l < kVAmaxLanes; ++l) mc = fmaxf(mc, smem_max[l][threadIdx.x]);
@@ -505,8 +504,8 @@ void launchQuantizeVTyped(const QuantizeVParams& p, cudaStream_t stream) {
   FPSATTN_CUDA_CHECK(cudaMemsetAsync(p.amaxWork, 0, size_t(p.cols) * sizeof(uint32_t), stream));
   const int64_t vecPerRow = p.cols / 8;
   if (p.rows > 0) {
-    const dim3 grid1(unsigned(ceilDiv(p.rows, int64_t(kVAmaxLanes) * kVAmaxRowsPerLane)),
-                     unsigned(ceilDiv(vecPerRow, int64_t(kVAmaxVecs))));
+    const dim3 grid1(unsigned(ceilDiv(vecPerRow, int64_t(kVAmaxVecs))),
+                     unsigned(ceilDiv(p.rows, int64_t(kVAmaxLanes) * kVAmaxRowsPerLane)));
     channelAmaxKernel<<<grid1, kVAmaxLanes * kVAmaxVecs, 0, stream>>>(static_cast<const uint4*>(p.v), p.amaxWork,
                                                                        p.rows, vecPerRow);
     FPSATTN_CHECK_LAUNCH();
