@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../cpu/backend';
 import { randomBf16, tileMajorPermutation } from '../testing';
 import { DisposedError } from './errors';
+import type { Tensor } from './tensor';
 
 const b = new CpuBackend();
 
@@ -32,6 +33,22 @@ describe('tensors', () => {
     expect(() => t.downloadSync()).toThrow(DisposedError);
     expect(() => t.downloadSync()).toThrow(/'q' was used by downloadSync after dispose/);
     t.dispose(); // idempotent
+  });
+
+  it('a `using` declaration disposes the tensor when its block ends, also when the block throws', () => {
+    let escaped: Tensor | undefined;
+    {
+      using t = b.empty([4, 4], 'f32');
+      escaped = t;
+      expect(t.disposed).toBe(false);
+    }
+    expect(escaped.disposed).toBe(true);
+    expect(() => {
+      using t = b.empty([4, 4], 'f32');
+      escaped = t;
+      throw new Error('step failed');
+    }).toThrow('step failed');
+    expect(escaped.disposed).toBe(true);
   });
 
   it('dtype and length mismatches are clear errors', () => {
