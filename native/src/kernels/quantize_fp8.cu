@@ -195,6 +195,18 @@ __global__ void __launch_bounds__(kMaxThreads) quantizeRowsKernel(const uint4* _
 }
 
 // ------------------------------------------------------------------------------------------ Q/K fused path
+/// Max of `m` over a kFusedThreads block: shuffles within each warp, then the warp maxima through shared memory.
+/// Every thread must call it (it holds a barrier); every thread gets the result.
+__device__ __forceinline__ float blockMax(float m, float (&smem_warpMax)[kFusedThreads / 32]) {
+  for (int offset = 16; offset > 0; offset >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, offset));
+  if ((threadIdx.x & 31) == 0) smem_warpMax[threadIdx.x >> 5] = m;
+  __syncthreads();
+  float result = 0.0f;
+#pragma unroll
+  for (int w = 0; w < kFusedThreads / 32; ++w) result = fmaxf(result, smem_warpMax[w]);
+  return result;
+}
+
 /// Register-resident variant of fusedGroupKernel for slices of at most kFusedThreads * kRegVecsPerThread vectors
 /// (128 rows at headDim 128: tiles such as (3,5,8) or (3,10,4) = 120 tokens). Each thread loads all its vectors at
 /// once (kRegVecsPerThread independent 16-byte loads in flight), so nothing is staged in shared memory and the block
@@ -239,13 +251,7 @@ __global__ void __launch_bounds__(kFusedThreads, 4) fusedGroupRegKernel(const ui
     // Slots past the slice hold zeros (widened: 0 or -mean); leave them out of the amax.
     if (threadIdx.x + k * kFusedThreads < vecs) m = fmaxf(m, max8Finite(f));
   }
-  for (int offset = 16; offset > 0; offset >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, offset));
-  if ((threadIdx.x & 31) == 0) smem_warpMax[threadIdx.x >> 5] = m;
-  __syncthreads();
-  float amax = 0.0f;
-#pragma unroll
-  for (int w = 0; w < kFusedThreads / 32; ++w) amax = fmaxf(amax, smem_warpMax[w]);
-  const float scale = scaleFromAmax<F>(amax);
+  const float scale = scaleFromAmax<F>(blockMax(m, smem_warpMax));
   const float inv = inverseScale(scale);
   if (threadIdx.x == 0) scales[g * heads + head] = scale;
 
@@ -311,13 +317,7 @@ __global__ void __launch_bounds__(kFusedThreads) fusedGroupKernel(const uint4* _
     widen(q, f);
     m = fmaxf(m, max8Finite(f));
   }
-  for (int offset = 16; offset > 0; offset >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, offset));
-  if ((threadIdx.x & 31) == 0) smem_warpMax[threadIdx.x >> 5] = m;
-  __syncthreads();
-  float amax = 0.0f;
-#pragma unroll
-  for (int w = 0; w < kFusedThreads / 32; ++w) amax = fmaxf(amax, smem_warpMax[w]);
-  const float scale = scaleFromAmax<F>(amax);
+  const float scale = scaleFromAmax<F>(blockMax(m, smem_warpMax));
   const float inv = inverseScale(scale);
   if (threadIdx.x == 0) scales[g * heads + head] = scale;
 
