@@ -64,6 +64,24 @@ class CachingAllocator {
 };
 
 CachingAllocator& allocator();
+
+/// Device scratch memory for one op: taken from the caching allocator, given back when the op returns or throws.
+/// Giving it back before the kernels that use it have run is safe: everything runs on one stream, so any later user
+/// of the block is ordered after them.
+class ScopedWorkspace {
+ public:
+  explicit ScopedWorkspace(int64_t bytes) : handle_(allocator().allocate(bytes)) {}
+  ~ScopedWorkspace() { allocator().release(handle_); }
+  ScopedWorkspace(const ScopedWorkspace&) = delete;
+  ScopedWorkspace& operator=(const ScopedWorkspace&) = delete;
+  template <typename T>
+  T* as() const {
+    return static_cast<T*>(allocator().block(handle_).ptr);
+  }
+
+ private:
+  int64_t handle_;
+};
 cudaStream_t stream();
 /// When on (FPSATTN_SYNC_CHECK=1 or setSyncCheck(true)), each op synchronizes after its launches so that
 /// asynchronous faults are reported by the call that caused them.

@@ -3,6 +3,8 @@
 // launcher. Tensors arrive as {handle, byteOffset, byteLength} references into the caching allocator.
 #include <napi.h>
 
+#include <optional>
+
 #include <string>
 
 #if FPSATTN_WITH_CUDA
@@ -90,16 +92,9 @@ Napi::Value jsChannelMean(const Napi::CallbackInfo& info) {
     if (p.cols % 8 != 0) throw ArgumentError("params.cols must be a multiple of 8");
     p.x = tensorArg(o, "x", p.rows * p.cols * 2);
     p.mean = reinterpret_cast<float*>(tensorArg(o, "mean", p.cols * 4));
-    const int64_t wsBytes = channelMeanWorkspaceBytes(p.rows, p.cols);
-    const int64_t ws = allocator().allocate(wsBytes);
-    try {
-      p.partials = static_cast<double*>(allocator().block(ws).ptr);
-      launchChannelMean(p, stream());
-    } catch (...) {
-      allocator().release(ws);
-      throw;
-    }
-    allocator().release(ws);  // stream-ordered: later users of the block run after this launch
+    const ScopedWorkspace partials(channelMeanWorkspaceBytes(p.rows, p.cols));
+    p.partials = partials.as<double>();
+    launchChannelMean(p, stream());
     afterOp();
     return info.Env().Undefined();
   });
@@ -127,20 +122,11 @@ Napi::Value jsQuantizeRows(const Napi::CallbackInfo& info) {
     p.scales = reinterpret_cast<float*>(tensorArg(o, "scales", p.groupCount * p.heads * 4));
     if (p.path == 2 && (p.groupStart == nullptr || !quantizeRowsUsesFusedPath(p)))
       throw ArgumentError("params.path = 2 (fused) needs groupStart and groups of at most " +
-                          std::to_string(160 * 1024 / (2 * p.headDim)) + " rows");
+                          std::to_string(quantizeRowsFusedMaxGroupRows(p.headDim)) + " rows");
     const bool fused = quantizeRowsUsesFusedPath(p);
-    int64_t ws = 0;
-    if (!fused) {
-      ws = allocator().allocate(p.groupCount * p.heads * 4);
-      p.amaxWork = static_cast<uint32_t*>(allocator().block(ws).ptr);
-    }
-    try {
-      launchQuantizeRows(p, stream());
-    } catch (...) {
-      if (ws != 0) allocator().release(ws);
-      throw;
-    }
-    if (ws != 0) allocator().release(ws);
+    std::optional<ScopedWorkspace> amaxWork;  // the two-pass path's per-(group, head) amax
+    if (!fused) p.amaxWork = amaxWork.emplace(p.groupCount * p.heads * 4).as<uint32_t>();
+    launchQuantizeRows(p, stream());
     afterOp();
     Napi::Object r = Napi::Object::New(info.Env());
     r.Set("path", fused ? "fused" : "two-pass");
@@ -162,15 +148,9 @@ Napi::Value jsQuantizeV(const Napi::CallbackInfo& info) {
     p.v = tensorArg(o, "v", p.rows * p.cols * 2);
     p.codesT = reinterpret_cast<uint8_t*>(tensorArg(o, "codesT", p.cols * p.tokenStride));
     p.scales = reinterpret_cast<float*>(tensorArg(o, "scales", p.cols * 4));
-    const int64_t ws = allocator().allocate(p.cols * 4);
-    p.amaxWork = static_cast<uint32_t*>(allocator().block(ws).ptr);
-    try {
-      launchQuantizeV(p, stream());
-    } catch (...) {
-      allocator().release(ws);
-      throw;
-    }
-    allocator().release(ws);
+    const ScopedWorkspace amaxWork(p.cols * 4);
+    p.amaxWork = amaxWork.as<uint32_t>();
+    launchQuantizeV(p, stream());
     afterOp();
     return info.Env().Undefined();
   });

@@ -116,6 +116,8 @@ void launchChannelMean(const ChannelMeanParams& p, cudaStream_t stream);
 int64_t channelMeanWorkspaceBytes(int64_t rows, int64_t cols);
 void launchQuantizeRows(const QuantizeRowsParams& p, cudaStream_t stream);
 bool quantizeRowsUsesFusedPath(const QuantizeRowsParams& p);
+/// The longest group (in rows) the fused path takes at this head dimension (its shared-memory staging limit).
+int64_t quantizeRowsFusedMaxGroupRows(int32_t headDim);
 void launchQuantizeV(const QuantizeVParams& p, cudaStream_t stream);
 void launchDequantizeRows(const DequantizeRowsParams& p, cudaStream_t stream);
 void launchDequantizeV(const DequantizeVParams& p, cudaStream_t stream);

@@ -519,6 +519,8 @@ void launchQuantizeVTyped(const QuantizeVParams& p, cudaStream_t stream) {
 
 }  // namespace
 
+int64_t quantizeRowsFusedMaxGroupRows(int32_t headDim) { return kFusedMaxSmem / (2 * int64_t(headDim)); }
+
 bool quantizeRowsUsesFusedPath(const QuantizeRowsParams& p) {
   if (p.groupStart == nullptr || p.path == 1) return false;
   const bool fits = p.maxGroupRows * p.headDim * 2 <= kFusedMaxSmem;
