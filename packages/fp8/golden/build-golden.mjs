@@ -27,8 +27,20 @@ function findCudaInclude() {
   return roots.map((r) => join(r, 'include')).find((dir) => existsSync(join(dir, 'cuda_fp8.h'))) ?? null;
 }
 
-/** Returns { path } when the full vectors exist (building them if needed), else { reason }. */
+/**
+ * Returns { path } when the full vectors exist (building them if needed); { reason } when this machine cannot build
+ * them (no compiler or no CUDA headers: the tests say so and skip); { error } when building them failed (a real
+ * failure: the tests report it).
+ */
 export function ensureFullGoldenVectors({ force = false } = {}) {
+  try {
+    return buildFullGoldenVectors(force);
+  } catch (error) {
+    return { error: `building ${fullVectorsPath} failed: ${error.message}` };
+  }
+}
+
+function buildFullGoldenVectors(force) {
   if (!force && existsSync(fullVectorsPath) && statSync(fullVectorsPath).mtimeMs >= statSync(source).mtimeMs) {
     return { path: fullVectorsPath };
   }
@@ -47,5 +59,9 @@ export function ensureFullGoldenVectors({ force = false } = {}) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const result = ensureFullGoldenVectors({ force: process.argv.includes('--force') });
+  if (result.error) {
+    console.error(`golden vectors: ${result.error}`);
+    process.exit(1);
+  }
   console.log(result.path ? `golden vectors: ${result.path}` : `golden vectors not built: ${result.reason}`);
 }
