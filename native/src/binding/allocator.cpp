@@ -36,11 +36,12 @@ int64_t CachingAllocator::allocate(int64_t bytes) {
   ++stats_.allocRequests;
   void* ptr = nullptr;
   int64_t got = size;
-  auto it = cache_.lower_bound(size);
-  if (it != cache_.end() && it->first <= size + size / 8 && !it->second.empty()) {
+  auto it = cache_.lower_bound(size);  // size classes with no free block are erased, so this finds a real one
+  if (it != cache_.end() && it->first <= size + size / 8) {
     ptr = it->second.back();
     it->second.pop_back();
     got = it->first;
+    if (it->second.empty()) cache_.erase(it);
     stats_.bytesCached -= got;
     ++stats_.cacheHits;
   } else {
@@ -78,7 +79,9 @@ int64_t CachingAllocator::allocate(int64_t bytes) {
   }
   Slot& s = slots_[size_t(slot)];
   s.block = Block{ptr, got, bytes};
-  s.generation += 1;
+  // Generations wrap below 2^29 so that handles stay exact JS numbers (< 2^53): a stale handle could then alias a
+  // live one only after 2^29 - 1 reuses of the same slot in between.
+  s.generation = s.generation % kMaxGeneration + 1;
   s.live = true;
   ++stats_.liveBlocks;
   stats_.bytesInUse += got;

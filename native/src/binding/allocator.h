@@ -51,6 +51,7 @@ class CachingAllocator {
   // never names a newer block. No per-call heap allocation once the tables have grown (the allocator's own cost is
   // part of the step time budget).
   static constexpr int64_t kSlotBits = 24;
+  static constexpr int64_t kMaxGeneration = (int64_t(1) << 29) - 1;  // generation << kSlotBits stays below 2^53
   struct Slot {
     Block block;
     int64_t generation;
@@ -71,7 +72,13 @@ CachingAllocator& allocator();
 class ScopedWorkspace {
  public:
   explicit ScopedWorkspace(int64_t bytes) : handle_(allocator().allocate(bytes)) {}
-  ~ScopedWorkspace() { allocator().release(handle_); }
+  ~ScopedWorkspace() {
+    try {
+      allocator().release(handle_);
+    } catch (...) {
+      // Unreachable (the handle is ours and live); a destructor must not throw.
+    }
+  }
   ScopedWorkspace(const ScopedWorkspace&) = delete;
   ScopedWorkspace& operator=(const ScopedWorkspace&) = delete;
   template <typename T>

@@ -3,8 +3,8 @@
 // launcher. Tensors arrive as {handle, byteOffset, byteLength} references into the caching allocator.
 #include <napi.h>
 
+#include <initializer_list>
 #include <optional>
-
 #include <string>
 
 #if FPSATTN_WITH_CUDA
@@ -17,8 +17,22 @@ namespace fpsattn {
 namespace {
 
 constexpr int64_t kMaxDim = int64_t(1) << 40;
-/// Token rows of the kernels whose grid's y dimension walks the rows (at most 65,535 blocks of 256 or 512 rows).
-constexpr int64_t kMaxTokenRows = int64_t(1) << 24;
+/// Token rows of the kernels whose grid's y dimension walks the rows: 65,535 blocks of 256 rows (the V transpose;
+/// the column reductions take 512 rows per block). packages/kernels MAX_TOKEN_ROWS is the same number.
+constexpr int64_t kMaxTokenRows = int64_t(65535) * 256;
+/// Largest byte count a size check accepts: 2^53, far above any real tensor and still exact in a JS number.
+constexpr int64_t kMaxBytes = int64_t(1) << 53;
+
+/// The product of sizes as a byte count. Each factor may be up to kMaxDim, so the product is computed with overflow
+/// checks: a wrapped product could otherwise pass a range check and let a kernel run past its buffer.
+int64_t bytesOf(std::initializer_list<int64_t> factors) {
+  int64_t n = 1;
+  for (const int64_t f : factors) {
+    if (f < 0 || __builtin_mul_overflow(n, f, &n) || n > kMaxBytes)
+      throw ArgumentError("tensor size overflows: the dimensions multiply past 2^53 bytes");
+  }
+  return n;
+}
 
 /// Device pointer of params[key] = {handle, byteOffset, byteLength}; checks it covers at least `needBytes`, lies inside
 /// its allocation and is 16-byte aligned. Optional tensors may be null/undefined (then nullptr).
@@ -74,9 +88,9 @@ Napi::Value jsPermuteRows(const Napi::CallbackInfo& info) {
     if (p.rowBytes % 16 != 0) throw ArgumentError("params.rowBytes must be a multiple of 16");
     if (!p.scatter && p.dstRows != p.mapLen) throw ArgumentError("gather: dstRows must equal mapLen");
     if (p.scatter && p.srcRows != p.mapLen) throw ArgumentError("scatter: srcRows must equal mapLen");
-    p.src = tensorArg(o, "src", p.srcRows * p.rowBytes);
-    p.dst = tensorArg(o, "dst", p.dstRows * p.rowBytes);
-    p.rowMap = reinterpret_cast<const int32_t*>(tensorArg(o, "rowMap", p.mapLen * 4));
+    p.src = tensorArg(o, "src", bytesOf({p.srcRows, p.rowBytes}));
+    p.dst = tensorArg(o, "dst", bytesOf({p.dstRows, p.rowBytes}));
+    p.rowMap = reinterpret_cast<const int32_t*>(tensorArg(o, "rowMap", bytesOf({p.mapLen, 4})));
     launchPermuteRows(p, stream());
     afterOp();
     return info.Env().Undefined();
@@ -90,8 +104,8 @@ Napi::Value jsChannelMean(const Napi::CallbackInfo& info) {
     p.rows = fieldInt(o, "rows", 0, kMaxTokenRows);
     p.cols = fieldInt(o, "cols", 0, kMaxDim);
     if (p.cols % 8 != 0) throw ArgumentError("params.cols must be a multiple of 8");
-    p.x = tensorArg(o, "x", p.rows * p.cols * 2);
-    p.mean = reinterpret_cast<float*>(tensorArg(o, "mean", p.cols * 4));
+    p.x = tensorArg(o, "x", bytesOf({p.rows, p.cols, 2}));
+    p.mean = reinterpret_cast<float*>(tensorArg(o, "mean", bytesOf({p.cols, 4})));
     const ScopedWorkspace partials(channelMeanWorkspaceBytes(p.rows, p.cols));
     p.partials = partials.as<double>();
     launchChannelMean(p, stream());
@@ -107,19 +121,19 @@ Napi::Value jsQuantizeRows(const Napi::CallbackInfo& info) {
     p.rows = fieldInt(o, "rows", 0, kMaxDim);
     p.cols = fieldInt(o, "cols", 0, kMaxDim);
     p.headDim = int32_t(fieldInt(o, "headDim", 1, 4096));
-    p.heads = int32_t(fieldInt(o, "heads", 0, 65535));
+    p.heads = int32_t(fieldInt(o, "heads", 1, 65535));
     p.groupCount = fieldInt(o, "groupCount", 0, int64_t(1) << 31);
     p.maxGroupRows = fieldInt(o, "maxGroupRows", 0, kMaxDim);
     p.path = int32_t(fieldInt(o, "path", 0, 2));
     p.format = formatArg(o);
     checkHeads(p.cols, p.headDim, p.heads);
     if (p.rows > 0 && p.groupCount == 0) throw ArgumentError("params.groupCount must be >= 1 when rows > 0");
-    p.x = tensorArg(o, "x", p.rows * p.cols * 2);
-    p.groupOfRow = reinterpret_cast<const int32_t*>(tensorArg(o, "groupOfRow", p.rows * 4));
-    p.groupStart = reinterpret_cast<const int32_t*>(tensorArg(o, "groupStart", (p.groupCount + 1) * 4, true));
-    p.mean = reinterpret_cast<const float*>(tensorArg(o, "mean", p.cols * 4, true));
-    p.codes = reinterpret_cast<uint8_t*>(tensorArg(o, "codes", p.rows * p.cols));
-    p.scales = reinterpret_cast<float*>(tensorArg(o, "scales", p.groupCount * p.heads * 4));
+    p.x = tensorArg(o, "x", bytesOf({p.rows, p.cols, 2}));
+    p.groupOfRow = reinterpret_cast<const int32_t*>(tensorArg(o, "groupOfRow", bytesOf({p.rows, 4})));
+    p.groupStart = reinterpret_cast<const int32_t*>(tensorArg(o, "groupStart", bytesOf({p.groupCount + 1, 4}), true));
+    p.mean = reinterpret_cast<const float*>(tensorArg(o, "mean", bytesOf({p.cols, 4}), true));
+    p.codes = reinterpret_cast<uint8_t*>(tensorArg(o, "codes", bytesOf({p.rows, p.cols})));
+    p.scales = reinterpret_cast<float*>(tensorArg(o, "scales", bytesOf({p.groupCount, p.heads, 4})));
     if (p.path == 2 && (p.groupStart == nullptr || !quantizeRowsUsesFusedPath(p)))
       throw ArgumentError("params.path = 2 (fused) needs groupStart and groups of at most " +
                           std::to_string(quantizeRowsFusedMaxGroupRows(p.headDim)) + " rows");
@@ -145,9 +159,9 @@ Napi::Value jsQuantizeV(const Napi::CallbackInfo& info) {
     if (p.cols % 64 != 0) throw ArgumentError("params.cols must be a multiple of 64 for V");
     if (p.tokenStride < p.rows || p.tokenStride % 16 != 0)
       throw ArgumentError("params.tokenStride must be >= rows and a multiple of 16");
-    p.v = tensorArg(o, "v", p.rows * p.cols * 2);
-    p.codesT = reinterpret_cast<uint8_t*>(tensorArg(o, "codesT", p.cols * p.tokenStride));
-    p.scales = reinterpret_cast<float*>(tensorArg(o, "scales", p.cols * 4));
+    p.v = tensorArg(o, "v", bytesOf({p.rows, p.cols, 2}));
+    p.codesT = reinterpret_cast<uint8_t*>(tensorArg(o, "codesT", bytesOf({p.cols, p.tokenStride})));
+    p.scales = reinterpret_cast<float*>(tensorArg(o, "scales", bytesOf({p.cols, 4})));
     const ScopedWorkspace amaxWork(p.cols * 4);
     p.amaxWork = amaxWork.as<uint32_t>();
     launchQuantizeV(p, stream());
@@ -163,14 +177,14 @@ Napi::Value jsDequantizeRows(const Napi::CallbackInfo& info) {
     p.rows = fieldInt(o, "rows", 0, kMaxDim);
     p.cols = fieldInt(o, "cols", 0, kMaxDim);
     p.headDim = int32_t(fieldInt(o, "headDim", 1, 4096));
-    p.heads = int32_t(fieldInt(o, "heads", 0, 65535));
+    p.heads = int32_t(fieldInt(o, "heads", 1, 65535));
     p.groupCount = fieldInt(o, "groupCount", 0, int64_t(1) << 31);
     p.format = formatArg(o);
     checkHeads(p.cols, p.headDim, p.heads);
-    p.codes = reinterpret_cast<const uint8_t*>(tensorArg(o, "codes", p.rows * p.cols));
-    p.scales = reinterpret_cast<const float*>(tensorArg(o, "scales", p.groupCount * p.heads * 4));
-    p.groupOfRow = reinterpret_cast<const int32_t*>(tensorArg(o, "groupOfRow", p.rows * 4));
-    p.out = reinterpret_cast<float*>(tensorArg(o, "out", p.rows * p.cols * 4));
+    p.codes = reinterpret_cast<const uint8_t*>(tensorArg(o, "codes", bytesOf({p.rows, p.cols})));
+    p.scales = reinterpret_cast<const float*>(tensorArg(o, "scales", bytesOf({p.groupCount, p.heads, 4})));
+    p.groupOfRow = reinterpret_cast<const int32_t*>(tensorArg(o, "groupOfRow", bytesOf({p.rows, 4})));
+    p.out = reinterpret_cast<float*>(tensorArg(o, "out", bytesOf({p.rows, p.cols, 4})));
     launchDequantizeRows(p, stream());
     afterOp();
     return info.Env().Undefined();
@@ -186,9 +200,9 @@ Napi::Value jsDequantizeV(const Napi::CallbackInfo& info) {
     p.tokenStride = fieldInt(o, "tokenStride", 0, kMaxDim);
     p.format = formatArg(o);
     if (p.tokenStride < p.rows) throw ArgumentError("params.tokenStride must be >= rows");
-    p.codesT = reinterpret_cast<const uint8_t*>(tensorArg(o, "codesT", p.cols * p.tokenStride));
-    p.scales = reinterpret_cast<const float*>(tensorArg(o, "scales", p.cols * 4));
-    p.out = reinterpret_cast<float*>(tensorArg(o, "out", p.rows * p.cols * 4));
+    p.codesT = reinterpret_cast<const uint8_t*>(tensorArg(o, "codesT", bytesOf({p.cols, p.tokenStride})));
+    p.scales = reinterpret_cast<const float*>(tensorArg(o, "scales", bytesOf({p.cols, 4})));
+    p.out = reinterpret_cast<float*>(tensorArg(o, "out", bytesOf({p.rows, p.cols, 4})));
     launchDequantizeV(p, stream());
     afterOp();
     return info.Env().Undefined();

@@ -1,6 +1,6 @@
 // quantize_fp8.cu: FP8 quantization of attention inputs, codes plus float32 scales.
 //
-// Computes (exact contract in common/params.h; the CPU twin is packages/kernels src/cpu/quantize.ts and both must
+// Computes (exact contract in common/params.h; the CPU twin is packages/kernels src/cpu/twins.ts and both must
 // agree bit for bit with @fpsattn/fp8's quantize()):
 //   Q/K  x [rows, heads*headDim] BF16 -> codes [rows, cols] FP8 (same layout), scales [groupCount, heads] f32:
 //        one scale per (group of rows, head); groupOfRow maps each row to its group, so any granularity from
@@ -35,7 +35,7 @@
 //   5 bytes per element.
 //
 // Check: gpu-test/kernels.test.mjs (bit-exact against the CPU twin, poisoned outputs, real sizes) and
-// gpu-test/sanitize.mjs under compute-sanitizer memcheck/racecheck (scripts/gpu/run-kernels.sh).
+// the same suite under compute-sanitizer memcheck/racecheck at small sizes (scripts/gpu/run-kernels.sh).
 #include <algorithm>
 #include <cstdint>
 
@@ -195,6 +195,19 @@ __global__ void __launch_bounds__(kMaxThreads) quantizeRowsKernel(const uint4* _
 }
 
 // ------------------------------------------------------------------------------------------ Q/K fused path
+/// Rows [r0, r0 + groupRows) of group g, read from the device group starts and clamped to the tensor and to the
+/// launch's maxGroupRows: whatever those starts hold, a fused block never reads or stages outside its buffers.
+struct GroupSpan {
+  int64_t r0;
+  int groupRows;
+};
+__device__ __forceinline__ GroupSpan groupSpan(const int32_t* __restrict__ groupStart, int64_t g, int64_t rows,
+                                               int maxGroupRows) {
+  const int64_t r0 = min(max(int64_t(groupStart[g]), int64_t(0)), rows);
+  const int64_t r1 = min(max(int64_t(groupStart[g + 1]), r0), rows);
+  return {r0, int(min(r1 - r0, int64_t(maxGroupRows)))};
+}
+
 /// Max of `m` over a kFusedThreads block: shuffles within each warp, then the warp maxima through shared memory.
 /// Every thread must call it (it holds a barrier); every thread gets the result.
 __device__ __forceinline__ float blockMax(float m, float (&smem_warpMax)[kFusedThreads / 32]) {
@@ -216,13 +229,13 @@ __global__ void __launch_bounds__(kFusedThreads, 4) fusedGroupRegKernel(const ui
                                                                         const int32_t* __restrict__ groupStart,
                                                                         const float* __restrict__ mean,
                                                                         uint2* __restrict__ codes,
-                                                                        float* __restrict__ scales, int64_t cols,
-                                                                        int headDim, int heads) {
+                                                                        float* __restrict__ scales, int64_t rows,
+                                                                        int64_t cols, int headDim, int heads,
+                                                                        int maxGroupRows) {
   __shared__ float smem_warpMax[kFusedThreads / 32];
   const int64_t g = blockIdx.x / heads;
   const int head = int(blockIdx.x - g * heads);
-  const int64_t r0 = groupStart[g];
-  const int groupRows = int(groupStart[g + 1] - r0);
+  const auto [r0, groupRows] = groupSpan(groupStart, g, rows, maxGroupRows);
   const int vecsPerRowHead = headDim / 8;
   const int vecShift = __ffs(vecsPerRowHead) - 1;
   const int vecs = groupRows * vecsPerRowHead;
@@ -274,15 +287,15 @@ __global__ void __launch_bounds__(kFusedThreads) fusedGroupKernel(const uint4* _
                                                                   const int32_t* __restrict__ groupStart,
                                                                   const float* __restrict__ mean,
                                                                   uint2* __restrict__ codes,
-                                                                  float* __restrict__ scales, int64_t cols,
-                                                                  int headDim, int heads) {
-  extern __shared__ uint4 smem_slice[];  // [groupRows][headDim/8] BF16 vectors of this (group, head)
+                                                                  float* __restrict__ scales, int64_t rows,
+                                                                  int64_t cols, int headDim, int heads,
+                                                                  int maxGroupRows) {
+  extern __shared__ uint4 smem_slice[];  // [maxGroupRows][headDim/8] BF16 vectors of this (group, head)
   __shared__ float smem_warpMax[kFusedThreads / 32];
 
   const int64_t g = blockIdx.x / heads;  // heads vary fastest: neighbouring blocks read neighbouring head slices
   const int head = int(blockIdx.x - g * heads);
-  const int64_t r0 = groupStart[g];
-  const int groupRows = int(groupStart[g + 1] - r0);
+  const auto [r0, groupRows] = groupSpan(groupStart, g, rows, maxGroupRows);
   const int vecsPerRowHead = headDim / 8;  // 16-byte vectors per row of this head (power of two, <= 32)
   const int vecShift = __ffs(vecsPerRowHead) - 1;
   const int vecs = groupRows * vecsPerRowHead;
@@ -455,14 +468,15 @@ void launchQuantizeRowsTyped(const QuantizeRowsParams& p, cudaStream_t stream) {
     const unsigned grid = unsigned(p.groupCount * p.heads);
     if (p.maxGroupRows * (p.headDim / 8) <= int64_t(kFusedThreads) * kRegVecsPerThread) {
       fusedGroupRegKernel<F><<<grid, kFusedThreads, 0, stream>>>(x, p.groupStart, p.mean,
-                                                                 reinterpret_cast<uint2*>(p.codes), p.scales, p.cols,
-                                                                 p.headDim, p.heads);
+                                                                 reinterpret_cast<uint2*>(p.codes), p.scales, p.rows,
+                                                                 p.cols, p.headDim, p.heads, int(p.maxGroupRows));
       FPSATTN_CHECK_LAUNCH();
       return;
     }
     fusedGroupKernel<F><<<grid, kFusedThreads, smemBytes, stream>>>(x, p.groupStart, p.mean,
                                                                      reinterpret_cast<uint2*>(p.codes), p.scales,
-                                                                     p.cols, p.headDim, p.heads);
+                                                                     p.rows, p.cols, p.headDim, p.heads,
+                                                                     int(p.maxGroupRows));
     FPSATTN_CHECK_LAUNCH();
     return;
   }
@@ -523,10 +537,11 @@ int64_t quantizeRowsFusedMaxGroupRows(int32_t headDim) { return kFusedMaxSmem / 
 
 bool quantizeRowsUsesFusedPath(const QuantizeRowsParams& p) {
   if (p.groupStart == nullptr || p.path == 1) return false;
-  const bool fits = p.maxGroupRows * p.headDim * 2 <= kFusedMaxSmem;
+  // One block per (group, head): the grid must fit gridDim.x, and the slice the shared-memory staging.
+  const bool fits = p.maxGroupRows * p.headDim * 2 <= kFusedMaxSmem && p.groupCount * p.heads <= 2147483647LL;
   if (p.path == 2) return fits;
   // Auto: fused when the slices fit and are large enough to keep a 256-thread block busy (>= 8 rows on average).
-  return fits && p.groupCount > 0 && p.rows / p.groupCount >= 8 && p.groupCount <= 2147483647LL;
+  return fits && p.groupCount > 0 && p.rows / p.groupCount >= 8;
 }
 
 void launchQuantizeRows(const QuantizeRowsParams& p, cudaStream_t stream) {

@@ -129,6 +129,27 @@ describe(`fpsattn CUDA kernels (${SIZE})`, opts, () => {
     }
   });
 
+  test('quantizeQK fused with large groups (shared-memory staging) and head dims 64 and 256', async () => {
+    // Tiles of (6,8,8) = 384 rows are past the register-resident kernel's 2,048 vectors at headDim 128: they take the
+    // shared-memory kernel. headDim 64 and 256 change the vectors per row and the staging size.
+    const tile = [Math.min(6, SHAPES.grid[0]), 8, 8];
+    const big = T.tileMajorPermutation(SHAPES.grid, tile);
+    const map = keep(backend.createRowMap(big.perm, { targetRows: ROWS }));
+    const xt = keep(backend.gatherRows(x, map));
+    const xtHost = await xt.download();
+    const groups = keep(backend.createGroupMap(big.tileOfSlot, { groupCount: big.tileCount }));
+    for (const headDim of [64, 128, 256]) {
+      if (groups.maxGroupRows * headDim * 2 > K.FUSED_MAX_STAGING_BYTES) continue;
+      const codes = keep(backend.empty([ROWS, COLS], 'e4m3').fillBytes(POISON));
+      const scales = keep(backend.empty([big.tileCount, COLS / headDim], 'f32').fillBytes(0xff));
+      const q = backend.quantizeQK(xt, { groups, headDim, format: 'e4m3', path: 'fused', out: { codes, scales } });
+      if (backend.name === 'cuda') assert.equal(q.path, 'fused');
+      const cpu = K.quantizeRowsCpu({ x: xtHost, rows: ROWS, cols: COLS, headDim, groupOfRow: big.tileOfSlot, groupCount: big.tileCount, format: 'e4m3' });
+      assertBits(await scales.download(), cpu.scales, `fused scales, tile ${tile.join('x')}, headDim ${headDim}`);
+      assertBits(await codes.download(), cpu.codes, `fused codes, tile ${tile.join('x')}, headDim ${headDim}`);
+    }
+  });
+
   test('quantizeQK two-pass with raster-order 3D tile groups, e5m2', async () => {
     const { groupOfRow, groupCount } = T.rasterTileGroups(SHAPES.grid, [3, 5, 8]);
     const groups = keep(backend.createGroupMap(groupOfRow, { groupCount }));
@@ -280,17 +301,24 @@ describe(`fpsattn CUDA kernels (${SIZE})`, opts, () => {
   });
 
   test('synchronize() resolves without blocking the event loop', async () => {
-    let ticks = 0;
-    const timer = setInterval(() => ticks++, 0);
-    const big = keep(backend.empty([ROWS, COLS], 'bf16'));
-    for (let i = 0; i < 20; i++) {
+    // Queue enough work to take a while (about 16 ms at the real size), then check that synchronize() hands back a
+    // pending promise at once and that timers keep firing while the GPU works.
+    for (let i = 0; i < 100; i++) {
       const v = backend.quantizeV(x, { format: 'e4m3' });
       v.codesT.dispose();
       v.scales.dispose();
     }
-    await backend.synchronize();
+    const t0 = performance.now();
+    const done = backend.synchronize();
+    const returnedAfter = performance.now() - t0;
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    await done;
+    const total = performance.now() - t0;
     clearInterval(timer);
-    assert.ok(big.byteLength > 0);
-    assert.ok(ticks >= 0);
+    if (total > 10) {
+      assert.ok(returnedAfter < total / 2, `synchronize() returned after ${returnedAfter.toFixed(2)} ms of ${total.toFixed(2)} ms: it blocked`);
+      assert.ok(ticks > 0, `no timer fired during ${total.toFixed(2)} ms of GPU work: the event loop was blocked`);
+    }
   });
 });

@@ -11,6 +11,7 @@ export type {
   QuantizeVOptions,
   QuantizedV,
 } from './core/backend';
+export { FUSED_MAX_STAGING_BYTES, MAX_TOKEN_ROWS, TENSOR_ALIGNMENT_BYTES } from './core/backend';
 export type { AllocatorStats, MemoryStats, NativeBuildInfo, NativeDeviceInfo, NativeProbe, NativeAddon } from './core/addon-types';
 export {
   ADDON_ENV,

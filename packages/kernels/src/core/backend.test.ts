@@ -2,6 +2,7 @@ import { InvalidArgumentError, ShapeMismatchError } from '@fpsattn/fp8';
 import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../cpu/backend';
 import { randomBf16, tileMajorPermutation } from '../testing';
+import { MAX_TOKEN_ROWS } from './backend';
 import { DisposedError } from './errors';
 import type { Tensor } from './tensor';
 
@@ -126,5 +127,46 @@ describe('maps and kernels validation (identical on both backends)', () => {
   it('tensors of another device are rejected by name', () => {
     const foreign = Object.create(x, { device: { value: 'cuda' } });
     expect(() => b.channelMean(foreign)).toThrow();
+  });
+
+  it('rejects tensors with no head (zero columns) instead of launching an empty grid', () => {
+    const empty = b.empty([32, 0], 'bf16');
+    const groups = b.createGroupMap(Int32Array.from({ length: 32 }, (_, i) => i % 2));
+    expect(() => b.quantizeQK(empty, { groups, headDim: 128, format: 'e4m3' })).toThrow(/at least one head/);
+  });
+
+  it('rejects views that do not start on a 16-byte boundary, on every backend', () => {
+    const scales = b.empty([8], 'f32');
+    const mean = b.empty([129], 'f32').sliceRows(1, 128);
+    const x = b.fromArray(randomBf16(4 * 128, 9), [4, 128], 'bf16');
+    const groups = b.createGroupMap(new Int32Array(4));
+    expect(() => b.quantizeQK(x, { groups, headDim: 128, format: 'e4m3', mean })).toThrow(/starts at byte 4 of its storage; quantizeQK needs 16-byte aligned tensors/);
+    const vScales = b.empty([65], 'f32').sliceRows(1, 64); // byte offset 4
+    expect(() => b.dequantizeV({ codesT: b.empty([64, 16], 'e4m3'), scales: vScales }, { rows: 16 })).toThrow(/'scales'|starts at byte 4/);
+    expect(scales.byteOffset).toBe(0);
+  });
+
+  it('accepts only maps made by a backend, and maps cannot be altered after validation', () => {
+    const x = b.fromArray(randomBf16(4 * 128, 10), [4, 128], 'bf16');
+    const groups = b.createGroupMap(Int32Array.of(0, 0, 1, 1));
+    expect(Object.isFrozen(groups)).toBe(true);
+    expect(() => {
+      (groups as { maxGroupRows: number }).maxGroupRows = 1;
+    }).toThrow(TypeError);
+    const forged = { ...groups };
+    expect(() => b.quantizeQK(x, { groups: forged, headDim: 128, format: 'e4m3' })).toThrow(/expects a GroupMap from backend.createGroupMap/);
+    const rowMap = b.createRowMap(Int32Array.of(3, 2, 1, 0), { targetRows: 4 });
+    expect(() => b.gatherRows(x, { ...rowMap })).toThrow(/expects a RowMap from backend.createRowMap/);
+    rowMap.dispose();
+    expect(() => b.gatherRows(x, rowMap)).toThrow(DisposedError);
+  });
+
+  it('reshape with -1 says when the known dimensions do not divide the element count', () => {
+    expect(() => b.empty([64], 'f32').reshape([-1, 3])).toThrow(/known dimensions divide 64 elements/);
+  });
+
+  it('quantizeV and channelMean refuse token counts beyond the kernels\' grid limit', () => {
+    const v = b.empty([16, 64], 'bf16');
+    expect(() => b.quantizeV(v, { format: 'e4m3', tokenStride: MAX_TOKEN_ROWS + 16 })).toThrow(/expected a multiple of 16 in 16\.\.16776960/);
   });
 });

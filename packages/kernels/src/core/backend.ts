@@ -1,7 +1,7 @@
 import { type Fp8Format, InvalidArgumentError, ShapeMismatchError } from '@fpsattn/fp8';
 import type { MemoryStats } from './addon-types';
 import { DTYPE_BYTES, type DType, type HostArrayOf, assertDType, assertHostArrayFor } from './dtype';
-import { type GroupMap, type RowMap, analyzeGroupMap, analyzeRowMap } from './maps';
+import { type GroupMap, type RowMap, analyzeGroupMap, analyzeRowMap, mapIndices, sealMap } from './maps';
 import { type Device, type Storage, Tensor, checkShape, formatShape, numelOf } from './tensor';
 
 export type QuantPath = 'auto' | 'two-pass' | 'fused';
@@ -76,11 +76,27 @@ function expectFormat(format: unknown): asserts format is Fp8Format {
   }
 }
 
+/** Kernels move 16-byte vectors, so every operand starts on a 16-byte boundary; both backends enforce it alike. */
+export const TENSOR_ALIGNMENT_BYTES = 16;
+
+/** Shared-memory staging limit of the fused Q/K kernel per (group, head) (kFusedMaxSmem in quantize_fp8.cu). */
+export const FUSED_MAX_STAGING_BYTES = 160 * 1024;
+
+/** Largest token count of the kernels that walk tokens along the grid's y dimension (65,535 blocks of 256 rows). */
+export const MAX_TOKEN_ROWS = 65_535 * 256;
+
 export function expectTensor(t: unknown, name: string, device: Device, operation: string): asserts t is Tensor {
   if (!(t instanceof Tensor)) throw new InvalidArgumentError({ argument: name, value: t, message: `${operation} expects a Tensor` });
   t.assertLive(operation);
   if (t.device !== device) {
     throw new InvalidArgumentError({ argument: name, value: t.device, message: `${operation} runs on ${device}; '${t.name}' lives on ${t.device}` });
+  }
+  if (t.byteOffset % TENSOR_ALIGNMENT_BYTES !== 0) {
+    throw new InvalidArgumentError({
+      argument: name,
+      value: t.byteOffset,
+      message: `'${t.name}' starts at byte ${t.byteOffset} of its storage; ${operation} needs ${TENSOR_ALIGNMENT_BYTES}-byte aligned tensors (slice at a row boundary that is, or copy the view)`,
+    });
   }
 }
 
@@ -107,21 +123,22 @@ function expectHeadDim(headDim: unknown, cols: number, tensor: string): number {
   if (typeof headDim !== 'number' || !Number.isInteger(headDim) || headDim < 16 || headDim > 256 || (headDim & (headDim - 1)) !== 0) {
     throw new InvalidArgumentError({ argument: 'headDim', value: headDim, message: 'expected a power of two in [16, 256]' });
   }
-  if (cols % headDim !== 0) {
-    throw new ShapeMismatchError({ tensor, expected: `a multiple of headDim ${headDim} columns`, actual: `${cols} columns` });
+  if (cols === 0 || cols % headDim !== 0) {
+    throw new ShapeMismatchError({ tensor, expected: `a positive multiple of headDim ${headDim} columns (at least one head)`, actual: `${cols} columns` });
   }
   return cols / headDim;
 }
 
-function expectMap(map: unknown, kind: 'row-map' | 'group-map', name: string, operation: string): void {
-  const m = map as { kind?: unknown; host?: unknown } | null;
-  if (m?.kind !== kind) {
+function expectMap(map: unknown, kind: 'row-map' | 'group-map', name: string, device: Device, operation: string): void {
+  const m = map as RowMap | GroupMap | null;
+  if (m === null || typeof m !== 'object' || m.kind !== kind || mapIndices(m) === undefined) {
     throw new InvalidArgumentError({
       argument: name,
       value: map,
       message: `${operation} expects a ${kind === 'row-map' ? 'RowMap from backend.createRowMap' : 'GroupMap from backend.createGroupMap'}`,
     });
   }
+  expectTensor(m.kind === 'row-map' ? m.tensor : m.groupOfRow, name, device, operation);
 }
 
 /**
@@ -178,17 +195,19 @@ export abstract class BaseBackend implements Backend {
     const host = map.slice();
     const tensor = this.fromArray(host, [host.length], 'i32', { name });
     const dispose = () => tensor.dispose();
-    return {
-      kind: 'row-map',
-      length: host.length,
-      targetRows: options.targetRows,
-      injective: a.injective,
-      paddingRows: a.paddingRows,
+    return sealMap(
+      {
+        kind: 'row-map',
+        length: host.length,
+        targetRows: options.targetRows,
+        injective: a.injective,
+        paddingRows: a.paddingRows,
+        tensor,
+        dispose,
+        [Symbol.dispose]: dispose,
+      },
       host,
-      tensor,
-      dispose,
-      [Symbol.dispose]: dispose,
-    };
+    );
   }
 
   createGroupMap(groupOfRow: Int32Array, options: { groupCount?: number; name?: string } = {}): GroupMap {
@@ -207,18 +226,20 @@ export abstract class BaseBackend implements Backend {
       groupOfRowT.dispose();
       groupStart?.dispose();
     };
-    return {
-      kind: 'group-map',
-      rows: host.length,
-      groupCount: a.groupCount,
-      contiguous: a.contiguous,
-      maxGroupRows: a.maxGroupRows,
+    return sealMap(
+      {
+        kind: 'group-map',
+        rows: host.length,
+        groupCount: a.groupCount,
+        contiguous: a.contiguous,
+        maxGroupRows: a.maxGroupRows,
+        groupOfRow: groupOfRowT,
+        groupStart,
+        dispose,
+        [Symbol.dispose]: dispose,
+      },
       host,
-      groupOfRow: groupOfRowT,
-      groupStart,
-      dispose,
-      [Symbol.dispose]: dispose,
-    };
+    );
   }
 
   private rowGeometry(src: Tensor, name: string): { rows: number; rowElems: number; rowBytes: number } {
@@ -246,8 +267,7 @@ export abstract class BaseBackend implements Backend {
   gatherRows<D extends DType>(src: Tensor<D>, map: RowMap, options: { out?: Tensor<D>; name?: string } = {}): Tensor<D> {
     const op = 'gatherRows';
     expectTensor(src, 'src', this.name, op);
-    expectMap(map, 'row-map', 'map', op);
-    map.tensor.assertLive(op);
+    expectMap(map, 'row-map', 'map', this.name, op);
     const g = this.rowGeometry(src, 'src');
     if (map.targetRows !== g.rows) {
       throw new ShapeMismatchError({ tensor: 'src', expected: `${map.targetRows} rows (the map's targetRows)`, actual: `${g.rows} rows`, hint: `'${src.name}'` });
@@ -267,8 +287,7 @@ export abstract class BaseBackend implements Backend {
   scatterRows<D extends DType>(src: Tensor<D>, map: RowMap, options: { rows?: number; out?: Tensor<D>; name?: string }): Tensor<D> {
     const op = 'scatterRows';
     expectTensor(src, 'src', this.name, op);
-    expectMap(map, 'row-map', 'map', op);
-    map.tensor.assertLive(op);
+    expectMap(map, 'row-map', 'map', this.name, op);
     const g = this.rowGeometry(src, 'src');
     if (map.length !== g.rows) {
       throw new ShapeMismatchError({ tensor: 'src', expected: `${map.length} rows (one per map entry)`, actual: `${g.rows} rows`, hint: `'${src.name}'` });
@@ -299,6 +318,7 @@ export abstract class BaseBackend implements Backend {
     expectDType(x, 'x', ['bf16']);
     const { cols } = matrixOf(x, 'x');
     if (cols % 8 !== 0) throw new ShapeMismatchError({ tensor: 'x', expected: 'a multiple of 8 columns', actual: `${cols} columns` });
+    if (x.shape[0]! > MAX_TOKEN_ROWS) throw new ShapeMismatchError({ tensor: 'x', expected: `at most ${MAX_TOKEN_ROWS} rows`, actual: `${x.shape[0]} rows` });
     const mean = this.empty([cols], 'f32', { name: options.name ?? `${x.name}.mean` });
     try {
       this.execChannelMean(x, mean);
@@ -316,8 +336,7 @@ export abstract class BaseBackend implements Backend {
     expectFormat(o?.format);
     const { rows, cols } = matrixOf(x, 'x');
     const heads = expectHeadDim(o.headDim, cols, 'x');
-    expectMap(o.groups, 'group-map', 'groups', op);
-    o.groups.groupOfRow.assertLive(op);
+    expectMap(o.groups, 'group-map', 'groups', this.name, op);
     if (o.groups.rows !== rows) {
       throw new ShapeMismatchError({ tensor: 'groups', expected: `${rows} rows (one group per row of x)`, actual: `${o.groups.rows} rows` });
     }
@@ -330,11 +349,11 @@ export abstract class BaseBackend implements Backend {
     if (path !== 'auto' && path !== 'two-pass' && path !== 'fused') {
       throw new InvalidArgumentError({ argument: 'path', value: path, message: "expected 'auto', 'two-pass' or 'fused'" });
     }
-    if (path === 'fused' && (!o.groups.contiguous || o.groups.maxGroupRows * o.headDim * 2 > 160 * 1024)) {
+    if (path === 'fused' && (!o.groups.contiguous || o.groups.maxGroupRows * o.headDim * 2 > FUSED_MAX_STAGING_BYTES)) {
       throw new InvalidArgumentError({
         argument: 'path',
         value: path,
-        message: `the fused kernel needs contiguous groups of at most ${(160 * 1024) / (2 * o.headDim)} rows (contiguous: ${o.groups.contiguous}, largest group ${o.groups.maxGroupRows} rows)`,
+        message: `the fused kernel needs contiguous groups of at most ${FUSED_MAX_STAGING_BYTES / (2 * o.headDim)} rows (contiguous: ${o.groups.contiguous}, largest group ${o.groups.maxGroupRows} rows)`,
       });
     }
     const base = o.name ?? x.name;
@@ -366,8 +385,8 @@ export abstract class BaseBackend implements Backend {
     const { rows, cols } = matrixOf(v, 'v');
     if (cols % 64 !== 0) throw new ShapeMismatchError({ tensor: 'v', expected: 'a multiple of 64 columns', actual: `${cols} columns` });
     const tokenStride = o.tokenStride ?? Math.ceil(rows / 16) * 16;
-    if (!Number.isSafeInteger(tokenStride) || tokenStride < rows || tokenStride % 16 !== 0) {
-      throw new InvalidArgumentError({ argument: 'tokenStride', value: tokenStride, message: `expected a multiple of 16 >= rows (${rows})` });
+    if (!Number.isSafeInteger(tokenStride) || tokenStride < rows || tokenStride % 16 !== 0 || tokenStride > MAX_TOKEN_ROWS) {
+      throw new InvalidArgumentError({ argument: 'tokenStride', value: tokenStride, message: `expected a multiple of 16 in ${rows}..${MAX_TOKEN_ROWS} (rows .. the kernel's token limit)` });
     }
     const base = o.name ?? v.name;
     const codesT = o.out?.codesT ?? this.empty([cols, tokenStride], o.format, { name: `${base}.codesT` });
@@ -397,8 +416,7 @@ export abstract class BaseBackend implements Backend {
     expectDType(q.scales, 'scales', ['f32']);
     const { rows, cols } = matrixOf(q.codes, 'codes');
     const heads = expectHeadDim(o?.headDim, cols, 'codes');
-    expectMap(o.groups, 'group-map', 'groups', op);
-    o.groups.groupOfRow.assertLive(op);
+    expectMap(o.groups, 'group-map', 'groups', this.name, op);
     if (o.groups.rows !== rows) throw new ShapeMismatchError({ tensor: 'groups', expected: `${rows} rows`, actual: `${o.groups.rows} rows` });
     expectShape(q.scales, 'scales', [o.groups.groupCount, heads]);
     const out = this.empty([rows, cols], 'f32', { name: o.name ?? `${q.codes.name}.dequantized` });

@@ -1,4 +1,4 @@
-import { FpsAttnError } from '@fpsattn/fp8';
+import { FpsAttnError, InvalidArgumentError } from '@fpsattn/fp8';
 
 /** A CUDA runtime call or kernel launch failed; `call` names the fpsattn function, the message carries CUDA's text. */
 export class CudaError extends FpsAttnError {
@@ -56,7 +56,9 @@ export function fromNativeError(call: string, error: unknown, requestedBytes?: n
     case 'FPSATTN_BACKEND_UNAVAILABLE':
       return new BackendUnavailableError({ message, tried: [call], cause: error });
     case 'FPSATTN_INVALID_ARGUMENT':
-      return new CudaError({ call, message: `${message} (rejected by the native binding)`, cause: error });
+      // The TS layer validates first; reaching here means a check is missing there, but the error is still the
+      // caller's argument, not a CUDA failure.
+      return new InvalidArgumentError({ argument: call, value: undefined, message: `${message} (rejected by the native binding)`, cause: error });
     default:
       return new CudaError({ call, message, cause: error });
   }

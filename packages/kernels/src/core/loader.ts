@@ -47,7 +47,10 @@ export function addonCandidates(env: NodeJS.ProcessEnv = process.env): { path: s
 
 let cachedLoad: AddonLoad | undefined;
 
-/** Loads the native addon once (never throws); `tried` says what was attempted. */
+/**
+ * Loads the native addon (never throws); `tried` says what was attempted. The first result is kept for the process
+ * (a .node cannot be unloaded), so a later `env` is ignored until `resetBackendCache()`.
+ */
 export function loadAddon(env: NodeJS.ProcessEnv = process.env): AddonLoad {
   if (cachedLoad) return cachedLoad;
   const require = createRequire(import.meta.url);

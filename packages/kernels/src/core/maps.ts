@@ -14,7 +14,6 @@ export interface RowMap extends Disposable {
   /** No index appears twice (required for scatter). */
   readonly injective: boolean;
   readonly paddingRows: number;
-  readonly host: Int32Array;
   readonly tensor: Tensor<'i32'>;
   dispose(): void;
 }
@@ -30,10 +29,25 @@ export interface GroupMap extends Disposable {
   readonly groupCount: number;
   readonly contiguous: boolean;
   readonly maxGroupRows: number;
-  readonly host: Int32Array;
   readonly groupOfRow: Tensor<'i32'>;
   readonly groupStart: Tensor<'i32'> | null;
   dispose(): void;
+}
+
+// The validated host copy of each map's indices, private to the backends: maps are frozen and their indices are not
+// exposed, so what a kernel (or CPU twin) reads is always what createRowMap/createGroupMap checked. Presence in this
+// WeakMap is also how a backend recognises a map it (or its twin) made, as opposed to a look-alike object.
+const validatedIndices = new WeakMap<RowMap | GroupMap, Int32Array>();
+
+/** @internal Records a map's validated indices and freezes the map. */
+export function sealMap<M extends RowMap | GroupMap>(map: M, indices: Int32Array): M {
+  validatedIndices.set(map, indices);
+  return Object.freeze(map);
+}
+
+/** @internal The validated indices of a map made by a backend, or undefined for anything else. */
+export function mapIndices(map: RowMap | GroupMap): Int32Array | undefined {
+  return validatedIndices.get(map);
 }
 
 export interface RowMapAnalysis {

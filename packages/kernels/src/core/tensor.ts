@@ -155,7 +155,14 @@ export class Tensor<D extends DType = DType> implements Disposable {
     const unknown = resolved.indexOf(-1);
     if (unknown >= 0) {
       const known = numelOf(resolved.filter((_, i) => i !== unknown));
-      resolved[unknown] = known === 0 ? 0 : this.numel / known;
+      if (known === 0 || this.numel % known !== 0) {
+        throw new ShapeMismatchError({
+          tensor: this.name,
+          expected: `a shape whose known dimensions divide ${this.numel} elements (from ${formatShape(this.shape)})`,
+          actual: formatShape(shape),
+        });
+      }
+      resolved[unknown] = this.numel / known;
     }
     checkShape(resolved);
     if (numelOf(resolved) !== this.numel) {

@@ -1,7 +1,7 @@
 import type { Fp8Format } from '@fpsattn/fp8';
 import type { MemoryStats } from '../core/addon-types';
 import { BaseBackend, type QuantizeQKOptions, type QuantizedQK } from '../core/backend';
-import type { GroupMap, RowMap } from '../core/maps';
+import { type GroupMap, type RowMap, mapIndices } from '../core/maps';
 import { HostStorage, type Storage, type Tensor, hostView, numelOf } from '../core/tensor';
 import { DTYPE_BYTES } from '../core/dtype';
 import { channelMeanCpu, dequantizeRowsCpu, dequantizeVCpu, gatherRowsCpu, quantizeRowsCpu, quantizeVCpu, scatterRowsCpu } from './twins';
@@ -19,8 +19,8 @@ export class CpuBackend extends BaseBackend {
     const rowBytes = numelOf(src.shape.slice(1)) * DTYPE_BYTES[src.dtype];
     const s = bytesOf(src);
     const d = bytesOf(dst);
-    if (scatter) scatterRowsCpu(s, rowBytes, map.host, d);
-    else gatherRowsCpu(s, rowBytes, map.host, d);
+    if (scatter) scatterRowsCpu(s, rowBytes, mapIndices(map)!, d);
+    else gatherRowsCpu(s, rowBytes, mapIndices(map)!, d);
   }
 
   protected execChannelMean(x: Tensor<'bf16'>, mean: Tensor<'f32'>): void {
@@ -33,7 +33,7 @@ export class CpuBackend extends BaseBackend {
       rows: x.shape[0] as number,
       cols: x.shape[1] as number,
       headDim: o.headDim,
-      groupOfRow: o.groups.host,
+      groupOfRow: mapIndices(o.groups)!,
       groupCount: o.groups.groupCount,
       format: o.format,
       mean: o.mean ? hostView(o.mean) : undefined,
@@ -51,7 +51,7 @@ export class CpuBackend extends BaseBackend {
     dequantizeRowsCpu({
       codes: hostView(codes),
       scales: hostView(scales),
-      groupOfRow: groups.host,
+      groupOfRow: mapIndices(groups)!,
       rows: codes.shape[0] as number,
       cols: codes.shape[1] as number,
       headDim,
