@@ -1,7 +1,8 @@
 // Private validation helpers: each reader records every problem in an IssueList and returns a typed value or
 // undefined, so one pass reports all bad fields.
-import type { Dims3, GridDims } from '@fpsattn/tiling';
+import { blockMaskNnz, type Dims3, type GridDims } from '@fpsattn/tiling';
 import type { ConfigIssue } from './config-error';
+import { SCHEDULE_LIMITS } from './limits';
 import type { AttentionPlan, Granularity, ModelDims, OverrideRule, PhaseName, Sparsity, SparseWindow } from './types';
 
 export const ATTENTION_MODES = ['dense-bf16', 'fp8-dense', 'sparse-bf16', 'fp8-sparse'] as const;
@@ -79,18 +80,25 @@ export function readDims3(issues: IssueList, path: string, value: unknown, what:
 export function readGrid(issues: IssueList, path: string, value: unknown): GridDims | undefined {
   const o = readObject(issues, path, value, ['frames', 'height', 'width'], 'a token grid');
   if (!o) return undefined;
-  const frames = readInt(issues, child(path, 'frames'), o.frames, 1);
-  const height = readInt(issues, child(path, 'height'), o.height, 1);
-  const width = readInt(issues, child(path, 'width'), o.width, 1);
-  return frames && height && width ? { frames, height, width } : undefined;
+  const max = SCHEDULE_LIMITS.maxTokens;
+  const frames = readInt(issues, child(path, 'frames'), o.frames, 1, max);
+  const height = readInt(issues, child(path, 'height'), o.height, 1, max);
+  const width = readInt(issues, child(path, 'width'), o.width, 1, max);
+  if (!(frames && height && width)) return undefined;
+  const tokens = frames * height * width;
+  if (tokens > max) {
+    issues.add(path, o, `${tokens} tokens (frames x height x width) do not fit Int32 index arrays`, `at most ${max} tokens (2^31 - 1)`);
+    return undefined;
+  }
+  return { frames, height, width };
 }
 
 export function readModel(issues: IssueList, path: string, value: unknown): ModelDims | undefined {
   const o = readObject(issues, path, value, ['layers', 'heads', 'headDim'], 'model sizes');
   if (!o) return undefined;
-  const layers = readInt(issues, child(path, 'layers'), o.layers, 1);
-  const heads = readInt(issues, child(path, 'heads'), o.heads, 1);
-  const headDim = readInt(issues, child(path, 'headDim'), o.headDim, 1);
+  const layers = readInt(issues, child(path, 'layers'), o.layers, 1, SCHEDULE_LIMITS.maxLayers);
+  const heads = readInt(issues, child(path, 'heads'), o.heads, 1, SCHEDULE_LIMITS.maxHeads);
+  const headDim = readInt(issues, child(path, 'headDim'), o.headDim, 1, SCHEDULE_LIMITS.maxHeadDim);
   return layers && heads && headDim ? { layers, heads, headDim } : undefined;
 }
 
@@ -166,7 +174,21 @@ export function readSparsity(issues: IssueList, path: string, value: unknown, gr
   if (!o) return undefined;
   const tile = readDims3(issues, child(path, 'tile'), o.tile, 'an attention tile');
   const window = readWindow(issues, child(path, 'window'), o.window, grid, tile);
-  return tile && window ? { tile, window } : undefined;
+  if (!(tile && window)) return undefined;
+  if (grid) {
+    // The mask's CSR colIdx must fit Int32: reject here (a ConfigError) rather than when explain/run builds it.
+    const nnz = blockMaskNnz({ grid, tile, window });
+    if (nnz > SCHEDULE_LIMITS.maxMaskKeyTiles) {
+      issues.add(
+        path,
+        o,
+        `the block mask would hold ${nnz} key tiles (tiles x window tiles), more than 2^31-1: use larger tiles or a smaller window`,
+        `at most ${SCHEDULE_LIMITS.maxMaskKeyTiles} key tiles per mask`,
+      );
+      return undefined;
+    }
+  }
+  return { tile, window };
 }
 
 const PLAN_FIELDS: Record<(typeof ATTENTION_MODES)[number], readonly string[]> = {
@@ -239,8 +261,8 @@ export function readOverrides(
       return;
     }
     const rule: { -readonly [K in keyof OverrideRule]: OverrideRule[K] } = { plan: { mode: 'dense-bf16' } };
-    if (o.layers !== undefined) rule.layers = readIndexList(issues, child(p, 'layers'), o.layers, context.model?.layers ?? Number.MAX_SAFE_INTEGER, 'layer');
-    if (o.heads !== undefined) rule.heads = readIndexList(issues, child(p, 'heads'), o.heads, context.model?.heads ?? Number.MAX_SAFE_INTEGER, 'head');
+    if (o.layers !== undefined) rule.layers = readIndexList(issues, child(p, 'layers'), o.layers, context.model?.layers ?? SCHEDULE_LIMITS.maxLayers, 'layer');
+    if (o.heads !== undefined) rule.heads = readIndexList(issues, child(p, 'heads'), o.heads, context.model?.heads ?? SCHEDULE_LIMITS.maxHeads, 'head');
     if (o.phases !== undefined) {
       if (!Array.isArray(o.phases) || o.phases.length === 0) {
         issues.add(child(p, 'phases'), o.phases, 'expected a non-empty array of phase names', quoteList(PHASE_NAMES));
@@ -254,7 +276,7 @@ export function readOverrides(
     if (o.steps !== undefined) {
       const s = readObject(issues, child(p, 'steps'), o.steps, ['from', 'to'], 'a step range { from, to }');
       if (s) {
-        const max = context.steps ?? Number.MAX_SAFE_INTEGER;
+        const max = context.steps ?? SCHEDULE_LIMITS.maxSteps;
         const from = readInt(issues, `${p}.steps.from`, s.from, 0, max - 1);
         const to = readInt(issues, `${p}.steps.to`, s.to, 1, max);
         if (from !== undefined && to !== undefined) {

@@ -10,9 +10,11 @@ describe('explain', () => {
     const rows = explain({ config: schedulePreset('wan-720p') });
     expect(rows).toHaveLength(50);
     expect(rows[0]).toMatchObject({ step: 0, phase: 'warmup', mode: 'dense-bf16', granularity: '-', window: 'full', density: 1, flopsRelative: 1 });
+    expect(rows[0]!.executedRelative).toBeCloseTo((75_648 / 75_600) ** 2, 12);
     expect(rows[5]).toMatchObject({ phase: 'early', mode: 'fp8-sparse', granularity: 'tile 3x15x16', window: 'clamped 3x3x5 tiles of 3x5x8' });
     expect(rows[5]!.density).toBeCloseTo(45 / 630, 12);
-    expect(rows[5]!.flopsRelative).toBeCloseTo((45 / 630) * (128 / 120) ** 2, 12);
+    expect(rows[5]!.flopsRelative).toBeCloseTo(45 / 630, 12);
+    expect(rows[5]!.executedRelative).toBeCloseTo((45 / 630) * (128 / 120) ** 2, 12);
     expect(rows[20]!.density).toBeCloseTo(175 / 630, 12);
     expect(rows[49]!.density).toBeCloseTo(75 / 630, 12);
     expect(rows.every((r) => r.overridden === 0)).toBe(true);
@@ -38,6 +40,22 @@ describe('explain', () => {
     expect(one[10]).toMatchObject({ mode: 'dense-bf16', density: 1, overridden: 1 });
   });
 
+  it.each([
+    // given, rows averaged over; the override makes layer 1 / head 0 dense
+    [{ layer: 1 }, '(1 + sparse) / 2, the 2 heads of layer 1', (sparse: number) => (1 + sparse) / 2, 1],
+    [{ layer: 0 }, 'sparse, the 2 heads of layer 0', (sparse: number) => sparse, 0],
+    [{ head: 0 }, '(sparse + 1) / 2, head 0 of the 2 layers', (sparse: number) => (sparse + 1) / 2, 1],
+    [{ head: 1 }, 'sparse, head 1 of the 2 layers', (sparse: number) => sparse, 0],
+    [{ layer: 1, head: 0 }, '1, that one call', () => 1, 1],
+  ] as const)('with only %o averages over the dimension not given: density %s', (which, _, expected, overridden) => {
+    const base = schedulePreset('wan-720p');
+    const config = parseScheduleConfig({ ...base, model: { layers: 2, heads: 2, headDim: 128 }, overrides: [{ layers: [1], heads: [0], plan: { mode: 'dense-bf16' } }] });
+    const sparse = planCost({ plan: base.phases.early, grid: base.grid }).density;
+    const row = explain({ config, ...which })[10]!;
+    expect(row.density).toBeCloseTo(expected(sparse), 12);
+    expect(row.overridden).toBe(overridden);
+  });
+
   it('builds each mask once through the cache', () => {
     const cache = new BlockMaskCache();
     explain({ config: schedulePreset('wan-480p'), cache });
@@ -50,11 +68,11 @@ describe('formatExplainTable', () => {
     const rows = explain({ config: schedulePreset('wan-720p', { steps: 10 }) });
     const text = formatExplainTable(rows);
     const lines = text.split('\n');
-    expect(lines[0]).toMatch(/^step\s+phase\s+mode\s+granularity\s+window\s+density\s+flops vs dense\s+overridden$/);
+    expect(lines[0]).toMatch(/^step\s+phase\s+mode\s+granularity\s+window\s+density\s+flops vs dense\s+executed vs dense\s+overridden$/);
     expect(lines).toHaveLength(2 + 10 + 1);
-    expect(lines[2]).toMatch(/^0\s+warmup\s+dense-bf16\s+-\s+full\s+100\.0%\s+100\.0%\s+0$/);
-    expect(lines[3]).toContain('7.1%');
-    expect(lines.at(-1)).toMatch(/^mean\s+\d+\.\d%\s+\d+\.\d%$/);
+    expect(lines[2]).toMatch(/^0\s+warmup\s+dense-bf16\s+-\s+full\s+100\.0%\s+100\.0%\s+100\.1%\s+0$/);
+    expect(lines[3]).toMatch(/\s7\.1%\s+7\.1%\s+8\.1%\s+0$/); // 45/630 real, x (128/120)^2 executed
+    expect(lines.at(-1)).toMatch(/^mean\s+\d+\.\d%\s+\d+\.\d%\s+\d+\.\d%$/);
   });
 
   it('prints only the header for no rows', () => {

@@ -5,9 +5,11 @@ import { resolvePlan } from './resolve-plan';
 import type { AttentionMode, AttentionPlan, PhaseName, ScheduleConfig } from './types';
 
 /**
- * One row of {@link explain}: the plan of a step and its cost relative to dense attention (see `planCost`).
- * When several (layer, head) pairs are summarised, `density` and `flopsRelative` are means over them, `mode`,
- * `granularity` and `window` describe the phase plan, and `overridden` counts the pairs an override changed.
+ * One row of {@link explain}: the plan of a step and its cost relative to dense attention (see `PlanCost`):
+ * `flopsRelative` counts the attended real token pairs (= density for sparse plans, 1 for dense ones) and
+ * `executedRelative` the padded blocks the kernel runs. When several (layer, head) pairs are summarised, the three
+ * costs are means over them, `mode`, `granularity` and `window` describe the phase plan, and `overridden` counts the
+ * pairs an override changed.
  */
 export interface ExplainRow {
   readonly step: number;
@@ -17,12 +19,14 @@ export interface ExplainRow {
   readonly window: string;
   readonly density: number;
   readonly flopsRelative: number;
+  readonly executedRelative: number;
   readonly overridden: number;
 }
 
 /**
- * Step-by-step table of a schedule. With `layer` and `head`, the rows describe that one attention call; without,
- * they summarise all `model.layers x model.heads` calls of each step.
+ * Step-by-step table of a schedule. With `layer` and `head`, the rows describe that one attention call. With only
+ * `layer`, they summarise all heads of that layer; with only `head`, that head in every layer; with neither, all
+ * `model.layers x model.heads` calls of each step.
  */
 export function explain(options: {
   config: ScheduleConfig;
@@ -46,13 +50,15 @@ export function explain(options: {
     if (!c) costs.set(key, (c = costOf(plan)));
     return c;
   };
-  const single = options.layer !== undefined || options.head !== undefined;
-  const layers = single ? [options.layer ?? 0] : Array.from({ length: config.model.layers }, (_, i) => i);
-  const heads = single ? [options.head ?? 0] : Array.from({ length: config.model.heads }, (_, i) => i);
+  // A dimension that is not given is averaged over, never silently taken at index 0.
+  const single = options.layer !== undefined && options.head !== undefined;
+  const layers = options.layer !== undefined ? [options.layer] : Array.from({ length: config.model.layers }, (_, i) => i);
+  const heads = options.head !== undefined ? [options.head] : Array.from({ length: config.model.heads }, (_, i) => i);
   const rows: ExplainRow[] = [];
   for (let step = 0; step < config.steps; step++) {
     let density = 0;
     let flops = 0;
+    let executed = 0;
     let overridden = 0;
     let count = 0;
     let base: AttentionPlan | undefined;
@@ -67,25 +73,39 @@ export function explain(options: {
         const c = cached(r.plan);
         density += c.density;
         flops += c.flopsRelative;
+        executed += c.executedRelative;
         count++;
       }
     }
     const d = describePlan(base!);
-    rows.push({ step, phase, ...d, density: density / count, flopsRelative: flops / count, overridden });
+    rows.push({ step, phase, ...d, density: density / count, flopsRelative: flops / count, executedRelative: executed / count, overridden });
   }
   return rows;
 }
 
-/** Plain-text table of {@link explain} rows for the CLI, with a mean line at the end. */
+/**
+ * Plain-text table of {@link explain} rows for the CLI, with a mean line at the end. Columns: density, flops vs dense
+ * (attended real pairs) and executed vs dense (padded blocks the kernel runs), see `PlanCost`.
+ */
 export function formatExplainTable(rows: readonly ExplainRow[]): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-  const header = ['step', 'phase', 'mode', 'granularity', 'window', 'density', 'flops vs dense', 'overridden'];
-  const body = rows.map((r) => [String(r.step), r.phase, r.mode, r.granularity, r.window, pct(r.density), pct(r.flopsRelative), String(r.overridden)]);
+  const header = ['step', 'phase', 'mode', 'granularity', 'window', 'density', 'flops vs dense', 'executed vs dense', 'overridden'];
+  const body = rows.map((r) => [
+    String(r.step),
+    r.phase,
+    r.mode,
+    r.granularity,
+    r.window,
+    pct(r.density),
+    pct(r.flopsRelative),
+    pct(r.executedRelative),
+    String(r.overridden),
+  ]);
   if (rows.length > 0) {
     const mean = (f: (r: ExplainRow) => number) => rows.reduce((s, r) => s + f(r), 0) / rows.length;
-    body.push(['mean', '', '', '', '', pct(mean((r) => r.density)), pct(mean((r) => r.flopsRelative)), '']);
+    body.push(['mean', '', '', '', '', pct(mean((r) => r.density)), pct(mean((r) => r.flopsRelative)), pct(mean((r) => r.executedRelative)), '']);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => (i >= 5 && i <= 7 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i >= 5 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }

@@ -11,6 +11,7 @@ export type {
   SparseWindow,
 } from './types';
 export { ConfigError, formatConfigIssue, type ConfigIssue, type SafeParseResult } from './config-error';
+export { SCHEDULE_LIMITS } from './limits';
 export { phaseBoundary, phaseBoundaries, stepPhase } from './phase-boundaries';
 export { parseScheduleConfig, safeParseScheduleConfig } from './parse-schedule-config';
 export { parseOverrideTable, safeParseOverrideTable } from './parse-override-table';

@@ -24,6 +24,19 @@ describe('parseOverrideTable', () => {
     expect(parseOverrideTable({ overrides: JSON.parse(json) }, context)).toHaveLength(2);
   });
 
+  it.each([
+    // wrapper, unknown field paths
+    [{ overrides: [], bogus: 1 }, ['bogus']],
+    [{ overrides: [], steps: 50, model: {} }, ['steps', 'model']],
+  ])('rejects unknown fields next to overrides in %o', (input, paths) => {
+    const result = safeParseOverrideTable(input, context);
+    expect(result.success).toBe(false);
+    if (result.success) return;
+    expect(result.error.issues.map((i) => i.path)).toEqual(paths);
+    expect(result.error.issues[0]!.message).toMatch(/unknown field/);
+    expect(result.error.issues[0]!.allowed).toContain("'overrides'");
+  });
+
   it('reports every bad rule field with its path', () => {
     const result = safeParseOverrideTable(
       [

@@ -74,10 +74,10 @@ describe('parseScheduleConfig', () => {
     ['alpha1 not a number', (c: any) => (c.alpha1 = '0.3'), 'alpha1', '0.3', '[0, 1]'],
     ['alpha1 NaN', (c: any) => (c.alpha1 = Number.NaN), 'alpha1', Number.NaN, '[0, 1]'],
     ['alpha1 > alpha2', (c: any) => ((c.alpha1 = 0.8), (c.alpha2 = 0.5)), 'alpha1', 0.8, 'alpha2 = 0.5'],
-    ['zero steps', (c: any) => (c.steps = 0), 'steps', 0, 'integer >= 1'],
-    ['fractional steps', (c: any) => (c.steps = 12.5), 'steps', 12.5, 'integer >= 1'],
+    ['zero steps', (c: any) => (c.steps = 0), 'steps', 0, 'integer in [1, 10000]'],
+    ['fractional steps', (c: any) => (c.steps = 12.5), 'steps', 12.5, 'integer in [1, 10000]'],
     ['denseSteps above steps', (c: any) => (c.denseSteps = 51), 'denseSteps', 51, '[0, 50]'],
-    ['zero grid height', (c: any) => (c.grid.height = 0), 'grid.height', 0, 'integer >= 1'],
+    ['zero grid height', (c: any) => (c.grid.height = 0), 'grid.height', 0, 'integer in [1, 2147483647]'],
     ['missing grid', (c: any) => delete c.grid, 'grid', undefined, "'frames'"],
     ['unknown top-level field', (c: any) => (c.alpha3 = 1), 'alpha3', 1, "'alpha1'"],
     ['unknown mode', (c: any) => (c.phases.middle.mode = 'fp4-dense'), 'phases.middle.mode', 'fp4-dense', "'fp8-sparse'"],
@@ -130,5 +130,47 @@ describe('parseScheduleConfig', () => {
     const issues = issuesOf(input);
     expect(issues).toHaveLength(1);
     expect(issues[0]!.path).toBe('');
+  });
+});
+
+describe('parseScheduleConfig limits', () => {
+  const base = schedulePreset('wan-720p');
+  const dense = { early: { mode: 'dense-bf16' }, middle: { mode: 'dense-bf16' }, late: { mode: 'dense-bf16' } };
+  const sparse = (tile: number[], tiles: number[]) => ({ mode: 'sparse-bf16', sparsity: { tile, window: { kind: 'clamped', tiles } } });
+  it.each([
+    // description, config, path, allowed fragment
+    ['steps 9e15', { ...base, steps: 9e15 }, 'steps', '[1, 10000]'],
+    ['steps 10001', { ...base, steps: 10_001 }, 'steps', '[1, 10000]'],
+    ['steps 9e15 on a preset', { extends: 'wan-720p', steps: 9e15 }, 'steps', '[1, 10000]'],
+    ['layers 1e12', { ...base, model: { layers: 1e12, heads: 12, headDim: 128 } }, 'model.layers', '[1, 4096]'],
+    ['heads 4097', { ...base, model: { layers: 30, heads: 4097, headDim: 128 } }, 'model.heads', '[1, 4096]'],
+    ['headDim 1e6', { ...base, model: { layers: 30, heads: 12, headDim: 1e6 } }, 'model.headDim', '[1, 1024]'],
+    ['grid of 1e18 tokens', { ...base, grid: { frames: 1e6, height: 1e6, width: 1e6 }, phases: dense }, 'grid', '2^31 - 1'],
+    ['grid of 1e12 tokens', { ...base, grid: { frames: 1e4, height: 1e4, width: 1e4 }, phases: dense }, 'grid', '2^31 - 1'],
+    ['a 1x1x1-tile mask of 75600^2 key tiles', { ...base, phases: { ...base.phases, early: sparse([1, 1, 1], [21, 45, 80]) } }, 'phases.early.sparsity', 'key tiles per mask'],
+    [
+      'an override mask of 75600^2 key tiles',
+      { ...base, overrides: [{ layers: [0], plan: sparse([1, 1, 1], [21, 45, 80]) }] },
+      'overrides[0].plan.sparsity',
+      'key tiles per mask',
+    ],
+  ] as const)('reports %s as a ConfigError issue', (_, config, path, allowed) => {
+    const result = safeParseScheduleConfig(config);
+    expect(result.success).toBe(false);
+    if (result.success) return;
+    expect(result.error).toBeInstanceOf(ConfigError);
+    const issue = result.error.issues.find((i) => i.path === path);
+    expect(issue, JSON.stringify(result.error.issues)).toBeDefined();
+    expect(issue!.allowed).toContain(allowed);
+  });
+
+  it('names the cause of an oversized mask', () => {
+    const result = safeParseScheduleConfig({ ...base, phases: { ...base.phases, early: sparse([1, 1, 1], [21, 45, 80]) } });
+    expect(result.success ? '' : result.error.message).toMatch(/5715360000 key tiles.*more than 2\^31-1: use larger tiles or a smaller window/);
+  });
+
+  it('accepts the limits themselves', () => {
+    const config = { ...base, steps: 10_000, denseSteps: 0, model: { layers: 4096, heads: 4096, headDim: 1024 } };
+    expect(safeParseScheduleConfig(config).success).toBe(true);
   });
 });

@@ -10,6 +10,7 @@ import {
   readPlan,
   readUnit,
 } from './_config-checks';
+import { SCHEDULE_LIMITS } from './limits';
 import { SCHEDULE_PRESET_NAMES, WAN_1_3B_MODEL, schedulePreset, type SchedulePresetName } from './presets';
 import type { AttentionPlan, ScheduleConfig } from './types';
 
@@ -22,7 +23,8 @@ function withPreset(issues: IssueList, input: Record<string, unknown>): Record<s
     issues.add('extends', input.extends, 'unknown preset', SCHEDULE_PRESET_NAMES.map((n) => `'${n}'`).join(', '));
     return input;
   }
-  const steps = typeof input.steps === 'number' && Number.isInteger(input.steps) && input.steps >= 1 ? input.steps : undefined;
+  const valid = typeof input.steps === 'number' && Number.isInteger(input.steps) && input.steps >= 1 && input.steps <= SCHEDULE_LIMITS.maxSteps;
+  const steps = valid ? (input.steps as number) : undefined; // an invalid steps is reported by the main pass
   const base = schedulePreset(input.extends as SchedulePresetName, steps === undefined ? {} : { steps }) as unknown as Record<string, unknown>;
   const merged: Record<string, unknown> = { ...base, ...input };
   if (isRecord(input.phases)) merged.phases = { ...(base.phases as object), ...input.phases };
@@ -34,11 +36,13 @@ function withPreset(issues: IssueList, input: Record<string, unknown>): Record<s
 /**
  * Validates a schedule config (e.g. parsed JSON) and reports **every** problem at once.
  *
- * Fields: `steps` (D, integer >= 1), `alpha1`, `alpha2` (in [0, 1], alpha1 <= alpha2), `denseSteps` (integer in
- * [0, steps], default 0), `grid` ({ frames, height, width }), `model` ({ layers, heads, headDim }, default Wan2.1-1.3B),
+ * Fields: `steps` (D, integer in [1, 10000]), `alpha1`, `alpha2` (in [0, 1], alpha1 <= alpha2), `denseSteps` (integer
+ * in [0, steps], default 0), `grid` ({ frames, height, width }, at most 2^31 - 1 tokens), `model` ({ layers, heads,
+ * headDim }, at most 4096 / 4096 / 1024, default Wan2.1-1.3B),
  * `phases` ({ early, middle, late } attention plans), `overrides` (rules, default []), and optionally
  * `extends: '<preset name>'` to start from a preset. Windows larger than the grid, zero or non-integer tile sizes,
- * unknown modes / kinds / fields and fields a mode does not take (a window on 'dense-bf16') are errors.
+ * unknown modes / kinds / fields, fields a mode does not take (a window on 'dense-bf16') and sparse block masks of
+ * more than 2^31 - 1 key tiles are errors. The bounds are {@link SCHEDULE_LIMITS}.
  */
 export function safeParseScheduleConfig(input: unknown): SafeParseResult<ScheduleConfig> {
   const issues = new IssueList();
@@ -46,13 +50,13 @@ export function safeParseScheduleConfig(input: unknown): SafeParseResult<Schedul
   if (!root) return { success: false, error: new ConfigError({ issues: issues.issues }) };
   const o = withPreset(issues, root);
 
-  const steps = readInt(issues, 'steps', o.steps, 1);
+  const steps = readInt(issues, 'steps', o.steps, 1, SCHEDULE_LIMITS.maxSteps);
   const alpha1 = readUnit(issues, 'alpha1', o.alpha1);
   const alpha2 = readUnit(issues, 'alpha2', o.alpha2);
   if (alpha1 !== undefined && alpha2 !== undefined && alpha1 > alpha2) {
     issues.add('alpha1', alpha1, `alpha1 must not exceed alpha2 (${alpha2})`, `a number in [0, alpha2 = ${alpha2}]`);
   }
-  const denseSteps = o.denseSteps === undefined ? 0 : readInt(issues, 'denseSteps', o.denseSteps, 0, steps ?? Number.MAX_SAFE_INTEGER);
+  const denseSteps = o.denseSteps === undefined ? 0 : readInt(issues, 'denseSteps', o.denseSteps, 0, steps ?? SCHEDULE_LIMITS.maxSteps);
   const grid = readGrid(issues, 'grid', o.grid);
   const model = o.model === undefined ? WAN_1_3B_MODEL : readModel(issues, 'model', o.model);
 

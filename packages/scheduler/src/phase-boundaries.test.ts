@@ -20,9 +20,29 @@ describe('phaseBoundary', () => {
     [0.49, 1, 1],
     [1 / 3, 3, 1],
     [2 / 3, 3, 2],
+    // exact, whatever the number of steps: no tolerance snaps a value just above an integer down
+    [0.1, 1e10 + 1, 1_000_000_001], // 1000000000.1 (float64: 1000000000.1000001)
+    [0.4 + 1e-10, 50, 21], // 0.4000000001 * 50 = 20.000000005
+    [0.3, 1e9 + 1, 300_000_001], // 300000000.3
+    [0.5, 1e9 + 1, 500_000_001], // 500000000.5
+    [0.9999999995, 1e9, 1_000_000_000], // 999999999.5
+    [1e-7, 10_000, 1], // 0.001: String(alpha) is '1e-7'
+    [Number.MIN_VALUE, 1, 1], // '5e-324': above 0, so one early step
   ])('alpha %s over %i steps puts the boundary at step %i', (alpha, steps, t) => {
     expect(phaseBoundary(alpha, steps)).toBe(t);
   });
+
+  it.each(['0.14', '0.28', '0.56', '0.1', '0.7', '0.3', '0.4000000001', '0.999999999'])(
+    'computes ceil(%s * D) exactly for the decimal alpha, D up to 10^10',
+    (text) => {
+      const [whole, fraction] = text.split('.') as [string, string];
+      const num = BigInt(whole + fraction);
+      const den = 10n ** BigInt(fraction.length);
+      for (const steps of [7, 50, 1000, 9999, 123_456_789, 10_000_000_001]) {
+        expect(BigInt(phaseBoundary(Number(text), steps))).toBe((num * BigInt(steps) + den - 1n) / den);
+      }
+    },
+  );
 
   it('differs from a literal float64 reading only where float64 rounds a decimal above an integer', () => {
     expect(0.14 * 50).toBeGreaterThan(7);
@@ -115,5 +135,48 @@ describe('stepPhase', () => {
   it.each([-1, 50, 1.5, Number.NaN])('rejects step %s, naming it', (step) => {
     expect(() => stepPhase({ step, steps: 50, alpha1: 0.4, alpha2: 0.8 })).toThrow(InvalidArgumentError);
     expect(() => stepPhase({ step, steps: 50, alpha1: 0.4, alpha2: 0.8 })).toThrow(/'step'.*\[0, 50\)/);
+  });
+});
+
+describe('phase validation', () => {
+  const ok = { step: 0, steps: 50, alpha1: 0.4, alpha2: 0.8 };
+  it.each([
+    // patch, argument named
+    [{ alpha1: Number.NaN }, 'alpha1'],
+    [{ alpha2: Number.NaN }, 'alpha2'],
+    [{ alpha1: -0.1 }, 'alpha1'],
+    [{ alpha2: 1.5 }, 'alpha2'],
+    [{ alpha1: Number.POSITIVE_INFINITY }, 'alpha1'],
+    [{ alpha1: '0.4' as unknown as number }, 'alpha1'],
+    [{ alpha1: 0.8, alpha2: 0.2 }, 'alpha1'], // alpha1 > alpha2
+    [{ steps: -5 }, 'steps'],
+    [{ steps: 0 }, 'steps'],
+    [{ steps: 2.5 }, 'steps'],
+    [{ steps: Number.NaN }, 'steps'],
+  ] as const)('phaseBoundaries and stepPhase reject %o, naming %s', (patch, argument) => {
+    const bad = { ...ok, ...patch };
+    for (const call of [() => phaseBoundaries(bad), () => stepPhase(bad)]) {
+      expect(call).toThrow(InvalidArgumentError);
+      expect(call).toThrow(`'${argument}'`);
+    }
+  });
+
+  it.each([
+    [{ step: -1 }, 'step'],
+    [{ step: 50 }, 'step'],
+    [{ denseSteps: -1 }, 'denseSteps'],
+    [{ denseSteps: 51 }, 'denseSteps'],
+    [{ denseSteps: 0.5 }, 'denseSteps'],
+  ] as const)('stepPhase rejects %o, naming %s', (patch, argument) => {
+    expect(() => stepPhase({ ...ok, ...patch })).toThrow(new RegExp(`'${argument}'`));
+  });
+
+  it.each([
+    [Number.NaN, 50, 'alpha'],
+    [1.01, 50, 'alpha'],
+    [0.5, 0, 'steps'],
+    [0.5, 1.5, 'steps'],
+  ])('phaseBoundary(%s, %s) names %s', (alpha, steps, argument) => {
+    expect(() => phaseBoundary(alpha, steps)).toThrow(`'${argument}'`);
   });
 });

@@ -63,3 +63,46 @@ describe('schedulePreset', () => {
     expect(() => schedulePreset('wan-1080p' as never)).toThrow(/unknown preset/);
   });
 });
+
+describe('schedulePreset returns fresh configs', () => {
+  const mutations: [string, (c: any) => void][] = [
+    ['grid.frames', (c) => (c.grid.frames = 1)],
+    ['model.layers', (c) => (c.model.layers = 1)],
+    ['phases.early.sparsity.tile[0]', (c) => (c.phases.early.sparsity.tile[0] = 99)],
+    ['phases.late.sparsity.tile[2]', (c) => (c.phases.late.sparsity.tile[2] = 99)],
+    ['phases.early.sparsity.window.tiles[1]', (c) => (c.phases.early.sparsity.window.tiles[1] = 99)],
+    ['phases.middle.granularity.tile[0]', (c) => (c.phases.middle.granularity.tile[0] = 99)],
+    ['phases.early.sparsity.tile (push)', (c) => c.phases.early.sparsity.tile.push(1)],
+  ];
+  it.each(SCHEDULE_PRESET_NAMES.flatMap((name) => mutations.map(([what, mutate]) => [name, what, mutate] as const)))(
+    'mutating %s %s leaves every later preset unchanged',
+    (name, _, mutate) => {
+      const pristine = structuredClone(SCHEDULE_PRESET_NAMES.map((n) => schedulePreset(n)));
+      const victim = schedulePreset(name) as any;
+      try {
+        mutate(victim);
+      } catch {
+        // a frozen part may refuse the mutation: that is fine too
+      }
+      expect(SCHEDULE_PRESET_NAMES.map((n) => schedulePreset(n))).toEqual(pristine);
+      expect(schedulePreset('wan-720p', { resolution: '720p' }).phases.early).toEqual(pristine[1]!.phases.early);
+    },
+  );
+
+  it.each([
+    // steps, denseSteps = Math.round(steps / 10): halves round up
+    [50, 5],
+    [4, 0],
+    [5, 1],
+    [14, 1],
+    [15, 2],
+    [25, 3],
+    [10_000, 1000],
+  ])('gives %i steps a dense warmup of %i', (steps, denseSteps) => {
+    expect(schedulePreset('wan-720p', { steps }).denseSteps).toBe(denseSteps);
+  });
+
+  it.each([0, 10_001, 9e15, 1.5])('rejects steps %s (integer in [1, 10000])', (steps) => {
+    expect(() => schedulePreset('wan-720p', { steps })).toThrow(/'steps'.*\[1, 10000\]/);
+  });
+});

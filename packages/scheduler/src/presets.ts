@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from '@fpsattn/fp8';
 import { WAN_480P_GRID, WAN_720P_GRID, type Dims3, type GridDims } from '@fpsattn/tiling';
+import { SCHEDULE_LIMITS } from './limits';
 import type { AttentionPlan, Granularity, ModelDims, ScheduleConfig, SparseWindow } from './types';
 
 /**
@@ -25,7 +26,16 @@ interface ResolutionDefaults {
   medium: Dims3;
 }
 
-const DEFAULTS: Record<WanResolution, ResolutionDefaults> = {
+/** Freezes an object and everything under it (the defaults are shared by every preset; `wan()` hands out copies). */
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+const DEFAULTS: Readonly<Record<WanResolution, Readonly<ResolutionDefaults>>> = deepFreeze<Record<WanResolution, ResolutionDefaults>>({
   // 21 x 45 x 80 -> 7 x 9 x 10 = 630 tiles of (3,5,8).
   '720p': {
     grid: { frames: WAN_720P_GRID.frames, height: WAN_720P_GRID.height, width: WAN_720P_GRID.width },
@@ -48,25 +58,30 @@ const DEFAULTS: Record<WanResolution, ResolutionDefaults> = {
     dense: [5, 3, 7], // 105 / 273 = 38.5%
     medium: [3, 2, 7], // 42 / 273 = 15.4%
   },
-};
+});
 
-const tileGranularity = (tile: Dims3): Granularity => ({ kind: 'tile', tile });
-const clamped = (tiles: Dims3): SparseWindow => ({ kind: 'clamped', tiles });
+// Every preset gets fresh arrays and objects: a caller mutating its config must not change the next preset.
+const copy3 = (d: Dims3): Dims3 => [d[0], d[1], d[2]];
+const tileGranularity = (tile: Dims3): Granularity => ({ kind: 'tile', tile: copy3(tile) });
+const clamped = (tiles: Dims3): SparseWindow => ({ kind: 'clamped', tiles: copy3(tiles) });
+
+/** Dense warmup of the Wan presets: `Math.round(steps / 10)` steps, halves rounding up (5 of 50, 2 of 15, 0 of 4). */
+const presetDenseSteps = (steps: number): number => Math.round(steps / 10);
 
 function wan(resolution: WanResolution, steps: number): ScheduleConfig {
   const d = DEFAULTS[resolution];
   const plan = (g: Dims3, w: Dims3): AttentionPlan => ({
     mode: 'fp8-sparse',
     granularity: tileGranularity(g),
-    sparsity: { tile: d.tile, window: clamped(w) },
+    sparsity: { tile: copy3(d.tile), window: clamped(w) },
   });
   return {
     steps,
     alpha1: 0.4,
     alpha2: 0.8,
-    denseSteps: Math.round(steps / 10),
-    grid: d.grid,
-    model: WAN_1_3B_MODEL,
+    denseSteps: presetDenseSteps(steps),
+    grid: { ...d.grid },
+    model: { ...WAN_1_3B_MODEL },
     phases: { early: plan(d.coarse, d.sparse), middle: plan(d.fine, d.dense), late: plan(d.intermediate, d.medium) },
     overrides: [],
   };
@@ -81,17 +96,18 @@ function mapPhases(config: ScheduleConfig, f: (plan: AttentionPlan) => Attention
  * A ready-made schedule.
  *
  * - `wan-480p` / `wan-720p`: FP8 + sparse (Algorithm 1) with our defaults: 50 steps, alpha1 0.4, alpha2 0.8, the
- *   first 10% of steps dense BF16, clamped windows over kernel-block tiles.
+ *   first `Math.round(steps / 10)` steps dense BF16 (5 of 50), clamped windows over kernel-block tiles.
  * - `dense`: dense BF16 everywhere (the baseline row of the ablation).
  * - `fp8-only`: the Wan preset's granularities, dense attention (no windows), no dense warmup.
  * - `sparse-only`: the Wan preset's windows in BF16, with the same dense warmup.
  *
- * The ablations use `resolution` (default '720p', the paper's Table 1 setting) for their grid.
+ * The ablations use `resolution` (default '720p', the paper's Table 1 setting) for their grid. `steps` is an integer
+ * in [1, 10000]. Every call returns a fresh config: mutating it does not affect later presets.
  */
 export function schedulePreset(name: SchedulePresetName, options: { resolution?: WanResolution; steps?: number } = {}): ScheduleConfig {
   const steps = options.steps ?? 50;
-  if (!Number.isInteger(steps) || steps < 1) {
-    throw new InvalidArgumentError({ argument: 'steps', value: steps, message: `expected a positive integer, got ${steps}` });
+  if (!Number.isInteger(steps) || steps < 1 || steps > SCHEDULE_LIMITS.maxSteps) {
+    throw new InvalidArgumentError({ argument: 'steps', value: steps, message: `expected an integer in [1, ${SCHEDULE_LIMITS.maxSteps}], got ${steps}` });
   }
   const resolution = options.resolution ?? (name === 'wan-480p' ? '480p' : '720p');
   if (resolution !== '480p' && resolution !== '720p') {

@@ -35,6 +35,21 @@ export function assertDims3(argument: string, value: unknown): asserts value is 
   for (let axis = 0; axis < 3; axis++) assertPositiveInt(`${argument}[${axis}]`, value[axis]);
 }
 
+/** Largest length / index an Int32 array (rowPtr, colIdx, slot tables) can hold: 2^31 - 1. */
+export const MAX_INT32 = 0x7fffffff;
+
+/**
+ * Throws an {@link InvalidArgumentError} for `argument` unless `count` (computed **before** allocating) fits Int32
+ * indices. `what` states the count and `fix` what to change, giving e.g. "the block mask would hold 5715360000 key
+ * tiles, more than 2^31-1 (Int32 indices): use larger tiles or a smaller window".
+ */
+export function assertInt32Count(options: { argument: string; value: unknown; count: number; what: string; fix: string }): void {
+  const { argument, value, count, what, fix } = options;
+  if (!(count <= MAX_INT32)) {
+    throw new InvalidArgumentError({ argument, value, message: `${what}, more than 2^31-1 (Int32 indices): ${fix}` });
+  }
+}
+
 export function describe(value: unknown): string {
   if (typeof value === 'number') return String(value);
   if (typeof value === 'string') return JSON.stringify(value);

@@ -1,13 +1,37 @@
-import { assertPositiveInt } from './_validate';
+import { InvalidArgumentError } from '@fpsattn/fp8';
+import { assertDims3, assertPositiveInt, describe } from './_validate';
 import { buildBlockMask, type BlockMask } from './block-mask';
-import { createTileLayout } from './tile-layout';
+import { createTileLayout, type TileLayout } from './tile-layout';
+import { createTokenGrid } from './token-grid';
 import type { Dims3, GridDims } from './types';
 import { validateWindow, windowKey, type WindowSpec } from './window-3d';
 
-/** Cache key of a mask: every parameter that changes it, e.g. `21x45x80|3x5x8|clamped:3x3x5`. */
-export function blockMaskKey(options: { grid: GridDims; tile: Dims3; window: WindowSpec }): string {
-  const { grid, tile, window } = options;
-  return `${grid.frames}x${grid.height}x${grid.width}|${tile.join('x')}|${windowKey(window)}`;
+/** What identifies a mask: `{ grid, tile, window }`, or `{ layout, window }` (the layout's grid and tile). */
+export type BlockMaskParams = { grid: GridDims; tile: Dims3; window: WindowSpec } | { layout: TileLayout; window: WindowSpec };
+
+/** Validates the parameters (so a cache hit and a miss reject the same inputs) and returns the key and grid/tile. */
+function readParams(options: BlockMaskParams): { key: string; grid: GridDims; tile: Dims3; layout?: TileLayout } {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError({ argument: 'options', value: options, message: `expected { grid, tile, window } or { layout, window }, got ${describe(options)}` });
+  }
+  const layout = 'layout' in options ? options.layout : undefined;
+  if ('layout' in options && (typeof layout !== 'object' || layout === null)) {
+    throw new InvalidArgumentError({ argument: 'layout', value: layout, message: `expected a TileLayout, got ${describe(layout)}` });
+  }
+  const grid = createTokenGrid(layout ? layout.grid : (options as { grid: GridDims }).grid);
+  const tile = layout ? layout.tile : (options as { tile: Dims3 }).tile;
+  assertDims3(layout ? 'layout.tile' : 'tile', tile);
+  validateWindow(options.window);
+  const key = `${grid.frames}x${grid.height}x${grid.width}|${tile.join('x')}|${windowKey(options.window)}`;
+  return { key, grid, tile, ...(layout ? { layout } : {}) };
+}
+
+/**
+ * Cache key of a mask: every parameter that changes it, e.g. `21x45x80|3x5x8|clamped:3x3x5`. Validates the
+ * parameters first (InvalidArgumentError), so two keys are equal only for equal valid parameters.
+ */
+export function blockMaskKey(options: BlockMaskParams): string {
+  return readParams(options).key;
 }
 
 /**
@@ -31,10 +55,12 @@ export class BlockMaskCache {
     return this.entries.size;
   }
 
-  /** Returns the cached mask or builds, caches and returns it. */
-  get(options: { grid: GridDims; tile: Dims3; window: WindowSpec }): BlockMask {
-    validateWindow(options.window);
-    const key = blockMaskKey(options);
+  /**
+   * Returns the cached mask or builds, caches and returns it. Takes `{ grid, tile, window }` or `{ layout, window }`,
+   * so `(o) => cache.get(o)` can be the `build` of {@link buildHeadBlockMasks}. Parameters are validated on hits too.
+   */
+  get(options: BlockMaskParams): BlockMask {
+    const { key, grid, tile, layout: given } = readParams(options);
     const hit = this.entries.get(key);
     if (hit) {
       this.hits++;
@@ -43,7 +69,7 @@ export class BlockMaskCache {
       return hit;
     }
     this.misses++;
-    const layout = createTileLayout({ grid: options.grid, tile: options.tile });
+    const layout = given ?? createTileLayout({ grid, tile });
     const mask = buildBlockMask({ layout, window: options.window });
     this.entries.set(key, mask);
     if (this.entries.size > this.capacity) {
@@ -53,8 +79,9 @@ export class BlockMaskCache {
     return mask;
   }
 
-  has(options: { grid: GridDims; tile: Dims3; window: WindowSpec }): boolean {
-    return this.entries.has(blockMaskKey(options));
+  /** Whether the mask is cached (validates the parameters like {@link BlockMaskCache.get}). */
+  has(options: BlockMaskParams): boolean {
+    return this.entries.has(readParams(options).key);
   }
 
   clear(): void {
@@ -68,6 +95,6 @@ export class BlockMaskCache {
 export const defaultBlockMaskCache = new BlockMaskCache();
 
 /** Cached {@link buildBlockMask} by (grid, tile, window). */
-export function getBlockMask(options: { grid: GridDims; tile: Dims3; window: WindowSpec }): BlockMask {
+export function getBlockMask(options: BlockMaskParams): BlockMask {
   return defaultBlockMaskCache.get(options);
 }

@@ -83,3 +83,17 @@ describe('headBlockMasksStats', () => {
     expect(stats.flopsRelative).toBeCloseTo(stats.density, 14);
   });
 });
+
+describe('headBlockMasksStats validation', () => {
+  const masks = buildHeadBlockMasks({ layout: createTileLayout({ grid: { frames: 2, height: 2, width: 2 }, tile: [1, 1, 1] }), windows: [{ kind: 'full' }] });
+  it.each([
+    ['headDim', 0],
+    ['headDim', Number.NaN],
+    ['headDim', -64],
+    ['rowMultiple', 0],
+    ['rowMultiple', Number.NaN],
+  ] as const)('rejects %s = %s like blockMaskStats instead of using the default', (argument, value) => {
+    expect(() => headBlockMasksStats({ masks, [argument]: value })).toThrow(InvalidArgumentError);
+    expect(() => headBlockMasksStats({ masks, [argument]: value })).toThrow(new RegExp(`'${argument}'`));
+  });
+});

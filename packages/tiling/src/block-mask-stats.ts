@@ -15,7 +15,12 @@ import { paddedBlockRows } from './padded-tile-layout';
  *   (`blockRows = ceil(tileTokens / rowMultiple) * rowMultiple`) executes, padding included.
  * - `flopsRelative = attentionFlops / denseFlops` (= density), `executedRelative = executedFlops / denseFlops`.
  *
- * All values stay exact in float64 for grids up to ~2^26 tokens.
+ * Exactness: counts and FLOPs are integers computed in float64, exact while they are at most 2^53. `attendedPairs`
+ * is at most `numTokens^2`, so it is exact up to 94,906,265 tokens (`floor(2^26.5)`); grids themselves may hold up
+ * to 2^31 - 1 tokens, and beyond 94,906,265 tokens the pair count is rounded (relative error below 2^-52 per
+ * addition). The FLOP values multiply exact counts by `4 * headDim`: exact for every power-of-two `headDim` (Wan's
+ * 128) and otherwise while `4 * headDim * numTokens^2 <= 2^53` (`executedFlops`: `4 * headDim * nnz * blockRows^2`).
+ * `density`, `tileDensity`, `flopsRelative` and `executedRelative` are correctly rounded quotients of those values.
  */
 export interface BlockMaskStats {
   readonly numTokens: number;
@@ -102,7 +107,12 @@ export function headBlockMasksStats(options: {
   const perHead = options.masks.masks.map((mask) => {
     let s = cache.get(mask);
     if (!s) {
-      s = blockMaskStats({ mask, ...(options.headDim ? { headDim: options.headDim } : {}), ...(options.rowMultiple ? { rowMultiple: options.rowMultiple } : {}) });
+      // `!== undefined`, not truthiness: 0 and NaN must reach blockMaskStats' validation, not become the default.
+      s = blockMaskStats({
+        mask,
+        ...(options.headDim === undefined ? {} : { headDim: options.headDim }),
+        ...(options.rowMultiple === undefined ? {} : { rowMultiple: options.rowMultiple }),
+      });
       cache.set(mask, s);
     }
     return s;

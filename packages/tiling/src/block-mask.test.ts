@@ -1,3 +1,4 @@
+import { InvalidArgumentError } from '@fpsattn/fp8';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { anyWindow, smallGrid, smallTile } from './_arbitraries.test-helpers';
@@ -85,17 +86,27 @@ describe('buildBlockMask', () => {
     }
   });
 
+  it.each([
+    // grid, tile, window: more than 2^31 - 1 key tiles (the reviewer's case first: 75,600^2 = 5,715,360,000)
+    [WAN_720P_GRID, [1, 1, 1], { kind: 'clamped', tiles: [21, 45, 80] }],
+    [WAN_720P_GRID, [1, 1, 1], { kind: 'full' }],
+    [WAN_720P_GRID, [1, 1, 1], { kind: 'seed', tokens: [42, 90, 160] }],
+  ] as const)('rejects %o / %o / %o before allocating: more than 2^31-1 key tiles', (grid, tile, window) => {
+    const layout = createTileLayout({ grid, tile });
+    expect(() => buildBlockMask({ layout, window })).toThrow(InvalidArgumentError);
+    expect(() => buildBlockMask({ layout, window })).toThrow(/'window'.*key tiles.*more than 2\^31-1.*larger tiles or a smaller window/);
+  });
+
   it('rejects an invalid window', () => {
     const layout = createTileLayout({ grid: { frames: 1, height: 2, width: 2 }, tile: [1, 1, 1] });
     expect(() => buildBlockMask({ layout, window: { kind: 'clamped', tiles: [1, 0, 1] } })).toThrow(/window\.tiles\[1\]/);
   });
 });
 
-describe('buildBlockMask performance', () => {
-  it('builds the 720p mask with 120-token tiles well under 100 ms (generous bound; see bench/run.mjs)', () => {
-    const t0 = performance.now();
+describe('buildBlockMask at 720p', () => {
+  // Build time is measured by bench/run.mjs, not asserted here.
+  it('lists 75 key tiles for each of the 630 tiles with the (3,5,5) window', () => {
     const mask = buildBlockMask({ layout: createTileLayout({ grid: WAN_720P_GRID, tile: [3, 5, 8] }), window: { kind: 'clamped', tiles: [3, 5, 5] } });
-    expect(performance.now() - t0).toBeLessThan(100);
     expect(mask.nnz).toBe(630 * 75);
   });
 });

@@ -1,3 +1,5 @@
+import { assertInt32Count } from './_validate';
+import { blockMaskNnz } from './block-mask-nnz';
 import type { TileLayout } from './tile-layout';
 import { validateWindow, windowAxisRange, type WindowSpec } from './window-3d';
 
@@ -34,10 +36,20 @@ function axisTables(layout: TileLayout, window: WindowSpec, axis: 0 | 1 | 2): { 
 /**
  * Builds the CSR block mask of a window over a tile layout in O(numTiles + nnz). The window is a box in tile
  * coordinates, so each row is emitted by three nested loops (t, h, w), which yields ascending tile ids directly.
+ * Throws an InvalidArgumentError (argument `window`) before allocating when the mask would hold more than
+ * 2^31 - 1 key tiles (see {@link blockMaskNnz}).
  */
 export function buildBlockMask(options: { layout: TileLayout; window: WindowSpec }): BlockMask {
   const { layout, window } = options;
   validateWindow(window);
+  const expectedNnz = blockMaskNnz({ grid: layout.grid, tile: layout.tile, window });
+  assertInt32Count({
+    argument: 'window',
+    value: window,
+    count: expectedNnz,
+    what: `the block mask would hold ${expectedNnz} key tiles (${layout.numTiles} query tiles)`,
+    fix: 'use larger tiles or a smaller window',
+  });
   const [nt, nh, nw] = layout.tilesPerAxis;
   const T = axisTables(layout, window, 0);
   const H = axisTables(layout, window, 1);

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { buildBlockMask, keyTilesOf } from './block-mask';
 import { buildHeadBlockMasks } from './head-block-masks';
 import { createTileLayout } from './tile-layout';
+import type { BlockMask } from './block-mask';
 import type { WindowSpec } from './window-3d';
 
 describe('buildHeadBlockMasks', () => {
@@ -38,5 +39,20 @@ describe('buildHeadBlockMasks', () => {
 
   it('rejects an empty head list', () => {
     expect(() => buildHeadBlockMasks({ layout, windows: [] })).toThrow(InvalidArgumentError);
+  });
+
+  it('rejects, before allocating, heads whose summed key tiles exceed 2^31-1', () => {
+    // Each head's mask fits Int32 on its own; the packed colIdx of three would not.
+    const fake = (window: WindowSpec): BlockMask => ({ ...buildBlockMask({ layout, window }), nnz: 2 ** 31 - 1 });
+    const call = () => buildHeadBlockMasks({ layout, windows, build: ({ window }) => fake(window) });
+    expect(call).toThrow(InvalidArgumentError);
+    expect(call).toThrow(/'windows'.*6442450941 key tiles summed over 3 heads, more than 2\^31-1/);
+  });
+
+  it('rejects, before allocating, more than 2^31-1 packed row pointers', () => {
+    const big = createTileLayout({ grid: { frames: 1, height: 1024, width: 1024 }, tile: [1, 1, 1] }); // 2^20 tiles
+    const one = buildBlockMask({ layout: createTileLayout({ grid: { frames: 1, height: 1, width: 1 }, tile: [1, 1, 1] }), window: { kind: 'full' } });
+    const windows2048 = Array.from({ length: 2048 }, (): WindowSpec => ({ kind: 'full' }));
+    expect(() => buildHeadBlockMasks({ layout: big, windows: windows2048, build: () => one })).toThrow(/'windows'.*2147483649 row pointers/);
   });
 });

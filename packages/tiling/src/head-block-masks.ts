@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '@fpsattn/fp8';
+import { assertInt32Count } from './_validate';
 import { buildBlockMask, type BlockMask } from './block-mask';
 import type { TileLayout } from './tile-layout';
 import { windowKey, type WindowSpec } from './window-3d';
@@ -21,11 +22,19 @@ export interface HeadBlockMasks {
   readonly uniform: boolean;
 }
 
-/** Builds one mask per distinct window and packs them per head. */
+/**
+ * Builds one mask per distinct window and packs them per head. Throws an InvalidArgumentError before allocating
+ * the packed arrays when they would need more than 2^31 - 1 rows or key tiles (Int32 indices).
+ *
+ * @example
+ * // Masks from a BlockMaskCache (its `get` also takes { layout, window }); an arrow keeps `this` bound:
+ * const cache = new BlockMaskCache();
+ * buildHeadBlockMasks({ layout, windows, build: (o) => cache.get(o) });
+ */
 export function buildHeadBlockMasks(options: {
   layout: TileLayout;
   windows: readonly WindowSpec[];
-  /** Mask builder, e.g. a cache's `get`; defaults to {@link buildBlockMask}. */
+  /** Mask builder, e.g. `(o) => cache.get(o)` for a {@link BlockMaskCache}; defaults to {@link buildBlockMask}. */
   build?: (options: { layout: TileLayout; window: WindowSpec }) => BlockMask;
 }): HeadBlockMasks {
   const { layout, windows } = options;
@@ -46,6 +55,20 @@ export function buildHeadBlockMasks(options: {
   const numQueryTiles = layout.numTiles;
   const heads = masks.length;
   const totalNnz = masks.reduce((sum, m) => sum + m.nnz, 0);
+  assertInt32Count({
+    argument: 'windows',
+    value: windows,
+    count: heads * numQueryTiles + 1,
+    what: `the packed mask would have ${heads * numQueryTiles + 1} row pointers (${heads} heads x ${numQueryTiles} query tiles + 1)`,
+    fix: 'use larger tiles or fewer heads per mask',
+  });
+  assertInt32Count({
+    argument: 'windows',
+    value: windows,
+    count: totalNnz,
+    what: `the packed mask would hold ${totalNnz} key tiles summed over ${heads} heads`,
+    fix: 'use larger tiles, smaller windows or fewer heads per mask',
+  });
   const rowPtr = new Int32Array(heads * numQueryTiles + 1);
   const colIdx = new Int32Array(totalNnz);
   let offset = 0;

@@ -6,7 +6,7 @@ describe('public surface', () => {
   it('exports exactly the documented runtime names', () => {
     expect(Object.keys(tiling).sort()).toEqual(
       [
-        'BlockMaskCache', 'WAN_480P_GRID', 'WAN_720P_GRID', 'WINDOW_KINDS', 'attendedPairs', 'blockMaskKey', 'blockMaskStats',
+        'BlockMaskCache', 'WAN_480P_GRID', 'WAN_720P_GRID', 'WINDOW_KINDS', 'attendedPairs', 'blockMaskKey', 'blockMaskNnz', 'blockMaskStats',
         'buildBlockMask', 'buildHeadBlockMasks', 'createPaddedTileLayout', 'createTileLayout', 'createTilePermutation',
         'createTokenGrid', 'defaultBlockMaskCache', 'getBlockMask', 'headBlockMasksStats', 'keyTilesOf', 'padRows',
         'paddedBlockRows', 'permuteRows', 'seedHalfWidths', 'tileCoords', 'tileIndex', 'tileOfToken', 'tileRows',

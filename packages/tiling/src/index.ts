@@ -17,6 +17,7 @@ export {
   type WindowKind,
 } from './window-3d';
 export { buildBlockMask, keyTilesOf, type BlockMask } from './block-mask';
+export { blockMaskNnz } from './block-mask-nnz';
 export { buildHeadBlockMasks, type HeadBlockMasks } from './head-block-masks';
 export {
   blockMaskStats,
@@ -25,4 +26,4 @@ export {
   type BlockMaskStats,
   type HeadBlockMasksStats,
 } from './block-mask-stats';
-export { BlockMaskCache, blockMaskKey, defaultBlockMaskCache, getBlockMask } from './block-mask-cache';
+export { BlockMaskCache, blockMaskKey, defaultBlockMaskCache, getBlockMask, type BlockMaskParams } from './block-mask-cache';

@@ -1,4 +1,5 @@
 import { ShapeMismatchError } from '@fpsattn/fp8';
+import { assertPositiveInt } from './_validate';
 import type { PaddedTileLayout } from './padded-tile-layout';
 import { permuteRows } from './permute-rows';
 import type { NumericTypedArray } from './types';
@@ -15,6 +16,7 @@ export function padRows<A extends NumericTypedArray>(options: {
   fill?: number;
 }): A {
   const { padded, src, rowWidth, out, fill } = options;
+  assertPositiveInt('rowWidth', rowWidth); // before the length check, so a bad rowWidth is named
   const numTokens = padded.layout.grid.numTokens;
   if (src.length !== numTokens * rowWidth) {
     throw new ShapeMismatchError({ tensor: 'src', expected: `${numTokens} x ${rowWidth}`, actual: src.length });
@@ -36,6 +38,7 @@ export function unpadRows<A extends NumericTypedArray>(options: {
   out?: A;
 }): A {
   const { padded, src, rowWidth, out } = options;
+  assertPositiveInt('rowWidth', rowWidth); // before the length check, so a bad rowWidth is named
   if (src.length !== padded.numRows * rowWidth) {
     throw new ShapeMismatchError({ tensor: 'src', expected: `${padded.numRows} x ${rowWidth}`, actual: src.length });
   }

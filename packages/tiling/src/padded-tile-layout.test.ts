@@ -76,4 +76,36 @@ describe('createPaddedTileLayout', () => {
     expect(() => createPaddedTileLayout({ layout, rowMultiple })).toThrow(InvalidArgumentError);
     expect(() => createPaddedTileLayout({ layout, rowMultiple })).toThrow(/rowMultiple/);
   });
+
+  it('accepts a permutation of an equal layout (same object, or same grid and tile)', () => {
+    const grid = { frames: 2, height: 4, width: 4 };
+    const layout = createTileLayout({ grid, tile: [2, 2, 2] });
+    const reference = createPaddedTileLayout({ layout, rowMultiple: 8 });
+    for (const permutation of [createTilePermutation(layout), createTilePermutation(createTileLayout({ grid: { ...grid }, tile: [2, 2, 2] }))]) {
+      expect([...createPaddedTileLayout({ layout, rowMultiple: 8, permutation }).slotToToken]).toEqual([...reference.slotToToken]);
+    }
+  });
+
+  it.each([
+    // the permutation's grid and tile, against a 2x4x4 grid cut into 2x2x2 tiles
+    [{ frames: 2, height: 4, width: 4 }, [1, 1, 1]],
+    [{ frames: 2, height: 4, width: 4 }, [2, 2, 1]],
+    [{ frames: 2, height: 4, width: 5 }, [2, 2, 2]],
+  ] as const)('rejects a permutation built for grid %o and tile %o', (grid, tile) => {
+    const layout = createTileLayout({ grid: { frames: 2, height: 4, width: 4 }, tile: [2, 2, 2] });
+    const permutation = createTilePermutation(createTileLayout({ grid, tile }));
+    expect(() => createPaddedTileLayout({ layout, rowMultiple: 8, permutation })).toThrow(InvalidArgumentError);
+    expect(() => createPaddedTileLayout({ layout, rowMultiple: 8, permutation })).toThrow(/'permutation'.*built for grid/);
+  });
+
+  it.each([
+    // grid, tile, rowMultiple: numTiles * blockRows > 2^31 - 1
+    [{ frames: 1, height: 1, width: 2 }, [1, 1, 1], 2 ** 30],
+    [{ frames: 1, height: 1, width: 3 }, [1, 1, 1], 2 ** 30 - 1],
+    [WAN_720P_GRID, [1, 1, 1], 2 ** 15],
+  ] as const)('rejects %o / %o with rowMultiple %i before allocating: more than 2^31-1 rows', (grid, tile, rowMultiple) => {
+    const layout = createTileLayout({ grid, tile });
+    expect(() => createPaddedTileLayout({ layout, rowMultiple })).toThrow(InvalidArgumentError);
+    expect(() => createPaddedTileLayout({ layout, rowMultiple })).toThrow(/'rowMultiple'.*rows.*more than 2\^31-1.*smaller rowMultiple/);
+  });
 });

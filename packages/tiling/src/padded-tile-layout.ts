@@ -1,4 +1,5 @@
-import { assertPositiveInt } from './_validate';
+import { InvalidArgumentError } from '@fpsattn/fp8';
+import { assertInt32Count, assertPositiveInt } from './_validate';
 import type { TileLayout } from './tile-layout';
 import type { TilePermutation } from './tile-permutation';
 import { createTilePermutation } from './tile-permutation';
@@ -34,18 +35,52 @@ export function paddedBlockRows(tileTokens: number, rowMultiple: number): number
   return Math.ceil(tileTokens / rowMultiple) * rowMultiple;
 }
 
-/** Builds the padded layout (e.g. `rowMultiple: 128` for 128-row attention blocks). */
+/** Same tile layout: the same object, or the same grid and tile shape (then every derived table is equal too). */
+function sameLayout(a: TileLayout, b: TileLayout): boolean {
+  if (a === b) return true;
+  const [ga, gb] = [a.grid, b.grid];
+  return (
+    ga.frames === gb.frames &&
+    ga.height === gb.height &&
+    ga.width === gb.width &&
+    a.tile[0] === b.tile[0] &&
+    a.tile[1] === b.tile[1] &&
+    a.tile[2] === b.tile[2]
+  );
+}
+
+const layoutName = (l: TileLayout) => `grid ${l.grid.frames}x${l.grid.height}x${l.grid.width}, tile ${l.tile.join('x')}`;
+
+/**
+ * Builds the padded layout (e.g. `rowMultiple: 128` for 128-row attention blocks). Throws an InvalidArgumentError
+ * when `permutation` belongs to another layout, or (before allocating) when the layout would need more than
+ * 2^31 - 1 rows (Int32 slot indices).
+ */
 export function createPaddedTileLayout(options: {
   layout: TileLayout;
   rowMultiple: number;
-  /** Reuse an existing permutation of the same layout. */
+  /** Reuse an existing permutation of the same layout (same object, or same grid and tile). */
   permutation?: TilePermutation;
 }): PaddedTileLayout {
   const { layout, rowMultiple } = options;
   assertPositiveInt('rowMultiple', rowMultiple);
-  const permutation = options.permutation ?? createTilePermutation(layout);
+  if (options.permutation !== undefined && !sameLayout(options.permutation.layout, layout)) {
+    throw new InvalidArgumentError({
+      argument: 'permutation',
+      value: layoutName(options.permutation.layout),
+      message: `the permutation was built for ${layoutName(options.permutation.layout)}, not for ${layoutName(layout)}: pass createTilePermutation(layout) or omit it`,
+    });
+  }
   const blockRows = paddedBlockRows(layout.tileTokens, rowMultiple);
   const numRows = layout.numTiles * blockRows;
+  assertInt32Count({
+    argument: 'rowMultiple',
+    value: rowMultiple,
+    count: numRows,
+    what: `the padded layout would have ${numRows} rows (${layout.numTiles} tiles x ${blockRows} rows)`,
+    fix: 'use a smaller rowMultiple or smaller tiles',
+  });
+  const permutation = options.permutation ?? createTilePermutation(layout);
   const slotToToken = new Int32Array(numRows).fill(-1);
   const tokenToSlot = new Int32Array(layout.grid.numTokens);
   const valid = new Uint8Array(numRows);

@@ -79,8 +79,7 @@ export function bruteForcePairCount(mask: Uint8Array): number {
 
 /** Tile id in tile raster order (w fastest). */
 export function bruteForceTileId(grid: GridDims, tile: Dims3, r: number): number {
-  const [nt, nh, nw] = tilesPerAxis(grid, tile);
-  void nt;
+  const [, nh, nw] = tilesPerAxis(grid, tile);
   const c = bruteForceTileCoords(grid, tile, r);
   return (c[0] * nh + c[1]) * nw + c[2];
 }

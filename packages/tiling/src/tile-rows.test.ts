@@ -1,4 +1,4 @@
-import { ShapeMismatchError } from '@fpsattn/fp8';
+import { InvalidArgumentError, ShapeMismatchError } from '@fpsattn/fp8';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { smallGrid, smallTile } from './_arbitraries.test-helpers';
@@ -78,5 +78,23 @@ describe('padRows / unpadRows', () => {
     const padded = createPaddedTileLayout({ layout: createTileLayout({ grid: { frames: 1, height: 3, width: 3 }, tile: [1, 2, 2] }), rowMultiple: 4 });
     expect(() => padRows({ padded, src: new Float32Array(8), rowWidth: 1 })).toThrow(ShapeMismatchError);
     expect(() => unpadRows({ padded, src: new Float32Array(9), rowWidth: 1 })).toThrow(/16 x 1/);
+  });
+});
+
+describe('rowWidth validation', () => {
+  const layout = createTileLayout({ grid: { frames: 1, height: 2, width: 2 }, tile: [1, 1, 1] });
+  const permutation = createTilePermutation(layout);
+  const padded = createPaddedTileLayout({ layout, rowMultiple: 2 });
+  const calls = {
+    tileRows: (rowWidth: number) => tileRows({ permutation, src: new Float32Array(4), rowWidth }),
+    untileRows: (rowWidth: number) => untileRows({ permutation, src: new Float32Array(4), rowWidth }),
+    padRows: (rowWidth: number) => padRows({ padded, src: new Float32Array(4), rowWidth }),
+    unpadRows: (rowWidth: number) => unpadRows({ padded, src: new Float32Array(4), rowWidth }),
+  };
+  it.each(
+    (Object.keys(calls) as (keyof typeof calls)[]).flatMap((name) => [Number.NaN, 0, -1, 1.5, '1' as unknown as number].map((w) => [name, w] as const)),
+  )('%s names rowWidth %s before checking the length', (name, rowWidth) => {
+    expect(() => calls[name](rowWidth)).toThrow(InvalidArgumentError);
+    expect(() => calls[name](rowWidth)).toThrow(/'rowWidth'/);
   });
 });

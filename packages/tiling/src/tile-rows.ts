@@ -1,9 +1,11 @@
 import { ShapeMismatchError } from '@fpsattn/fp8';
+import { assertPositiveInt } from './_validate';
 import { permuteRows } from './permute-rows';
 import type { TilePermutation } from './tile-permutation';
 import type { NumericTypedArray } from './types';
 
 function checkRows(tensor: string, src: NumericTypedArray, rowWidth: number, numTokens: number): void {
+  assertPositiveInt('rowWidth', rowWidth); // first, so a bad rowWidth is named instead of a length mismatch
   if (src.length !== numTokens * rowWidth) {
     throw new ShapeMismatchError({
       tensor,
