@@ -10,7 +10,15 @@ import * as T from '../dist/testing.js';
 
 const { values: args } = parseArgs({ options: { sdpa: { type: 'string' }, out: { type: 'string' }, reps: { type: 'string', default: '30' } } });
 const REPS = Number(args.reps);
-const { backend } = K.loadBackend({ backend: 'cuda' });
+let backend;
+try {
+  ({ backend } = K.loadBackend({ backend: 'cuda' }));
+} catch (error) {
+  if (error?.code !== 'FPSATTN_BACKEND_UNAVAILABLE') throw error;
+  // A benchmark of CUDA kernels has nothing to measure without a device: say why and leave `npm run bench` green.
+  console.log(`gpu-bench: skipped, no usable CUDA device here:\n  ${error.tried.join('\n  ')}`);
+  process.exit(0);
+}
 const addon = backend.addon;
 const dev = backend.device;
 const GRID = [21, 45, 80];
