@@ -2,6 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // Type tests (*.test-d.ts) pin the public types; vitest checks them with tsc.
+    typecheck: { enabled: true, include: ['src/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
     include: ['src/**/*.test.ts'],
     globalSetup: ['./golden/vitest-global-setup.ts'],
   },
