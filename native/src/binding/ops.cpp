@@ -91,6 +91,11 @@ Napi::Value jsPermuteRows(const Napi::CallbackInfo& info) {
     p.src = tensorArg(o, "src", bytesOf({p.srcRows, p.rowBytes}));
     p.dst = tensorArg(o, "dst", bytesOf({p.dstRows, p.rowBytes}));
     p.rowMap = reinterpret_cast<const int32_t*>(tensorArg(o, "rowMap", bytesOf({p.mapLen, 4})));
+    // Optional per-channel amax of the gathered BF16 rows (one float per 2 bytes of a row).
+    p.amax = reinterpret_cast<float*>(tensorArg(o, "amax", bytesOf({p.rowBytes / 2, 4}), true));
+    if (p.amax != nullptr && p.scatter) throw ArgumentError("params.amax is for gather only");
+    if (p.amax != nullptr && p.mapLen > kMaxTokenRows)
+      throw ArgumentError("params.mapLen must be at most " + std::to_string(kMaxTokenRows) + " with amax");
     launchPermuteRows(p, stream());
     afterOp();
     return info.Env().Undefined();
@@ -162,6 +167,7 @@ Napi::Value jsQuantizeV(const Napi::CallbackInfo& info) {
     p.v = tensorArg(o, "v", bytesOf({p.rows, p.cols, 2}));
     p.codesT = reinterpret_cast<uint8_t*>(tensorArg(o, "codesT", bytesOf({p.cols, p.tokenStride})));
     p.scales = reinterpret_cast<float*>(tensorArg(o, "scales", bytesOf({p.cols, 4})));
+    p.amaxIn = reinterpret_cast<const float*>(tensorArg(o, "amax", bytesOf({p.cols, 4}), true));
     const ScopedWorkspace amaxWork(p.cols * 4);
     p.amaxWork = amaxWork.as<uint32_t>();
     launchQuantizeV(p, stream());

@@ -32,9 +32,11 @@ __device__ __forceinline__ float finiteAbs(float x) {
 /// The smallest scale, 2^-126 (smallest normal float32): keeps 1 / scale finite (@fpsattn/fp8 MIN_SCALE).
 constexpr float kMinScale = 1.17549435e-38f;
 
+/// amax / maxFinite, floored at kMinScale; 1 for an amax of 0. An amax that is not a positive finite number (only
+/// possible when it is handed in, see QuantizeVParams::amaxIn) also gives 1, as the CPU twin does.
 template <Fp8Format F>
 __device__ __forceinline__ float scaleFromAmax(float amax) {
-  if (!(amax > 0.0f)) return 1.0f;
+  if (!(amax > 0.0f) || amax > 3.402823466e38f) return 1.0f;
   return fmaxf(__fdiv_rn(amax, Fp8Traits<F>::kMaxFinite), kMinScale);
 }
 

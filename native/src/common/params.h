@@ -29,6 +29,9 @@ struct PermuteRowsParams {
   int64_t mapLen;
   int64_t rowBytes;  // multiple of 16
   bool scatter;
+  /// Optional (gather of BF16 rows only): also write amax[c] = max |dst[:, c]| over finite values (padding rows
+  /// count as zeros), as float bits, so that V's per-channel scales need no second pass over V (QuantizeVParams).
+  float* amax;       // [rowBytes / 2] or nullptr
 };
 
 /// Deterministic per-channel mean over rows (K smoothing), computed in a fixed order:
@@ -79,7 +82,8 @@ struct QuantizeVParams {
   const void* v;        // bf16 [rows, cols]
   uint8_t* codesT;      // [cols, tokenStride]
   float* scales;        // [cols]
-  uint32_t* amaxWork;   // workspace [cols]
+  uint32_t* amaxWork;   // workspace [cols] (unused when amaxIn is given)
+  const float* amaxIn;  // optional [cols]: per-channel amax from the gather (PermuteRowsParams::amax); skips pass 1
   int64_t rows;
   int64_t cols;         // multiple of 64
   int64_t tokenStride;  // >= rows, multiple of 16

@@ -27,6 +27,8 @@
 //   visits, so a warp's 16-byte loads cover whole 256-byte head rows and its 8-byte stores whole 128-byte code rows.
 //   Phase 1 loads the slice and reduces amax over the block (shuffles + 8-word shared array); phase 2 quantizes
 //   from shared memory. Moves 2 + 1 = 3 bytes per element (the minimum).
+//   V with a handed-in amax (QuantizeVParams::amaxIn, from the tile-major gather in permute_rows.cu): only
+//   finalizeScalesKernel and transposeQuantizeVKernel run, one pass over V (3 bytes per element).
 //   V: channelAmaxKernel (block = 8 row lanes x 32 vectors, 64 rows per lane; block max in shared memory, one
 //   atomicMax per channel per block), finalizeScalesKernel, then transposeQuantizeVKernel: 256 tokens x 64 channels
 //   per block (grid (cols/64, token tiles), channel tiles fastest, token tiles last-to-first to reuse L2),
@@ -509,20 +511,31 @@ void launchQuantizeRowsTyped(const QuantizeRowsParams& p, cudaStream_t stream) {
   FPSATTN_CHECK_LAUNCH();
 }
 
+/// V pass 1: zero the workspace, then per-channel maxima over all rows (channelAmaxKernel).
+void launchChannelAmax(const QuantizeVParams& p, cudaStream_t stream) {
+  FPSATTN_CUDA_CHECK(cudaMemsetAsync(p.amaxWork, 0, size_t(p.cols) * sizeof(uint32_t), stream));
+  if (p.rows == 0) return;
+  const int64_t vecPerRow = p.cols / 8;
+  const dim3 grid1(unsigned(ceilDiv(vecPerRow, int64_t(kVAmaxVecs))),
+                   unsigned(ceilDiv(p.rows, int64_t(kVAmaxLanes) * kVAmaxRowsPerLane)));
+  channelAmaxKernel<<<grid1, kVAmaxLanes * kVAmaxVecs, 0, stream>>>(static_cast<const uint4*>(p.v), p.amaxWork, p.rows,
+                                                                     vecPerRow);
+  FPSATTN_CHECK_LAUNCH();
+}
+
 template <Fp8Format F>
 void launchQuantizeVTyped(const QuantizeVParams& p, cudaStream_t stream) {
-  FPSATTN_CUDA_CHECK(cudaMemsetAsync(p.amaxWork, 0, size_t(p.cols) * sizeof(uint32_t), stream));
-  const int64_t vecPerRow = p.cols / 8;
-  if (p.rows > 0) {
-    const dim3 grid1(unsigned(ceilDiv(vecPerRow, int64_t(kVAmaxVecs))),
-                     unsigned(ceilDiv(p.rows, int64_t(kVAmaxLanes) * kVAmaxRowsPerLane)));
-    channelAmaxKernel<<<grid1, kVAmaxLanes * kVAmaxVecs, 0, stream>>>(static_cast<const uint4*>(p.v), p.amaxWork,
-                                                                       p.rows, vecPerRow);
+  if (p.amaxIn != nullptr) {
+    // One pass: the maxima came with the gather (permute_rows.cu); they are non-negative floats, read as bits.
+    finalizeScalesKernel<F><<<unsigned(ceilDiv(p.cols, kMaxThreads)), kMaxThreads, 0, stream>>>(
+        reinterpret_cast<const uint32_t*>(p.amaxIn), p.scales, p.cols);
+    FPSATTN_CHECK_LAUNCH();
+  } else {
+    launchChannelAmax(p, stream);
+    finalizeScalesKernel<F><<<unsigned(ceilDiv(p.cols, kMaxThreads)), kMaxThreads, 0, stream>>>(p.amaxWork, p.scales,
+                                                                                                 p.cols);
     FPSATTN_CHECK_LAUNCH();
   }
-  finalizeScalesKernel<F><<<unsigned(ceilDiv(p.cols, kMaxThreads)), kMaxThreads, 0, stream>>>(p.amaxWork, p.scales,
-                                                                                               p.cols);
-  FPSATTN_CHECK_LAUNCH();
   if (p.tokenStride == 0) return;
   const dim3 grid2(unsigned(p.cols / kVTileChannels), unsigned(ceilDiv(p.tokenStride, kVTileTokens)));
   transposeQuantizeVKernel<F><<<grid2, kMaxThreads, 0, stream>>>(static_cast<const uint4*>(p.v), p.scales,

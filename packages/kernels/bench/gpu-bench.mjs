@@ -138,6 +138,11 @@ const tokStride = Math.ceil(ROWS / 16) * 16;
 const codesT = backend.empty([COLS, tokStride], 'e4m3');
 const vscales = backend.empty([COLS], 'f32');
 record('quantizeV per-channel, transposed, e4m3', time(() => backend.quantizeV(x, { format: 'e4m3', tokenStride: tokStride, out: { codesT, scales: vscales } })), BF16_BYTES + COLS * tokStride, 2 * BF16_BYTES + COLS * tokStride, 'amax pass + transpose-quantize pass');
+// The pipeline's V path: the tile-major gather computes the per-channel amax as it copies, so quantization is one pass.
+const vamax = backend.empty([COLS], 'f32');
+const vt = backend.empty([ROWS, COLS], 'bf16');
+record('gather tile-major + V channel amax', time(() => backend.gatherRows(x, perm, { out: vt, amax: vamax })), 2 * BF16_BYTES + mapBytes);
+record('quantizeV with the gather amax (one pass), e4m3', time(() => backend.quantizeV(vt, { format: 'e4m3', tokenStride: tokStride, amax: vamax, out: { codesT, scales: vscales } })), BF16_BYTES + COLS * tokStride);
 
 await backend.synchronize();
 const alloc = [

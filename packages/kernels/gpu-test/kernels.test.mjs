@@ -214,6 +214,32 @@ describe(`fpsattn CUDA kernels (${SIZE})`, opts, () => {
     }
   });
 
+  test('gatherRows with amax (V in tile-major order) and one-pass quantizeV from that amax', async () => {
+    const map = keep(backend.createRowMap(tiled.perm, { targetRows: ROWS }));
+    const amax = keep(backend.empty([COLS], 'f32').fillBytes(0xff)); // poisoned
+    const vt = keep(backend.empty([ROWS, COLS], 'bf16').fillBytes(POISON));
+    backend.gatherRows(x, map, { out: vt, amax });
+    const vtHost = await vt.download();
+    assertBits(vtHost, K.gatherRowsCpu(xHost, COLS, tiled.perm, new Uint16Array(ROWS * COLS)), 'gather with amax: rows');
+    assertBits(await amax.download(), K.channelAmaxCpu(vtHost, ROWS, COLS), 'gather with amax: amax');
+    // With padding rows (-1) spread through the map: they are zero rows and count as zeros in the amax.
+    const paddedPerm = Int32Array.from({ length: ROWS + 37 }, (_, i) => (i % 41 === 7 ? -1 : tiled.perm[i - Math.floor((i + 33) / 41)] ?? -1));
+    const paddedMap = keep(backend.createRowMap(paddedPerm, { targetRows: ROWS }));
+    const paddedOut = keep(backend.empty([ROWS + 37, COLS], 'bf16').fillBytes(POISON));
+    const paddedAmax = keep(backend.empty([COLS], 'f32').fillBytes(0xff));
+    backend.gatherRows(x, paddedMap, { out: paddedOut, amax: paddedAmax });
+    const paddedHost = await paddedOut.download();
+    assertBits(paddedHost, K.gatherRowsCpu(xHost, COLS, paddedPerm, new Uint16Array((ROWS + 37) * COLS)), 'padded gather with amax: rows');
+    assertBits(await paddedAmax.download(), K.channelAmaxCpu(paddedHost, ROWS + 37, COLS), 'padded gather with amax: amax');
+    const tokenStride = Math.ceil(ROWS / 16) * 16;
+    const codesT = keep(backend.empty([COLS, tokenStride], 'e4m3').fillBytes(POISON));
+    const scales = keep(backend.empty([COLS], 'f32').fillBytes(0xff));
+    backend.quantizeV(vt, { format: 'e4m3', amax, out: { codesT, scales } });
+    const cpu = K.quantizeVCpu({ v: vtHost, rows: ROWS, cols: COLS, tokenStride, format: 'e4m3' }); // its own amax
+    assertBits(await scales.download(), cpu.scales, 'one-pass V scales');
+    assertBits(await codesT.download(), cpu.codesT, 'one-pass V codesT');
+  });
+
   test('dequantizeQK and dequantizeV equal the CPU twins', async () => {
     const rows = Math.min(ROWS, 16384);
     const xs = keep(x.sliceRows(0, rows));

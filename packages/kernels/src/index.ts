@@ -9,6 +9,7 @@ export type {
   QuantizeQKOptions,
   QuantizedQK,
   QuantizeVOptions,
+  GatherRowsOptions,
   QuantizedV,
 } from './core/backend';
 export { FUSED_MAX_STAGING_BYTES, MAX_TOKEN_ROWS, TENSOR_ALIGNMENT_BYTES } from './core/backend';
@@ -33,6 +34,7 @@ export { CpuBackend } from './cpu/backend';
 export { CudaBackend } from './cuda/backend';
 export {
   MEAN_CHUNKS_PER_GROUP,
+  channelAmaxCpu,
   MEAN_ROWS_PER_CHUNK,
   bf16BitsToFloat32Array,
   channelMeanCpu,

@@ -89,6 +89,8 @@ export interface NativeAddon {
     mapLen: number;
     rowBytes: number;
     scatter: boolean;
+    /** gather only: f32 [rowBytes / 2] receiving the per-channel amax of the gathered BF16 rows. */
+    amax: NativeTensorRef | null;
   }): void;
   channelMean(p: { x: NativeTensorRef; mean: NativeTensorRef; rows: number; cols: number }): void;
   quantizeRows(p: {
@@ -111,6 +113,8 @@ export interface NativeAddon {
     v: NativeTensorRef;
     codesT: NativeTensorRef;
     scales: NativeTensorRef;
+    /** Per-channel amax from the gather; null: the kernel computes it (two passes over v). */
+    amax: NativeTensorRef | null;
     rows: number;
     cols: number;
     tokenStride: number;

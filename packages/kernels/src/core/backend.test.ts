@@ -1,6 +1,7 @@
 import { InvalidArgumentError, ShapeMismatchError } from '@fpsattn/fp8';
 import { describe, expect, it } from 'vitest';
 import { CpuBackend } from '../cpu/backend';
+import { channelAmaxCpu } from '../cpu/twins';
 import { randomBf16, tileMajorPermutation } from '../testing';
 import { MAX_TOKEN_ROWS } from './backend';
 import { DisposedError } from './errors';
@@ -168,5 +169,24 @@ describe('maps and kernels validation (identical on both backends)', () => {
   it('quantizeV and channelMean refuse token counts beyond the kernels\' grid limit', () => {
     const v = b.empty([16, 64], 'bf16');
     expect(() => b.quantizeV(v, { format: 'e4m3', tokenStride: MAX_TOKEN_ROWS + 16 })).toThrow(/expected a multiple of 16 in 16\.\.16776960/);
+  });
+
+  it('gathers V with its per-channel amax, and quantizes it in one pass to the same bits', async () => {
+    const rows = 96;
+    const cols = 128;
+    const v = b.fromArray(randomBf16(rows * cols, 11, { cols }), [rows, cols], 'bf16', { name: 'v' });
+    const perm = Int32Array.from({ length: rows + 4 }, (_, i) => (i < rows ? (i * 37) % rows : -1)); // 4 padding rows
+    const map = b.createRowMap(perm, { targetRows: rows });
+    const amax = b.empty([cols], 'f32', { name: 'amax' }).fillBytes(0xff); // poisoned: every channel must be written
+    const vt = b.gatherRows(v, map, { amax });
+    const expected = channelAmaxCpu(await vt.download(), rows + 4, cols);
+    expect(Array.from(await amax.download())).toEqual(Array.from(expected));
+    const twoPass = b.quantizeV(vt, { format: 'e4m3' });
+    const onePass = b.quantizeV(vt, { format: 'e4m3', amax });
+    expect(Buffer.compare(Buffer.from(await onePass.codesT.download()), Buffer.from(await twoPass.codesT.download()))).toBe(0);
+    expect(Array.from(await onePass.scales.download())).toEqual(Array.from(await twoPass.scales.download()));
+    expect(() => b.gatherRows(b.empty([rows, 64], 'f32'), map, { amax })).toThrow(/dtype bf16/);
+    expect(() => b.gatherRows(v, map, { amax: b.empty([64], 'f32') })).toThrow(/Shape mismatch for 'amax'/);
+    expect(() => b.quantizeV(vt, { format: 'e4m3', amax: b.empty([64], 'f32') })).toThrow(/Shape mismatch for 'amax'/);
   });
 });

@@ -29,8 +29,21 @@ export interface QuantizedQK {
   format: Fp8Format;
 }
 
+export interface GatherRowsOptions<D extends DType> {
+  out?: Tensor<D>;
+  name?: string;
+  /** Receives the per-channel amax of the gathered rows (BF16 input only): f32 [cols]. */
+  amax?: Tensor<'f32'>;
+}
+
 export interface QuantizeVOptions {
   format: Fp8Format;
+  /**
+   * Per-channel amax of `v` computed by `gatherRows(src, map, { amax })` while it gathered `v`: the quantization is
+   * then one pass over V instead of two. Must describe this very tensor (it is not checked against it); values that
+   * are not positive finite numbers give a scale of 1.
+   */
+  amax?: Tensor<'f32'> | undefined;
   /** Columns of the transposed codes (>= rows, multiple of 16); default rows rounded up to 16. */
   tokenStride?: number;
   out?: { codesT: Tensor<Fp8Format>; scales: Tensor<'f32'> };
@@ -53,8 +66,11 @@ export interface Backend {
   fromArray<D extends DType>(data: HostArrayOf[D], shape: readonly number[], dtype: D, options?: { name?: string }): Tensor<D>;
   createRowMap(map: Int32Array, options: { targetRows: number; name?: string }): RowMap;
   createGroupMap(groupOfRow: Int32Array, options?: { groupCount?: number; name?: string }): GroupMap;
-  /** dst[i, ...] = src[map[i], ...]; padding (-1) rows are zero. */
-  gatherRows<D extends DType>(src: Tensor<D>, map: RowMap, options?: { out?: Tensor<D>; name?: string }): Tensor<D>;
+  /**
+   * dst[i, ...] = src[map[i], ...]; padding (-1) rows are zero. With `amax` (a f32 [cols] tensor, BF16 [rows, cols]
+   * input), also writes amax[c] = max |dst[:, c]| over finite values, for `quantizeV(dst, { amax })`.
+   */
+  gatherRows<D extends DType>(src: Tensor<D>, map: RowMap, options?: GatherRowsOptions<D>): Tensor<D>;
   /** dst[map[i], ...] = src[i, ...]; other dst rows are zero (new dst) or unchanged (`out`). */
   scatterRows<D extends DType>(src: Tensor<D>, map: RowMap, options: { rows?: number; out?: Tensor<D>; name?: string }): Tensor<D>;
   /** Per-channel mean over rows of a BF16 [rows, cols] tensor (K smoothing); float32 [cols], deterministic. */
@@ -148,10 +164,10 @@ function expectMap(map: unknown, kind: 'row-map' | 'group-map', name: string, de
 export abstract class BaseBackend implements Backend {
   abstract readonly name: Device;
   protected abstract createStorage(byteLength: number, name: string | undefined): Storage;
-  protected abstract execPermute(src: Tensor, dst: Tensor, map: RowMap, scatter: boolean): void;
+  protected abstract execPermute(src: Tensor, dst: Tensor, map: RowMap, scatter: boolean, amax?: Tensor<'f32'>): void;
   protected abstract execChannelMean(x: Tensor<'bf16'>, mean: Tensor<'f32'>): void;
   protected abstract execQuantizeQK(x: Tensor<'bf16'>, o: QuantizeQKOptions, codes: Tensor<Fp8Format>, scales: Tensor<'f32'>, path: QuantPath): QuantizedQK['path'];
-  protected abstract execQuantizeV(v: Tensor<'bf16'>, codesT: Tensor<Fp8Format>, scales: Tensor<'f32'>, rows: number, tokenStride: number, format: Fp8Format): void;
+  protected abstract execQuantizeV(v: Tensor<'bf16'>, codesT: Tensor<Fp8Format>, scales: Tensor<'f32'>, rows: number, tokenStride: number, format: Fp8Format, amax?: Tensor<'f32'>): void;
   protected abstract execDequantizeQK(codes: Tensor<Fp8Format>, scales: Tensor<'f32'>, groups: GroupMap, headDim: number, out: Tensor<'f32'>): void;
   protected abstract execDequantizeV(codesT: Tensor<Fp8Format>, scales: Tensor<'f32'>, rows: number, out: Tensor<'f32'>): void;
   abstract synchronize(): Promise<void>;
@@ -264,7 +280,7 @@ export abstract class BaseBackend implements Backend {
     }
   }
 
-  gatherRows<D extends DType>(src: Tensor<D>, map: RowMap, options: { out?: Tensor<D>; name?: string } = {}): Tensor<D> {
+  gatherRows<D extends DType>(src: Tensor<D>, map: RowMap, options: GatherRowsOptions<D> = {}): Tensor<D> {
     const op = 'gatherRows';
     expectTensor(src, 'src', this.name, op);
     expectMap(map, 'row-map', 'map', this.name, op);
@@ -272,11 +288,22 @@ export abstract class BaseBackend implements Backend {
     if (map.targetRows !== g.rows) {
       throw new ShapeMismatchError({ tensor: 'src', expected: `${map.targetRows} rows (the map's targetRows)`, actual: `${g.rows} rows`, hint: `'${src.name}'` });
     }
+    if (options.amax !== undefined) {
+      expectDType(src, 'src', ['bf16']);
+      const { cols } = matrixOf(src, 'src');
+      expectTensor(options.amax, 'amax', this.name, op);
+      expectDType(options.amax, 'amax', ['f32']);
+      expectShape(options.amax, 'amax', [cols]);
+      if (map.length > MAX_TOKEN_ROWS) throw new ShapeMismatchError({ tensor: 'map', expected: `at most ${MAX_TOKEN_ROWS} rows with amax`, actual: `${map.length} rows` });
+    }
     const shape = [map.length, ...src.shape.slice(1)];
     const dst = options.out ?? this.empty(shape, src.dtype, { name: options.name ?? `${src.name}.gathered` });
     try {
       if (options.out) this.checkOut(options.out, 'out', src.dtype, shape, op, [src]);
-      this.execPermute(src, dst, map, false);
+      if (options.amax !== undefined && (options.amax.storage === src.storage || options.amax.storage === dst.storage)) {
+        throw new InvalidArgumentError({ argument: 'amax', value: options.amax.name, message: `${op} cannot write amax into the storage of src or out` });
+      }
+      this.execPermute(src, dst, map, false, options.amax);
     } catch (e) {
       if (!options.out) dst.dispose();
       throw e;
@@ -388,6 +415,11 @@ export abstract class BaseBackend implements Backend {
     if (!Number.isSafeInteger(tokenStride) || tokenStride < rows || tokenStride % 16 !== 0 || tokenStride > MAX_TOKEN_ROWS) {
       throw new InvalidArgumentError({ argument: 'tokenStride', value: tokenStride, message: `expected a multiple of 16 in ${rows}..${MAX_TOKEN_ROWS} (rows .. the kernel's token limit)` });
     }
+    if (o.amax !== undefined) {
+      expectTensor(o.amax, 'amax', this.name, op);
+      expectDType(o.amax, 'amax', ['f32']);
+      expectShape(o.amax, 'amax', [cols]);
+    }
     const base = o.name ?? v.name;
     const codesT = o.out?.codesT ?? this.empty([cols, tokenStride], o.format, { name: `${base}.codesT` });
     let scales: Tensor<'f32'> | undefined;
@@ -397,7 +429,7 @@ export abstract class BaseBackend implements Backend {
         this.checkOut(o.out.codesT, 'out.codesT', o.format, [cols, tokenStride], op, [v]);
         this.checkOut(o.out.scales, 'out.scales', 'f32', [cols], op, [v]);
       }
-      this.execQuantizeV(v, codesT, scales, rows, tokenStride, o.format);
+      this.execQuantizeV(v, codesT, scales, rows, tokenStride, o.format, o.amax);
       return { codesT, scales, rows, format: o.format };
     } catch (e) {
       if (!o.out) {

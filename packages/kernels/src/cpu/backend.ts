@@ -4,7 +4,7 @@ import { BaseBackend, type QuantizeQKOptions, type QuantizedQK } from '../core/b
 import { type GroupMap, type RowMap, mapIndices } from '../core/maps';
 import { HostStorage, type Storage, type Tensor, hostView, numelOf } from '../core/tensor';
 import { DTYPE_BYTES } from '../core/dtype';
-import { channelMeanCpu, dequantizeRowsCpu, dequantizeVCpu, gatherRowsCpu, quantizeRowsCpu, quantizeVCpu, scatterRowsCpu } from './twins';
+import { channelAmaxCpu, channelMeanCpu, dequantizeRowsCpu, dequantizeVCpu, gatherRowsCpu, quantizeRowsCpu, quantizeVCpu, scatterRowsCpu } from './twins';
 
 /** Runs the CPU twins on host tensors. Synchronous; same validation and results as the CUDA backend. */
 export class CpuBackend extends BaseBackend {
@@ -14,13 +14,14 @@ export class CpuBackend extends BaseBackend {
     return new HostStorage(byteLength, name);
   }
 
-  protected execPermute(src: Tensor, dst: Tensor, map: RowMap, scatter: boolean): void {
+  protected execPermute(src: Tensor, dst: Tensor, map: RowMap, scatter: boolean, amax?: Tensor<'f32'>): void {
     // Move raw bytes: the kernels are dtype-agnostic too.
     const rowBytes = numelOf(src.shape.slice(1)) * DTYPE_BYTES[src.dtype];
     const s = bytesOf(src);
     const d = bytesOf(dst);
     if (scatter) scatterRowsCpu(s, rowBytes, mapIndices(map)!, d);
     else gatherRowsCpu(s, rowBytes, mapIndices(map)!, d);
+    if (amax) channelAmaxCpu(hostView(dst as Tensor<'bf16'>), dst.shape[0] as number, rowBytes / 2, hostView(amax));
   }
 
   protected execChannelMean(x: Tensor<'bf16'>, mean: Tensor<'f32'>): void {
@@ -43,8 +44,8 @@ export class CpuBackend extends BaseBackend {
     return 'cpu';
   }
 
-  protected execQuantizeV(v: Tensor<'bf16'>, codesT: Tensor<Fp8Format>, scales: Tensor<'f32'>, rows: number, tokenStride: number, format: Fp8Format): void {
-    quantizeVCpu({ v: hostView(v), rows, cols: v.shape[1] as number, tokenStride, format, codesT: hostView(codesT), scales: hostView(scales) });
+  protected execQuantizeV(v: Tensor<'bf16'>, codesT: Tensor<Fp8Format>, scales: Tensor<'f32'>, rows: number, tokenStride: number, format: Fp8Format, amax?: Tensor<'f32'>): void {
+    quantizeVCpu({ v: hostView(v), rows, cols: v.shape[1] as number, tokenStride, format, codesT: hostView(codesT), scales: hostView(scales), amax: amax ? hostView(amax) : undefined });
   }
 
   protected execDequantizeQK(codes: Tensor<Fp8Format>, scales: Tensor<'f32'>, groups: GroupMap, headDim: number, out: Tensor<'f32'>): void {

@@ -153,24 +153,41 @@ export interface QuantizeVCpuOptions {
   cols: number;
   tokenStride: number;
   format: Fp8Format;
+  /** Per-channel amax computed elsewhere (the gather); omitted: computed here. */
+  amax?: Float32Array | undefined;
   codesT?: Uint8Array;
   scales?: Float32Array;
 }
 
-/** V quantization twin: scales [cols] (per channel over all rows), codesT [cols, tokenStride] transposed, 0-padded. */
-export function quantizeVCpu(o: QuantizeVCpuOptions): { codesT: Uint8Array; scales: Float32Array } {
-  const { v, rows, cols, tokenStride, format } = o;
-  const amax = new Float32Array(cols);
+/** Per-channel max |x| over the finite values of BF16 [rows, cols] (0 for a channel with none), as float32. */
+export function channelAmaxCpu(x: Uint16Array, rows: number, cols: number, out: Float32Array = new Float32Array(cols)): Float32Array {
+  out.fill(0);
   const row = new Float32Array(cols);
   for (let r = 0; r < rows; r++) {
-    bf16BitsToFloat32Array(v.subarray(r * cols, (r + 1) * cols), row);
+    bf16BitsToFloat32Array(x.subarray(r * cols, (r + 1) * cols), row);
     for (let c = 0; c < cols; c++) {
       const a = Math.abs(row[c] as number);
-      if (a > (amax[c] as number) && a !== Infinity) amax[c] = a;
+      if (a > (out[c] as number) && a !== Infinity) out[c] = a; // NaN fails the comparison
     }
   }
+  return out;
+}
+
+/** The scale of a handed-in amax: the contract's scale for a positive finite amax, else 1 (as scaleFromAmax). */
+function scaleOfGivenAmax(amax: number, format: Fp8Format): number {
+  return amax > 0 && amax <= 3.4028234663852886e38 ? computeScale(amax, format) : 1;
+}
+
+/**
+ * V quantization twin: scales [cols] (per channel over all rows, or from a handed-in `amax`), codesT [cols,
+ * tokenStride] transposed, 0-padded.
+ */
+export function quantizeVCpu(o: QuantizeVCpuOptions): { codesT: Uint8Array; scales: Float32Array } {
+  const { v, rows, cols, tokenStride, format } = o;
+  const amax = o.amax ?? channelAmaxCpu(v, rows, cols);
+  const row = new Float32Array(cols);
   const scales = o.scales ?? new Float32Array(cols);
-  for (let c = 0; c < cols; c++) scales[c] = computeScale(amax[c] as number, format);
+  for (let c = 0; c < cols; c++) scales[c] = scaleOfGivenAmax(amax[c] as number, format);
   const codesT = o.codesT ?? new Uint8Array(cols * tokenStride);
   const inverses = scales.map(reciprocalScale);
   const scaled = new Float32Array(cols);

@@ -81,7 +81,7 @@ export class CudaBackend extends BaseBackend {
     }
   }
 
-  protected execPermute(src: Tensor, dst: Tensor, map: RowMap, scatter: boolean): void {
+  protected execPermute(src: Tensor, dst: Tensor, map: RowMap, scatter: boolean, amax?: Tensor<'f32'>): void {
     const rowBytes = numelOf(src.shape.slice(1)) * DTYPE_BYTES[src.dtype];
     callNative(scatter ? 'scatterRows' : 'gatherRows', () =>
       this.addon.permuteRows({
@@ -93,6 +93,7 @@ export class CudaBackend extends BaseBackend {
         mapLen: map.length,
         rowBytes,
         scatter,
+        amax: amax ? ref(amax) : null,
       }),
     );
   }
@@ -125,9 +126,9 @@ export class CudaBackend extends BaseBackend {
     ).path;
   }
 
-  protected execQuantizeV(v: Tensor<'bf16'>, codesT: Tensor<Fp8Format>, scales: Tensor<'f32'>, rows: number, tokenStride: number, format: Fp8Format): void {
+  protected execQuantizeV(v: Tensor<'bf16'>, codesT: Tensor<Fp8Format>, scales: Tensor<'f32'>, rows: number, tokenStride: number, format: Fp8Format, amax?: Tensor<'f32'>): void {
     callNative('quantizeV', () =>
-      this.addon.quantizeV({ v: ref(v), codesT: ref(codesT), scales: ref(scales), rows, cols: v.shape[1] as number, tokenStride, format }),
+      this.addon.quantizeV({ v: ref(v), codesT: ref(codesT), scales: ref(scales), amax: amax ? ref(amax) : null, rows, cols: v.shape[1] as number, tokenStride, format }),
     );
   }
 
