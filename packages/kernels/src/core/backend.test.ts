@@ -14,6 +14,11 @@ describe('tensors', () => {
     const data = Float32Array.from({ length: 24 }, (_, i) => i + 1);
     const t = b.fromArray(data, [4, 6], 'f32', { name: 'a' });
     expect(t.shape).toEqual([4, 6]);
+    expect(Object.isFrozen(t.shape)).toBe(true);
+    const requested = [4, 6];
+    const u = b.empty(requested, 'f32');
+    requested[0] = 99; // the tensor keeps its own copy
+    expect(u.shape).toEqual([4, 6]);
     expect(t.strides).toEqual([6, 1]);
     expect(t.byteLength).toBe(96);
     const r = t.reshape([2, -1]);
