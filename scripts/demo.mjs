@@ -69,11 +69,12 @@ const map = backend.createRowMap(forward, { targetRows: tokens, name: 'tile-majo
 const groups = backend.createGroupMap(tileOfRow, { groupCount: layout.numTiles, name: 'tiles' });
 const q = backend.gatherRows(backend.fromArray(qBits, [tokens, cols], 'bf16', { name: 'q' }), map);
 const k = backend.gatherRows(backend.fromArray(kBits, [tokens, cols], 'bf16', { name: 'k' }), map);
-const v = backend.gatherRows(backend.fromArray(vBits, [tokens, cols], 'bf16', { name: 'v' }), map);
+const vAmax = backend.empty([cols], 'f32', { name: 'v.amax' }); // V's per-channel amax, computed during the gather
+const v = backend.gatherRows(backend.fromArray(vBits, [tokens, cols], 'bf16', { name: 'v' }), map, { amax: vAmax });
 const mean = backend.channelMean(k);
 const q8 = backend.quantizeQK(q, { groups, headDim, format: 'e4m3' });
 const k8 = backend.quantizeQK(k, { groups, headDim, format: 'e4m3', mean });
-const v8 = backend.quantizeV(v, { format: 'e4m3' });
+const v8 = backend.quantizeV(v, { format: 'e4m3', amax: vAmax }); // one pass over V
 const qBack = backend.dequantizeQK(q8, { groups, headDim });
 const kBack = backend.dequantizeQK(k8, { groups, headDim });
 const vBack = backend.dequantizeV(v8, { rows: tokens });
@@ -101,7 +102,7 @@ const rows = [
 });
 console.log(`${tokens} tokens (grid ${grid.frames}x${grid.height}x${grid.width}, ${layout.numTiles} tiles of ${tile.join('x')}), ${heads} heads x ${headDim}, E4M3; quantized path: ${q8.path}`);
 console.table(rows);
-for (const t of [q, k, v, mean, q8.codes, q8.scales, k8.codes, k8.scales, v8.codesT, v8.scales, qBack, kBack, vBack]) t.dispose();
+for (const t of [q, k, v, vAmax, mean, q8.codes, q8.scales, k8.codes, k8.scales, v8.codesT, v8.scales, qBack, kBack, vBack]) t.dispose();
 map.tensor.dispose();
 groups.groupOfRow.dispose();
 groups.groupStart?.dispose();
