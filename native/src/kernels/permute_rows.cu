@@ -12,18 +12,16 @@
 // threads move consecutive vectors of a row, so loads and stores are fully coalesced 16-byte accesses. 32-bit index
 // math when the item count fits (the common case), 64-bit otherwise.
 //
-// Gather with channel amax (BF16 rows, PermuteRowsParams::amax set): gatherAmaxKernel, the same block shape as the
-// V channel-amax pass in quantize_fp8.cu: 8 row lanes x 32 vectors (256 channels) per block, 64 rows per lane, 8 rows
-// in flight; each lane stores what it loads and keeps per-channel maxima, which meet in shared memory and leave with
-// one atomicMax per channel per block (max is order-free: deterministic). Grid (ceil(cols/256), ceil(rows/512)),
-// column tiles fastest. The amax comes for free with the copy, so V's quantization needs one pass instead of two.
+// Gather with channel amax (BF16 rows, PermuteRowsParams::amax set): gatherAmaxKernel, in the block layout of
+// common/channel_amax.cuh (shared with the V channel-amax pass); each lane stores what it loads and keeps per-channel
+// maxima. The amax comes for free with the copy, so V's quantization needs one pass instead of two.
 //
 // Check: packages/kernels gpu-test (node --test) compares against the CPU twin on random BF16 rows with poisoned
 // outputs; scripts/gpu/run-kernels.sh also runs it under compute-sanitizer memcheck.
 #include <cstdint>
 
+#include "common/channel_amax.cuh"
 #include "common/cuda_check.h"
-#include "common/fp8_math.cuh"
 #include "common/launch_config.h"
 #include "common/params.h"
 
@@ -69,57 +67,37 @@ __global__ void __launch_bounds__(kThreads) permuteRowsKernel(const uint4* __res
   }
 }
 
-constexpr int kAmaxLanes = 8;        // gather + amax: row lanes per block
-constexpr int kAmaxVecs = 32;        //                 16-byte vectors (8 channels) per block
-constexpr int kAmaxRowsPerLane = 64; //                 rows walked by one lane
-constexpr int kAmaxRowsInFlight = 8; //                 loads per batch
-
-__global__ void __launch_bounds__(kAmaxLanes * kAmaxVecs) gatherAmaxKernel(const uint4* __restrict__ src,
-                                                                          uint4* __restrict__ dst,
-                                                                          const int32_t* __restrict__ rowMap,
-                                                                          uint32_t* __restrict__ amax, int64_t mapLen,
-                                                                          int64_t vecPerRow, int64_t srcRows) {
-  __shared__ float smem_max[kAmaxLanes][kAmaxVecs * 8];
-  const int lane = threadIdx.x / kAmaxVecs;
-  const int vecInBlock = threadIdx.x % kAmaxVecs;
-  const int64_t vec = int64_t(blockIdx.x) * kAmaxVecs + vecInBlock;
-  const int64_t r0 = (int64_t(blockIdx.y) * kAmaxLanes + lane) * kAmaxRowsPerLane;
-  const int64_t r1 = min(mapLen, r0 + kAmaxRowsPerLane);
+/// Gather of BF16 rows that also raises amax[c] (layout and reduction: common/channel_amax.cuh): each lane stores
+/// what it loads, so the amax costs no extra pass over memory.
+__global__ void __launch_bounds__(kChannelAmaxThreads) gatherAmaxKernel(const uint4* __restrict__ src,
+                                                                        uint4* __restrict__ dst,
+                                                                        const int32_t* __restrict__ rowMap,
+                                                                        uint32_t* __restrict__ amax, int64_t mapLen,
+                                                                        int64_t vecPerRow, int64_t srcRows) {
+  const ChannelAmaxTile t = channelAmaxTile(mapLen);
   float m[8];
 #pragma unroll
   for (int j = 0; j < 8; ++j) m[j] = 0.0f;
-  if (vec < vecPerRow) {
-    for (int64_t r = r0; r < r1; r += kAmaxRowsInFlight) {
-      uint4 q[kAmaxRowsInFlight];
+  if (t.vec < vecPerRow) {
+    for (int64_t r = t.r0; r < t.r1; r += kChannelAmaxRowsInFlight) {
+      uint4 q[kChannelAmaxRowsInFlight];
 #pragma unroll
-      for (int k = 0; k < kAmaxRowsInFlight; ++k) {
+      for (int k = 0; k < kChannelAmaxRowsInFlight; ++k) {
         q[k] = make_uint4(0u, 0u, 0u, 0u);  // padding rows (and rows past the end) are zeros
-        if (r + k < r1) {
+        if (r + k < t.r1) {
           const int32_t mapped = __ldg(rowMap + r + k);
-          if (mapped >= 0 && int64_t(mapped) < srcRows) q[k] = __ldcs(src + int64_t(mapped) * vecPerRow + vec);
+          if (mapped >= 0 && int64_t(mapped) < srcRows) q[k] = __ldcs(src + int64_t(mapped) * vecPerRow + t.vec);
         }
       }
 #pragma unroll
-      for (int k = 0; k < kAmaxRowsInFlight; ++k) {
-        if (r + k >= r1) break;
-        __stcs(dst + (r + k) * vecPerRow + vec, q[k]);
-        float f[8];
-        unpackBf16x8(q[k], f);
-#pragma unroll
-        for (int j = 0; j < 8; ++j) m[j] = fmaxf(m[j], finiteAbs(f[j]));
+      for (int k = 0; k < kChannelAmaxRowsInFlight; ++k) {
+        if (r + k >= t.r1) break;
+        __stcs(dst + (r + k) * vecPerRow + t.vec, q[k]);
+        accumulateAbsMax8(m, q[k]);
       }
     }
   }
-#pragma unroll
-  for (int j = 0; j < 8; ++j) smem_max[lane][vecInBlock * 8 + j] = m[j];
-  __syncthreads();
-  if (threadIdx.x < kAmaxVecs * 8) {
-    const int64_t c = int64_t(blockIdx.x) * kAmaxVecs * 8 + threadIdx.x;
-    float mc = 0.0f;
-#pragma unroll
-    for (int l = 0; l < kAmaxLanes; ++l) mc = fmaxf(mc, smem_max[l][threadIdx.x]);
-    if (c < vecPerRow * 8 && mc > 0.0f) atomicMax(amax + c, __float_as_uint(mc));  // non-negative floats order as bits
-  }
+  publishBlockChannelAmax(m, t, vecPerRow, amax);
 }
 
 template <typename Index>
@@ -146,9 +124,7 @@ void launchPermuteRows(const PermuteRowsParams& p, cudaStream_t stream) {
     FPSATTN_CUDA_CHECK(cudaMemsetAsync(p.amax, 0, size_t(p.rowBytes / 2) * sizeof(float), stream));
     if (p.mapLen == 0 || p.rowBytes == 0) return;
     const int64_t vecPerRow = p.rowBytes / kVecBytes;
-    const dim3 grid(unsigned(ceilDiv(vecPerRow, int64_t(kAmaxVecs))),
-                    unsigned(ceilDiv(p.mapLen, int64_t(kAmaxLanes) * kAmaxRowsPerLane)));
-    gatherAmaxKernel<<<grid, kAmaxLanes * kAmaxVecs, 0, stream>>>(
+    gatherAmaxKernel<<<channelAmaxGrid(vecPerRow, p.mapLen), kChannelAmaxThreads, 0, stream>>>(
         static_cast<const uint4*>(p.src), static_cast<uint4*>(p.dst), p.rowMap, reinterpret_cast<uint32_t*>(p.amax),
         p.mapLen, vecPerRow, p.srcRows);
     FPSATTN_CHECK_LAUNCH();

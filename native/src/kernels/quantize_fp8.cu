@@ -29,8 +29,8 @@
 //   from shared memory. Moves 2 + 1 = 3 bytes per element (the minimum).
 //   V with a handed-in amax (QuantizeVParams::amaxIn, from the tile-major gather in permute_rows.cu): only
 //   finalizeScalesKernel and transposeQuantizeVKernel run, one pass over V (3 bytes per element).
-//   V: channelAmaxKernel (block = 8 row lanes x 32 vectors, 64 rows per lane; block max in shared memory, one
-//   atomicMax per channel per block), finalizeScalesKernel, then transposeQuantizeVKernel: 256 tokens x 64 channels
+//   V: channelAmaxKernel (common/channel_amax.cuh: 8 row lanes x 32 vectors per block, one atomicMax per channel
+//   per block), finalizeScalesKernel, then transposeQuantizeVKernel: 256 tokens x 64 channels
 //   per block (grid (cols/64, token tiles), channel tiles fastest, token tiles last-to-first to reuse L2),
 //   256 threads; thread (v = tid%8, tg = tid/8) loads 8 tokens x 8 channels, writes 4-token code words into a
 //   [64][64+1]-word shared tile, then 16-byte stores of the transposed tile (256-byte runs per channel row).
@@ -41,6 +41,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "common/channel_amax.cuh"
 #include "common/cuda_check.h"
 #include "common/fp8_math.cuh"
 #include "common/launch_config.h"
@@ -56,10 +57,6 @@ constexpr int kQuantItemsPerThread = 2; // 16-channel units per thread per itera
 constexpr int kFusedThreads = 256;
 constexpr int kFusedMaxSmem = 160 * 1024;  // bytes of BF16 staging per (group, head) block in the fused path
 constexpr int kRegVecsPerThread = 8;     // register-resident fused path: up to 256 x 8 16-byte vectors per slice
-constexpr int kVAmaxLanes = 8;          // V channel-amax pass: row lanes per block
-constexpr int kVAmaxVecs = 32;          //                      16-byte vectors (8 channels) per block: warps read 512 B rows
-constexpr int kVAmaxRowsPerLane = 64;   //                      rows walked by one lane
-constexpr int kVAmaxRowsInFlight = 8;   //                      independent 16-byte loads per batch
 constexpr int kVTileTokens = 256;       // V transpose tile: tokens (8 per thread)
 constexpr int kVTileChannels = 64;      //                   channels
 constexpr int kVTileWords = kVTileTokens / 4 + 1;  // shared row pitch in 32-bit words (+1: fewer bank conflicts)
@@ -348,52 +345,27 @@ __global__ void __launch_bounds__(kFusedThreads) fusedGroupKernel(const uint4* _
 }
 
 // ------------------------------------------------------------------------------------------ V path
-/// Per-channel amax of V over all rows. Block = kVAmaxLanes row lanes x kVAmaxVecs 16-byte vectors (256 channels);
-/// lane l walks kVAmaxRowsPerLane rows (4 loads in flight), the lanes meet in shared memory and one thread per channel
-/// does one atomicMax per block (max is order-free, so atomics keep it deterministic). Grid (ceil(rows / (lanes x
-/// rows per lane)), ceil(cols / 256)): 148 x 6 = 888 blocks at 720p, against 591 blocks and 591 atomics per channel
-/// in the first version (46% of DRAM bandwidth under Nsight Compute).
-__global__ void __launch_bounds__(kVAmaxLanes * kVAmaxVecs) channelAmaxKernel(const uint4* __restrict__ v,
-                                                                              uint32_t* __restrict__ amax,
-                                                                              int64_t rows, int64_t vecPerRow) {
-  __shared__ float smem_max[kVAmaxLanes][kVAmaxVecs * 8];
-  const int lane = threadIdx.x / kVAmaxVecs;
-  const int vecInBlock = threadIdx.x % kVAmaxVecs;
-  const int64_t vec = int64_t(blockIdx.x) * kVAmaxVecs + vecInBlock;
-  const int64_t r0 = (int64_t(blockIdx.y) * kVAmaxLanes + lane) * kVAmaxRowsPerLane;
-  const int64_t r1 = min(rows, r0 + kVAmaxRowsPerLane);
-  // (Packed 16-bit integer maxima, __vmaxu2/__vcmpltu2 on the BF16 bit patterns, ran 15% slower: those SIMD
-  // intrinsics are emulated on sm_90. Widening to float32 and fmaxf is cheaper.)
+/// Per-channel amax of V over all rows (layout and reduction: common/channel_amax.cuh). The first version, 591 blocks
+/// with 591 atomics per channel, reached 46% of DRAM bandwidth under Nsight Compute.
+__global__ void __launch_bounds__(kChannelAmaxThreads) channelAmaxKernel(const uint4* __restrict__ v,
+                                                                         uint32_t* __restrict__ amax, int64_t rows,
+                                                                         int64_t vecPerRow) {
+  const ChannelAmaxTile t = channelAmaxTile(rows);
   float m[8];
 #pragma unroll
   for (int j = 0; j < 8; ++j) m[j] = 0.0f;
-  auto accumulate = [&](const uint4& q) {
-    float f[8];
-    unpackBf16x8(q, f);
+  if (t.vec < vecPerRow) {
+    int64_t r = t.r0;
+    for (; r + kChannelAmaxRowsInFlight <= t.r1; r += kChannelAmaxRowsInFlight) {
+      uint4 q[kChannelAmaxRowsInFlight];
 #pragma unroll
-    for (int j = 0; j < 8; ++j) m[j] = fmaxf(m[j], finiteAbs(f[j]));
-  };
-  if (vec < vecPerRow) {
-    int64_t r = r0;
-    for (; r + kVAmaxRowsInFlight <= r1; r += kVAmaxRowsInFlight) {
-      uint4 q[kVAmaxRowsInFlight];
+      for (int k = 0; k < kChannelAmaxRowsInFlight; ++k) q[k] = __ldcs(v + (r + k) * vecPerRow + t.vec);
 #pragma unroll
-      for (int k = 0; k < kVAmaxRowsInFlight; ++k) q[k] = __ldcs(v + (r + k) * vecPerRow + vec);
-#pragma unroll
-      for (int k = 0; k < kVAmaxRowsInFlight; ++k) accumulate(q[k]);
+      for (int k = 0; k < kChannelAmaxRowsInFlight; ++k) accumulateAbsMax8(m, q[k]);
     }
-    for (; r < r1; ++r) accumulate(__ldcs(v + r * vecPerRow + vec));
+    for (; r < t.r1; ++r) accumulateAbsMax8(m, __ldcs(v + r * vecPerRow + t.vec));
   }
-#pragma unroll
-  for (int j = 0; j < 8; ++j) smem_max[lane][vecInBlock * 8 + j] = m[j];
-  __syncthreads();
-  if (threadIdx.x < kVAmaxVecs * 8) {
-    const int64_t c = int64_t(blockIdx.x) * kVAmaxVecs * 8 + threadIdx.x;
-    float mc = 0.0f;
-#pragma unroll 8
-    for (int l = 0; l < kVAmaxLanes; ++l) mc = fmaxf(mc, smem_max[l][threadIdx.x]);
-    if (c < vecPerRow * 8 && mc > 0.0f) atomicMax(amax + c, __float_as_uint(mc));  // non-negative floats order as bits
-  }
+  publishBlockChannelAmax(m, t, vecPerRow, amax);
 }
 
 template <Fp8Format F>
@@ -516,9 +488,7 @@ void launchChannelAmax(const QuantizeVParams& p, cudaStream_t stream) {
   FPSATTN_CUDA_CHECK(cudaMemsetAsync(p.amaxWork, 0, size_t(p.cols) * sizeof(uint32_t), stream));
   if (p.rows == 0) return;
   const int64_t vecPerRow = p.cols / 8;
-  const dim3 grid1(unsigned(ceilDiv(vecPerRow, int64_t(kVAmaxVecs))),
-                   unsigned(ceilDiv(p.rows, int64_t(kVAmaxLanes) * kVAmaxRowsPerLane)));
-  channelAmaxKernel<<<grid1, kVAmaxLanes * kVAmaxVecs, 0, stream>>>(static_cast<const uint4*>(p.v), p.amaxWork, p.rows,
+  channelAmaxKernel<<<channelAmaxGrid(vecPerRow, p.rows), kChannelAmaxThreads, 0, stream>>>(static_cast<const uint4*>(p.v), p.amaxWork, p.rows,
                                                                      vecPerRow);
   FPSATTN_CHECK_LAUNCH();
 }
