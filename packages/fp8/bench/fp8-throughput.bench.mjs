@@ -7,7 +7,7 @@ import { createRng, randomFloat32 } from '../dist/testing.js';
 
 const N = 16 * 1024 * 1024;
 const RUNS = 7;
-const input = randomFloat32(createRng(7), N, { std: 30, outlierFraction: 0.001 });
+const input = randomFloat32({ rng: createRng(7), length: N, std: 30, outlierFraction: 0.001 });
 const codes = new Uint8Array(N);
 const decoded = new Float32Array(N);
 const bf16 = new Uint16Array(N);
@@ -30,10 +30,10 @@ function bench(name, fn) {
 }
 
 const rows = [
-  bench('encodeFp8Array e4m3 (saturating)', () => encodeFp8Array(input, 'e4m3', { out: codes })),
-  bench('encodeFp8Array e5m2 (saturating)', () => encodeFp8Array(input, 'e5m2', { out: codes })),
-  bench('decodeFp8Array e4m3', () => decodeFp8Array(codes, 'e4m3', decoded)),
-  bench('encodeBf16Array', () => encodeBf16Array(input, bf16)),
+  bench('encodeFp8Array e4m3 (saturating)', () => encodeFp8Array({ input, format: 'e4m3', out: codes })),
+  bench('encodeFp8Array e5m2 (saturating)', () => encodeFp8Array({ input, format: 'e5m2', out: codes })),
+  bench('decodeFp8Array e4m3', () => decodeFp8Array({ codes, format: 'e4m3', out: decoded })),
+  bench('encodeBf16Array', () => encodeBf16Array({ input, out: bf16 })),
 ];
 console.log(`fp8 bulk throughput, ${N.toLocaleString('en-US')} values, median of ${RUNS}, Node ${process.version}`);
 console.table(rows);

@@ -9,13 +9,13 @@ const tokens = 4 * 6 * 10; // a 4x6x10 token grid
 const heads = 2;
 const headDim = 128;
 const cols = heads * headDim;
-const data = randomFloat32(createRng(42), tokens * cols, { outlierFraction: 0.005, outlierScale: 30, bf16: true });
+const data = randomFloat32({ rng: createRng(42), length: tokens * cols, outlierFraction: 0.005, outlierScale: 30, bf16: true });
 
 // Tokens in tile-major order, 60 tokens per tile: four groups.
 const tileTokens = 60;
 const groupOfRow = Int32Array.from({ length: tokens }, (_, t) => Math.floor(t / tileTokens));
 
-console.log(`E4M3: 1.0 -> 0x${encodeFp8(1, 'e4m3').toString(16)}, 448 -> 0x${encodeFp8(448, 'e4m3').toString(16)}, 1e6 -> 0x${encodeFp8(1e6, 'e4m3').toString(16)} (saturated)`);
+console.log(`E4M3: 1.0 -> 0x${encodeFp8({ value: 1, format: 'e4m3' }).toString(16)}, 448 -> 0x${encodeFp8({ value: 448, format: 'e4m3' }).toString(16)}, 1e6 -> 0x${encodeFp8({ value: 1e6, format: 'e4m3' }).toString(16)} (saturated)`);
 console.log(`quantizing a [${tokens}, ${cols}] BF16-valued tensor with outliers:`);
 const rows = [
   ['per tensor', perTensor()],
@@ -23,7 +23,7 @@ const rows = [
   ['per channel (V)', perChannel()],
 ].map(([name, granularity]) => {
   const q = quantize({ data, rows: tokens, cols, format: 'e4m3', granularity });
-  const s = errorStats(data, dequantize(q));
+  const s = errorStats({ reference: data, approx: dequantize({ quantized: q }) });
   return { granularity: name, scales: q.scales.length, 'rel L2': s.relativeL2.toExponential(3), cosine: s.cosine.toFixed(6), 'SNR dB': s.snrDb.toFixed(2) };
 });
 console.table(rows);

@@ -27,8 +27,23 @@ export function roundToBf16(value: number): number {
   return bf16BitsToFloat32(float32ToBf16Bits(value));
 }
 
+/** Where the bulk BF16/FP16 conversions read and write: `out` (same length as `input`) is allocated when omitted. */
+export interface HalfArrayOptions<In, Out> {
+  input: In;
+  out?: Out;
+}
+
+/** Accepts `{ input, out }` or the deprecated positional `(input, out)`. Private to the package. */
+export function halfArrayOptions<In, Out>(first: HalfArrayOptions<In, Out> | In, out?: Out): HalfArrayOptions<In, Out> {
+  return ArrayBuffer.isView(first) ? { input: first as In, ...(out === undefined ? {} : { out }) } : (first as HalfArrayOptions<In, Out>);
+}
+
 /** Encodes float32 values as BF16 bits. */
-export function encodeBf16Array(input: Float32Array, out?: Uint16Array): Uint16Array {
+export function encodeBf16Array(options: HalfArrayOptions<Float32Array, Uint16Array>): Uint16Array;
+/** @deprecated Positional form, kept while callers migrate: pass `{ input, out }`. */
+export function encodeBf16Array(input: Float32Array, out?: Uint16Array): Uint16Array;
+export function encodeBf16Array(first: HalfArrayOptions<Float32Array, Uint16Array> | Float32Array, legacyOut?: Uint16Array): Uint16Array {
+  const { input, out } = halfArrayOptions(first, legacyOut);
   expectTypedArray('input', input, Float32Array);
   const result = out ?? new Uint16Array(input.length);
   expectTypedArray('out', result, Uint16Array);
@@ -39,7 +54,11 @@ export function encodeBf16Array(input: Float32Array, out?: Uint16Array): Uint16A
 }
 
 /** Decodes BF16 bits to float32. */
-export function decodeBf16Array(input: Uint16Array, out?: Float32Array): Float32Array {
+export function decodeBf16Array(options: HalfArrayOptions<Uint16Array, Float32Array>): Float32Array;
+/** @deprecated Positional form, kept while callers migrate: pass `{ input, out }`. */
+export function decodeBf16Array(input: Uint16Array, out?: Float32Array): Float32Array;
+export function decodeBf16Array(first: HalfArrayOptions<Uint16Array, Float32Array> | Uint16Array, legacyOut?: Float32Array): Float32Array {
+  const { input, out } = halfArrayOptions(first, legacyOut);
   expectTypedArray('input', input, Uint16Array);
   const result = out ?? new Float32Array(input.length);
   expectTypedArray('out', result, Float32Array);

@@ -17,9 +17,15 @@ export const MIN_SCALE = 2 ** -126;
  *   encodes zeros exactly; 1 keeps dequantization a no-op instead of dividing by zero.
  * - amax / maxFinite below 2^-126: scale 2^-126 (MIN_SCALE), so that its reciprocal is finite.
  * - amax negative, NaN or infinite: an error, never a scale. Callers compute amax over finite values only.
+ *
+ * @example computeScale({ amax: 896, format: 'e4m3' }) // 2
  */
-export function computeScale(amax: number, format: Fp8Format): number {
-  const spec = fp8FormatSpec(format);
+export function computeScale(options: { amax: number; format: Fp8Format }): number;
+/** @deprecated Positional form, kept while callers migrate: pass `{ amax, format }`. */
+export function computeScale(amax: number, format: Fp8Format): number;
+export function computeScale(first: { amax: number; format: Fp8Format } | number, format?: Fp8Format): number {
+  const { amax, format: name } = typeof first === 'object' && first !== null ? first : { amax: first, format: format as Fp8Format };
+  const spec = fp8FormatSpec(name);
   if (typeof amax !== 'number' || Number.isNaN(amax) || !Number.isFinite(Math.fround(amax))) {
     throw new NonFiniteValueError({ tensor: 'amax', index: 0, value: amax, hint: 'a scale needs a finite amax' });
   }

@@ -2,11 +2,25 @@ import { expectLength, expectTypedArray } from './_validate';
 import { fp8DecodeTable } from './decode-fp8';
 import type { Fp8Format } from './formats';
 
+export interface DecodeFp8ArrayOptions {
+  codes: Uint8Array;
+  format: Fp8Format;
+  /** Where to write the values (same length as `codes`); a new array when omitted. */
+  out?: Float32Array;
+}
+
 /** Decodes FP8 codes to float32 through the format's 256-entry table. */
-export function decodeFp8Array(codes: Uint8Array, format: Fp8Format, out?: Float32Array): Float32Array {
-  const table = fp8DecodeTable(format);
+export function decodeFp8Array(options: DecodeFp8ArrayOptions): Float32Array;
+/** @deprecated Positional form, kept while callers migrate: pass `{ codes, format, out }`. */
+export function decodeFp8Array(codes: Uint8Array, format: Fp8Format, out?: Float32Array): Float32Array;
+export function decodeFp8Array(first: DecodeFp8ArrayOptions | Uint8Array, format?: Fp8Format, out?: Float32Array): Float32Array {
+  const options: DecodeFp8ArrayOptions = ArrayBuffer.isView(first)
+    ? { codes: first, format: format as Fp8Format, ...(out === undefined ? {} : { out }) }
+    : first;
+  const { codes } = options;
+  const table = fp8DecodeTable(options.format);
   expectTypedArray('codes', codes, Uint8Array);
-  const result = out ?? new Float32Array(codes.length);
+  const result = options.out ?? new Float32Array(codes.length);
   expectTypedArray('out', result, Float32Array);
   expectLength('out', result.length, codes.length, 'one value per code');
   for (let i = 0; i < codes.length; i++) result[i] = table[codes[i] as number] as number;

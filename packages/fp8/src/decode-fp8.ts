@@ -34,10 +34,25 @@ export function fp8DecodeTable(format: Fp8Format): Float32Array {
   return table;
 }
 
-/** Decodes one 8-bit code (an integer 0..255) to its value. */
-export function decodeFp8(code: number, format: Fp8Format): number {
+export interface DecodeFp8Options {
+  /** An 8-bit code, an integer in 0..255. */
+  code: number;
+  format: Fp8Format;
+}
+
+/**
+ * Decodes one 8-bit code to its value.
+ *
+ * @example decodeFp8({ code: 0x7e, format: 'e4m3' }) // 448
+ */
+export function decodeFp8(options: DecodeFp8Options): number;
+/** @deprecated Positional form, kept while callers migrate: pass `{ code, format }`. */
+export function decodeFp8(code: number, format: Fp8Format): number;
+export function decodeFp8(first: DecodeFp8Options | number, format?: Fp8Format): number {
+  const options = typeof first === 'number' ? { code: first, format: format as Fp8Format } : first;
+  const { code } = options;
   if (!Number.isInteger(code) || code < 0 || code > 255) {
     throw new InvalidArgumentError({ argument: 'code', value: code, message: `expected an integer in 0..255, got ${code}` });
   }
-  return fp8DecodeTable(format)[code] as number;
+  return fp8DecodeTable(options.format)[code] as number;
 }

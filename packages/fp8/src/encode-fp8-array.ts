@@ -3,6 +3,9 @@ import { fp8OverflowCode } from './encode-fp8';
 import { type Fp8Format, fp8FormatSpec } from './formats';
 
 export interface EncodeFp8ArrayOptions {
+  /** float32 values to encode. */
+  input: Float32Array;
+  format: Fp8Format;
   /** See `EncodeFp8Options.saturate`; default true. */
   saturate?: boolean;
   /** Where to write the codes (same length as the input); a new array when omitted. */
@@ -16,8 +19,17 @@ const ROUND_MAGIC = 6755399441055744;
  * Encodes float32 values to FP8 codes, bit-identical to `encodeFp8` on each element but much faster: the normal
  * range rounds by integer arithmetic on the float32 bits; the subnormal range by an exact power-of-two scaling.
  */
-export function encodeFp8Array(input: Float32Array, format: Fp8Format, options: EncodeFp8ArrayOptions = {}): Uint8Array {
-  const spec = fp8FormatSpec(format);
+export function encodeFp8Array(options: EncodeFp8ArrayOptions): Uint8Array;
+/** @deprecated Positional form, kept while callers migrate: pass `{ input, format, saturate, out }`. */
+export function encodeFp8Array(input: Float32Array, format: Fp8Format, options?: { saturate?: boolean; out?: Uint8Array }): Uint8Array;
+export function encodeFp8Array(
+  first: EncodeFp8ArrayOptions | Float32Array,
+  format?: Fp8Format,
+  legacy?: { saturate?: boolean; out?: Uint8Array },
+): Uint8Array {
+  const options: EncodeFp8ArrayOptions = ArrayBuffer.isView(first) ? { ...legacy, input: first, format: format as Fp8Format } : first;
+  const { input } = options;
+  const spec = fp8FormatSpec(options.format);
   expectTypedArray('input', input, Float32Array);
   const out = options.out ?? new Uint8Array(input.length);
   expectTypedArray('out', out, Uint8Array);

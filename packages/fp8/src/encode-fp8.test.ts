@@ -27,48 +27,61 @@ describe('encodeFp8', () => {
     [Infinity, 'e4m3', false, 0x7f],
     [2 ** -16, 'e5m2', true, 0x01],
   ] as const)('encodes %d as %s (saturate=%s) to %i', (value, format, saturate, code) => {
-    expect(encodeFp8(value, format, { saturate })).toBe(code);
+    expect(encodeFp8({ value, format, saturate })).toBe(code);
   });
 
   it.each(['e4m3', 'e5m2'] as const)('maps NaN of either sign to 0x7f in %s', (format) => {
-    expect(encodeFp8(Number.NaN, format)).toBe(0x7f);
-    expect(encodeFp8(-Number.NaN, format, { saturate: false })).toBe(0x7f);
+    expect(encodeFp8({ value: Number.NaN, format })).toBe(0x7f);
+    expect(encodeFp8({ value: -Number.NaN, format, saturate: false })).toBe(0x7f);
   });
 
   it.each(['e4m3', 'e5m2'] as const)('round-trips every finite %s code through decodeFp8', (format: Fp8Format) => {
     for (let code = 0; code < 256; code++) {
-      const value = decodeFp8(code, format);
+      const value = decodeFp8({ code, format });
       if (!Number.isFinite(value)) continue;
-      expect(encodeFp8(value, format, { saturate: false })).toBe(code);
+      expect(encodeFp8({ value, format, saturate: false })).toBe(code);
     }
   });
 
   it('decodes the documented extremes', () => {
-    expect(decodeFp8(E4M3.maxFiniteCode, 'e4m3')).toBe(E4M3.maxFinite);
-    expect(decodeFp8(E5M2.maxFiniteCode, 'e5m2')).toBe(E5M2.maxFinite);
-    expect(decodeFp8(0x01, 'e4m3')).toBe(E4M3.minSubnormal);
-    expect(decodeFp8(0x7c, 'e5m2')).toBe(Infinity);
-    expect(decodeFp8(0xff, 'e4m3')).toBeNaN();
+    expect(decodeFp8({ code: E4M3.maxFiniteCode, format: 'e4m3' })).toBe(E4M3.maxFinite);
+    expect(decodeFp8({ code: E5M2.maxFiniteCode, format: 'e5m2' })).toBe(E5M2.maxFinite);
+    expect(decodeFp8({ code: 0x01, format: 'e4m3' })).toBe(E4M3.minSubnormal);
+    expect(decodeFp8({ code: 0x7c, format: 'e5m2' })).toBe(Infinity);
+    expect(decodeFp8({ code: 0xff, format: 'e4m3' })).toBeNaN();
   });
 
   it('rejects an unknown format with the allowed names', () => {
-    expect(() => encodeFp8(1, 'e3m4' as Fp8Format)).toThrow(UnknownFormatError);
-    expect(() => decodeFp8(1, 'fp8' as Fp8Format)).toThrow(/Unknown format "fp8": expected one of 'e4m3', 'e5m2'/);
+    expect(() => encodeFp8({ value: 1, format: 'e3m4' as Fp8Format })).toThrow(UnknownFormatError);
+    expect(() => decodeFp8({ code: 1, format: 'fp8' as Fp8Format })).toThrow(/Unknown format "fp8": expected one of 'e4m3', 'e5m2'/);
   });
 
   it('rejects codes outside 0..255 and non-numbers', () => {
-    expect(() => decodeFp8(256, 'e4m3')).toThrow(/Invalid argument 'code'/);
-    expect(() => decodeFp8(1.5, 'e4m3')).toThrow(FpsAttnError);
-    expect(() => encodeFp8('1' as unknown as number, 'e4m3')).toThrow(/expected a number, got string/);
+    expect(() => decodeFp8({ code: 256, format: 'e4m3' })).toThrow(/Invalid argument 'code'/);
+    expect(() => decodeFp8({ code: 1.5, format: 'e4m3' })).toThrow(FpsAttnError);
+    expect(() => encodeFp8({ value: '1' as unknown as number, format: 'e4m3' })).toThrow(/expected a number, got string/);
+  });
+
+  it('saturates by default: out-of-range values and infinities clamp to +-maxFinite when saturate is omitted', () => {
+    expect(encodeFp8({ value: 1e6, format: 'e4m3' })).toBe(0x7e);
+    expect(encodeFp8({ value: -1e6, format: 'e4m3' })).toBe(0xfe);
+    expect(encodeFp8({ value: Infinity, format: 'e5m2' })).toBe(0x7b);
+    expect(encodeFp8({ value: -Infinity, format: 'e5m2' })).toBe(0xfb);
+    expect(encodeFp8({ value: 1e6, format: 'e4m3', saturate: undefined })).toBe(0x7e);
   });
 
   it('marks errors so they are recognised across package copies', () => {
+    let caught: unknown;
     try {
-      encodeFp8(1, 'nope' as Fp8Format);
+      encodeFp8({ value: 1, format: 'nope' as Fp8Format });
     } catch (error) {
-      expect(FpsAttnError.isInstance(error)).toBe(true);
-      expect((error as FpsAttnError).code).toBe('FPSATTN_UNKNOWN_FORMAT');
+      caught = error;
     }
+    expect(caught).toBeInstanceOf(UnknownFormatError);
+    expect(FpsAttnError.isInstance(caught)).toBe(true);
+    expect((caught as FpsAttnError).code).toBe('FPSATTN_UNKNOWN_FORMAT');
     expect(FpsAttnError.isInstance(new Error('x'))).toBe(false);
+    expect(FpsAttnError.isInstance(null)).toBe(false);
+    expect(FpsAttnError.isInstance('FPSATTN_UNKNOWN_FORMAT')).toBe(false);
   });
 });

@@ -8,6 +8,9 @@ const layouts = {
 } as const;
 
 export interface EncodeFp8Options {
+  /** The number to encode (taken as the exact double; a float32 input is rounded once). */
+  value: number;
+  format: Fp8Format;
   /**
    * true (default): a finite value beyond the format's range, and an infinity, clamps to +-maxFinite, like CUDA's
    * `__NV_SATFINITE`. false: like `__NV_NOSAT`: overflow gives NaN (e4m3) or +-infinity (e5m2).
@@ -16,7 +19,7 @@ export interface EncodeFp8Options {
   saturate?: boolean;
 }
 
-/** The unsigned code a magnitude beyond the range encodes to. */
+/** The unsigned code a magnitude beyond the range encodes to. Private to the package (not re-exported). */
 export function fp8OverflowCode(spec: Fp8FormatSpec, saturate: boolean): number {
   return saturate ? spec.maxFiniteCode : (spec.infinityCode ?? spec.canonicalNanCode);
 }
@@ -27,8 +30,11 @@ export function fp8OverflowCode(spec: Fp8FormatSpec, saturate: boolean): number 
  * Works from the exact double value, so a float32 input is rounded once, exactly like `__nv_cvt_float_to_fp8`.
  * The algorithm is arithmetic where the bulk encoder (`encodeFp8Array`) works on float32 bits: the golden-vector tests
  * check both against CUDA, so each is also a check of the other.
+ *
+ * @example encodeFp8({ value: 1e6, format: 'e4m3' }) // 0x7e (448, saturated)
  */
-export function encodeFp8(value: number, format: Fp8Format, options: EncodeFp8Options = {}): number {
+export function encodeFp8(options: EncodeFp8Options): number {
+  const { value, format } = options;
   const spec = fp8FormatSpec(format);
   if (typeof value !== 'number') {
     throw new InvalidArgumentError({ argument: 'value', value, message: `expected a number, got ${typeof value}` });

@@ -1,5 +1,6 @@
 import { encodeMinifloat } from './_minifloat';
 import { expectLength, expectTypedArray } from './_validate';
+import type { HalfArrayOptions } from './bf16';
 
 /** The FP16 code CUDA's `__float2half_rn` returns for every NaN. */
 export const FP16_NAN = 0x7fff;
@@ -25,7 +26,8 @@ export function fp16BitsToFloat32(bits: number): number {
 }
 
 /** Encodes float32 values as FP16 bits. */
-export function encodeFp16Array(input: Float32Array, out?: Uint16Array): Uint16Array {
+export function encodeFp16Array(options: HalfArrayOptions<Float32Array, Uint16Array>): Uint16Array {
+  const { input, out } = options;
   expectTypedArray('input', input, Float32Array);
   const result = out ?? new Uint16Array(input.length);
   expectTypedArray('out', result, Uint16Array);
@@ -35,7 +37,8 @@ export function encodeFp16Array(input: Float32Array, out?: Uint16Array): Uint16A
 }
 
 /** Decodes FP16 bits to float32. */
-export function decodeFp16Array(input: Uint16Array, out?: Float32Array): Float32Array {
+export function decodeFp16Array(options: HalfArrayOptions<Uint16Array, Float32Array>): Float32Array {
+  const { input, out } = options;
   expectTypedArray('input', input, Uint16Array);
   const result = out ?? new Float32Array(input.length);
   expectTypedArray('out', result, Float32Array);

@@ -42,7 +42,7 @@ function describeGolden(name: string, load: () => GoldenVectors, minimumCount: n
     it.each(['e4m3', 'e5m2'] as const)('decodes all 256 %s codes like CUDA', (format) => {
       const table = format === 'e4m3' ? golden.decodeE4m3 : golden.decodeE5m2;
       for (let code = 0; code < 256; code++) {
-        const ours = decodeFp8(code, format);
+        const ours = decodeFp8({ code, format });
         const cuda = table[code] as number;
         if (Number.isNaN(cuda)) expect(ours, `code ${hex(code, 2)}`).toBeNaN();
         else expect(Object.is(ours, cuda), `code ${hex(code, 2)}: CUDA ${cuda}, ours ${ours}`).toBe(true);
@@ -51,23 +51,23 @@ function describeGolden(name: string, load: () => GoldenVectors, minimumCount: n
 
     it.each(cases)('encodes like CUDA: $format saturate=$saturate (scalar encodeFp8)', ({ format, saturate, key }) => {
       const ours = new Uint8Array(golden.count);
-      for (let i = 0; i < golden.count; i++) ours[i] = encodeFp8(golden.inputs[i] as number, format, { saturate });
+      for (let i = 0; i < golden.count; i++) ours[i] = encodeFp8({ value: golden.inputs[i] as number, format, saturate });
       expect(mismatches(golden, golden[key], ours, 2)).toEqual([]);
     });
 
     it.each(cases)('encodes like CUDA: $format saturate=$saturate (bulk encodeFp8Array)', ({ format, saturate, key }) => {
-      const ours = encodeFp8Array(golden.inputs, format, { saturate });
+      const ours = encodeFp8Array({ input: golden.inputs, format, saturate });
       expect(mismatches(golden, golden[key], ours, 2)).toEqual([]);
     });
 
     it('rounds to BF16 like __float2bfloat16_rn (bulk and scalar)', () => {
-      expect(mismatches(golden, golden.bf16, encodeBf16Array(golden.inputs), 4)).toEqual([]);
+      expect(mismatches(golden, golden.bf16, encodeBf16Array({ input: golden.inputs }), 4)).toEqual([]);
       const scalar = Uint16Array.from(golden.inputs, (x) => float32ToBf16Bits(x));
       expect(mismatches(golden, golden.bf16, scalar, 4)).toEqual([]);
     });
 
     it('rounds to FP16 like __float2half_rn (bulk and scalar)', () => {
-      expect(mismatches(golden, golden.fp16, encodeFp16Array(golden.inputs), 4)).toEqual([]);
+      expect(mismatches(golden, golden.fp16, encodeFp16Array({ input: golden.inputs }), 4)).toEqual([]);
       const scalar = Uint16Array.from(golden.inputs, (x) => float32ToFp16Bits(x));
       expect(mismatches(golden, golden.fp16, scalar, 4)).toEqual([]);
     });

@@ -5,8 +5,8 @@ import { decodeFp16Array, encodeFp16Array, float32ToFp16Bits, fp16BitsToFloat32 
 describe('BF16 and FP16', () => {
   it('round-trips all 65536 BF16 codes (NaNs to the canonical NaN)', () => {
     const codes = new Uint16Array(65536).map((_, i) => i);
-    const values = decodeBf16Array(codes);
-    const back = encodeBf16Array(values);
+    const values = decodeBf16Array({ input: codes });
+    const back = encodeBf16Array({ input: values });
     for (let i = 0; i < 65536; i++) {
       const expected = Number.isNaN(values[i]) ? 0x7fff : i;
       if (back[i] !== expected) expect.fail(`bf16 code ${i.toString(16)} came back as ${back[i]?.toString(16)}`);
@@ -15,8 +15,8 @@ describe('BF16 and FP16', () => {
 
   it('round-trips all 65536 FP16 codes (NaNs to the canonical NaN)', () => {
     const codes = new Uint16Array(65536).map((_, i) => i);
-    const values = decodeFp16Array(codes);
-    const back = encodeFp16Array(values);
+    const values = decodeFp16Array({ input: codes });
+    const back = encodeFp16Array({ input: values });
     for (let i = 0; i < 65536; i++) {
       const expected = Number.isNaN(values[i]) ? 0x7fff : i;
       if (back[i] !== expected) expect.fail(`fp16 code ${i.toString(16)} came back as ${back[i]?.toString(16)}`);
@@ -42,7 +42,7 @@ describe('BF16 and FP16', () => {
   });
 
   it('rejects mismatched output buffers', () => {
-    expect(() => encodeBf16Array(new Float32Array(3), new Uint16Array(2))).toThrow(/Shape mismatch for 'out': expected length 3, got length 2/);
-    expect(() => decodeFp16Array(new Float32Array(2) as unknown as Uint16Array)).toThrow(/expected a Uint16Array, got Float32Array/);
+    expect(() => encodeBf16Array({ input: new Float32Array(3), out: new Uint16Array(2) })).toThrow(/Shape mismatch for 'out': expected length 3, got length 2/);
+    expect(() => decodeFp16Array({ input: new Float32Array(2) as unknown as Uint16Array })).toThrow(/expected a Uint16Array, got Float32Array/);
   });
 });

@@ -64,7 +64,7 @@ export function quantize(options: QuantizeOptions): QuantizedTensor {
   if (nonFinite !== 'error' && nonFinite !== 'ignore') {
     throw new InvalidArgumentError({ argument: 'nonFinite', value: nonFinite, message: "expected 'error' or 'ignore'" });
   }
-  const layout = resolveScaleLayout(granularity, rows, cols);
+  const layout = resolveScaleLayout({ granularity, rows, cols });
 
   // Pass 1: amax per scale, over finite values only.
   const amax = new Float32Array(layout.scaleCount);
@@ -94,7 +94,7 @@ export function quantize(options: QuantizeOptions): QuantizedTensor {
   const scales = new Float32Array(layout.scaleCount);
   const inverses = new Float32Array(layout.scaleCount);
   for (let s = 0; s < scales.length; s++) {
-    scales[s] = computeScale(amax[s] as number, format);
+    scales[s] = computeScale({ amax: amax[s] as number, format });
     inverses[s] = reciprocalScale(scales[s] as number);
   }
 
@@ -110,15 +110,25 @@ export function quantize(options: QuantizeOptions): QuantizedTensor {
       const s = layout.columnsPerScale === 1 ? base + c : base + Math.floor(c / layout.columnsPerScale);
       scaledRow[c] = (data[rowStart + c] as number) * (inverses[s] as number);
     }
-    encodeFp8Array(scaledRow, format, { saturate, out: codes.subarray(rowStart, rowStart + cols) });
+    encodeFp8Array({ input: scaledRow, format, saturate, out: codes.subarray(rowStart, rowStart + cols) });
   }
   return { codes, scales, rows, cols, format, granularity, nonFiniteCount };
 }
 
+export interface DequantizeOptions {
+  quantized: QuantizedTensor;
+  /** Where to write the `[rows, cols]` values; a new array when omitted. */
+  out?: Float32Array;
+}
+
 /** Reconstructs float32 values: float32(decode(code) * scale). */
-export function dequantize(quantized: QuantizedTensor, out?: Float32Array): Float32Array {
+export function dequantize(options: DequantizeOptions): Float32Array;
+/** @deprecated Positional form, kept while callers migrate: pass `{ quantized, out }`. */
+export function dequantize(quantized: QuantizedTensor, out?: Float32Array): Float32Array;
+export function dequantize(first: DequantizeOptions | QuantizedTensor, legacyOut?: Float32Array): Float32Array {
+  const { quantized, out } = 'quantized' in first ? first : { quantized: first, out: legacyOut };
   const { codes, scales, rows, cols, format, granularity } = quantized;
-  const layout = resolveScaleLayout(granularity, rows, cols);
+  const layout = resolveScaleLayout({ granularity, rows, cols });
   expectLength('codes', codes.length, rows * cols, `a [${rows}, ${cols}] tensor`);
   expectLength('scales', scales.length, layout.scaleCount, `one scale per group of a ${granularity.kind} granularity`);
   for (let s = 0; s < scales.length; s++) {
@@ -127,7 +137,7 @@ export function dequantize(quantized: QuantizedTensor, out?: Float32Array): Floa
       throw new InvalidArgumentError({ argument: 'scales', value: scale, message: `scale ${s} is ${scale}; scales must be finite and positive` });
     }
   }
-  const result = decodeFp8Array(codes, format, out);
+  const result = decodeFp8Array({ codes, format, ...(out === undefined ? {} : { out }) });
   for (let r = 0; r < rows; r++) {
     const base = scaleIndexOf(layout, r);
     const rowStart = r * cols;

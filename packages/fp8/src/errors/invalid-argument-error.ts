@@ -1,4 +1,5 @@
 import { FpsAttnError } from './fpsattn-error';
+import { FP8_ERROR_CODES } from './fp8-error-codes';
 
 /** An argument has a value outside what the function accepts; `argument` names it, `value` holds it. */
 export class InvalidArgumentError extends FpsAttnError {
@@ -7,7 +8,7 @@ export class InvalidArgumentError extends FpsAttnError {
 
   constructor(options: { argument: string; value: unknown; message: string; cause?: unknown }) {
     super({
-      code: 'FPSATTN_INVALID_ARGUMENT',
+      code: FP8_ERROR_CODES.INVALID_ARGUMENT,
       message: `Invalid argument '${options.argument}': ${options.message}`,
       cause: options.cause,
     });

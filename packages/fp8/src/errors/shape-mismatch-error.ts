@@ -1,4 +1,5 @@
 import { FpsAttnError } from './fpsattn-error';
+import { FP8_ERROR_CODES } from './fp8-error-codes';
 
 /** A tensor (or array) does not have the length or shape an operation needs. */
 export class ShapeMismatchError extends FpsAttnError {
@@ -9,7 +10,7 @@ export class ShapeMismatchError extends FpsAttnError {
   constructor(options: { tensor: string; expected: string | number; actual: string | number; hint?: string }) {
     const hint = options.hint === undefined ? '' : ` (${options.hint})`;
     super({
-      code: 'FPSATTN_SHAPE_MISMATCH',
+      code: FP8_ERROR_CODES.SHAPE_MISMATCH,
       message: `Shape mismatch for '${options.tensor}': expected ${options.expected}, got ${options.actual}${hint}`,
     });
     this.name = 'ShapeMismatchError';

@@ -1,4 +1,5 @@
 import { FpsAttnError } from './fpsattn-error';
+import { FP8_ERROR_CODES } from './fp8-error-codes';
 
 /** A format name that is none of the supported ones. */
 export class UnknownFormatError extends FpsAttnError {
@@ -7,7 +8,7 @@ export class UnknownFormatError extends FpsAttnError {
 
   constructor(options: { format: unknown; allowed: readonly string[] }) {
     super({
-      code: 'FPSATTN_UNKNOWN_FORMAT',
+      code: FP8_ERROR_CODES.UNKNOWN_FORMAT,
       message: `Unknown format ${JSON.stringify(options.format)}: expected one of ${options.allowed.map((f) => `'${f}'`).join(', ')}`,
     });
     this.name = 'UnknownFormatError';

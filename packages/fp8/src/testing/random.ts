@@ -17,6 +17,10 @@ export function createRng(seed: number): Rng {
 }
 
 export interface RandomFloat32Options {
+  /** The generator to draw from (see {@link createRng}). */
+  rng: Rng;
+  /** Number of values. */
+  length: number;
   /** Standard deviation of the normal values (default 1). */
   std?: number;
   /** Fraction of values multiplied by `outlierScale`, like the activation outliers of real attention inputs. */
@@ -27,7 +31,16 @@ export interface RandomFloat32Options {
 }
 
 /** Normal random values (Box-Muller), never exactly zero, with optional outliers. */
-export function randomFloat32(rng: Rng, length: number, options: RandomFloat32Options = {}): Float32Array {
+export function randomFloat32(options: RandomFloat32Options): Float32Array;
+/** @deprecated Positional form, kept while callers migrate: pass `{ rng, length, ...options }`. */
+export function randomFloat32(rng: Rng, length: number, options?: Omit<RandomFloat32Options, 'rng' | 'length'>): Float32Array;
+export function randomFloat32(
+  first: RandomFloat32Options | Rng,
+  legacyLength?: number,
+  legacyOptions?: Omit<RandomFloat32Options, 'rng' | 'length'>,
+): Float32Array {
+  const options: RandomFloat32Options = typeof first === 'function' ? { ...legacyOptions, rng: first, length: legacyLength as number } : first;
+  const { rng, length } = options;
   const std = options.std ?? 1;
   const outlierFraction = options.outlierFraction ?? 0;
   const outlierScale = options.outlierScale ?? 20;
