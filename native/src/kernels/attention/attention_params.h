@@ -1,0 +1,41 @@
+// AttentionParams: the argument block of the fused attention kernel (tmp/SPEC.md, "Attention contract").
+// Host and device visible, plain data. The caller allocates every buffer (no workspace is needed):
+//   q, k      [B, Npad, H*D]  e4m3 codes (dtype 1) or bf16 (dtype 0), rows tile-major and padded to 128-row blocks
+//   v         fp8: V^T codes [B, H*D, vTokenStride] (keys contiguous); bf16: [B, Npad, H*D]
+//   qScale    fp8: [B, H, Npad] per-row dequant scale of q; kScale likewise for k (null for bf16)
+//   vScale    fp8: [B, H*D] per-channel dequant scale of v (null for bf16)
+//   blockValidRows [numBlocks]: valid rows of each 128-row block (0..128); the rest is padding
+//   rowPtr    [listHeads, numBlocks + 1] CSR offsets of the key-block lists of each query block (null = dense)
+//   colIdx    key block ids of the lists (ascending within a row)
+//   out       bf16 [B, Npad, H*D]; padding rows and rows with no valid key are written as 0
+// Alignment: q, k, v, out 16-byte aligned; kScale 16-byte aligned (bulk copies of 512 bytes per key block).
+#pragma once
+
+#include <cstdint>
+
+#ifdef __cplusplus
+namespace fpsattn {
+#endif
+
+struct AttentionParams {
+  const void* q;
+  const void* k;
+  const void* v;
+  const float* qScale;
+  const float* kScale;
+  const float* vScale;
+  const int32_t* blockValidRows;
+  const int32_t* rowPtr;
+  const int32_t* colIdx;
+  void* out;
+  int32_t batch, heads, headDim /* 128 */, numBlocks, listHeads /* 1 or heads */;
+  int64_t npad /* numBlocks * 128 */, vTokenStride /* >= npad, multiple of 16 */;
+  float softmaxScale;
+  int32_t dtype;  // 0 = bf16, 1 = e4m3
+};
+
+enum AttentionDtype : int32_t { kAttentionBf16 = 0, kAttentionE4m3 = 1 };
+
+#ifdef __cplusplus
+}  // namespace fpsattn
+#endif

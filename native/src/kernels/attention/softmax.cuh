@@ -1,0 +1,137 @@
+// softmax.cuh: online softmax of one 64x128 score tile held by a consumer warpgroup (fp32, exp2 domain).
+//
+// Per thread: 2 rows (r = 16*warp + lane/4 and r + 8), 32 of the 128 key columns each (accumulator layout in
+// hopper_ptx.cuh). Row max and row sum are reduced over the 4 threads of a quad with two xor-shuffles; the row sum
+// is kept per thread (partial) and reduced once in the epilogue, since alpha is uniform across the quad.
+//
+//   FP8:  x = s * kScale[key] * qScale[row] * softmaxScale * log2(e) computed as qScale[row] * (s * colFactor[key])
+//         so the row factor folds into the exp2's FFMA; p' = exp2(x - m + log2(448)) = 448 * p (fixed P scale), l sums
+//         p' (unquantized), P packs to E4M3 (RNE, satfinite) into the A fragment of the P.V WGMMA.
+//   BF16: x = s * softmaxScale * log2(e); p = exp2(x - m); l sums p; P packs to bf16 (RNE).
+// m is the exact running max including the current block (no lagging max: FP8 P never exceeds 448).
+// Masked keys (key >= valid rows of the key block) get p = 0 and do not enter the max. A block with no valid key
+// never reaches this code (the consumer skips it).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "kernels/attention/hopper_ptx.cuh"
+#include "kernels/attention/smem_layout.cuh"
+#include "kernels/attention/tile_policy.h"
+
+namespace fpsattn {
+namespace attention {
+
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr float kLog2PScale = 8.807354922057604f;  // log2(448)
+
+template <bool kFp8>
+struct OnlineSoftmax {
+  float m[2];  // running max per row (log2 domain, scaled), -inf before the first block
+  float l[2];  // running partial row sum of this thread
+
+  __device__ __forceinline__ void init() {
+    m[0] = m[1] = -INFINITY;
+    l[0] = l[1] = 0.f;
+  }
+
+  // s: raw accumulator (in place: becomes the probabilities); rowFactor: fp8 qScale*1 (per row), bf16 scale*log2e.
+  // colScale (fp8 only): the key block's kScale[128] in shared memory (natural key order); colMul = softmaxScale*log2e.
+  // Returns alpha (rescale of the previous accumulator) per row.
+  __device__ __forceinline__ void step(float (&s)[64], const float (&rowFactor)[2], const float* colScale,
+                                       float colMul, int validKeys, int quadLane, float (&alpha)[2]) {
+    if constexpr (kFp8) {
+#pragma unroll
+      for (int j = 0; j < 16; ++j) {
+        const int key = kFp8KeyOfRow(8 * j + 2 * quadLane);  // even: keys key, key+1 are adjacent
+        const float2 c = *reinterpret_cast<const float2*>(colScale + key);
+        const float c0 = c.x * colMul, c1 = c.y * colMul;
+        s[4 * j + 0] *= c0;
+        s[4 * j + 1] *= c1;
+        s[4 * j + 2] *= c0;
+        s[4 * j + 3] *= c1;
+      }
+    }
+    const bool ragged = validKeys < kBlockN;
+    if (ragged) {
+#pragma unroll
+      for (int j = 0; j < 16; ++j) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int n = 8 * j + 2 * quadLane + (e & 1);
+          const int key = kFp8 ? kFp8KeyOfRow(n) : n;
+          if (key >= validKeys) s[4 * j + e] = -INFINITY;
+        }
+      }
+    }
+    float mx[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int j = 0; j < 16; ++j) {
+      mx[0] = fmaxf(mx[0], fmaxf(s[4 * j + 0], s[4 * j + 1]));
+      mx[1] = fmaxf(mx[1], fmaxf(s[4 * j + 2], s[4 * j + 3]));
+    }
+    float bias[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+      mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+      const float mNew = fmaxf(m[r], mx[r] * rowFactor[r]);
+      const float mUse = mNew == -INFINITY ? 0.f : mNew;
+      alpha[r] = ptx::ex2(m[r] - mUse);
+      m[r] = mNew;
+      bias[r] = (kFp8 ? kLog2PScale : 0.f) - mUse;
+    }
+    float sum[2] = {0.f, 0.f};
+#pragma unroll
+    for (int j = 0; j < 16; ++j) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int r = e >> 1;
+        float p = ptx::ex2(__fmaf_rn(rowFactor[r], s[4 * j + e], bias[r]));
+        if (kFp8 && ragged && s[4 * j + e] == -INFINITY) p = 0.f;  // qScale 0 would give 0 * -inf = NaN
+        s[4 * j + e] = p;
+        sum[r] += p;
+      }
+    }
+    l[0] = __fmaf_rn(l[0], alpha[0], sum[0]);
+    l[1] = __fmaf_rn(l[1], alpha[1], sum[1]);
+  }
+
+  // Full row sums (after the last block): reduce the partial sums over the quad.
+  __device__ __forceinline__ void finish() {
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
+      l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
+    }
+  }
+};
+
+// P (64x128, probabilities in accumulator layout) -> E4M3 A fragments of 4 m64n128k32 steps. Thanks to the K row
+// permutation (kFp8KeyOfRow) register 4*j+e already sits at the A-fragment k position of its key.
+__device__ __forceinline__ void packPFp8(const float (&p)[64], uint32_t (&a)[4][4]) {
+#pragma unroll
+  for (int k = 0; k < 4; ++k) {
+    const int b = 16 * k;
+    a[k][0] = ptx::packE4m3x4(p[b + 0], p[b + 1], p[b + 4], p[b + 5]);     // row r,   k 4q..4q+3
+    a[k][1] = ptx::packE4m3x4(p[b + 2], p[b + 3], p[b + 6], p[b + 7]);     // row r+8, k 4q..4q+3
+    a[k][2] = ptx::packE4m3x4(p[b + 8], p[b + 9], p[b + 12], p[b + 13]);   // row r,   k 16+4q..
+    a[k][3] = ptx::packE4m3x4(p[b + 10], p[b + 11], p[b + 14], p[b + 15]); // row r+8, k 16+4q..
+  }
+}
+
+// P -> bf16 A fragments of 8 m64n128k16 steps (the accumulator layout of 16-bit types matches the A layout).
+__device__ __forceinline__ void packPBf16(const float (&p)[64], uint32_t (&a)[8][4]) {
+#pragma unroll
+  for (int k = 0; k < 8; ++k) {
+    const int b = 8 * k;
+    a[k][0] = ptx::packBf16x2(p[b + 0], p[b + 1]);
+    a[k][1] = ptx::packBf16x2(p[b + 2], p[b + 3]);
+    a[k][2] = ptx::packBf16x2(p[b + 4], p[b + 5]);
+    a[k][3] = ptx::packBf16x2(p[b + 6], p[b + 7]);
+  }
+}
+
+}  // namespace attention
+}  // namespace fpsattn
