@@ -35,7 +35,7 @@ export function planCost(options: { plan: AttentionPlan; grid: GridDims; rowMult
       throw new InvalidArgumentError({ argument: 'rowMultiple', value: rowMultiple, message: `expected a positive integer, got ${rowMultiple}` });
     }
     const n = grid.frames * grid.height * grid.width;
-    const rows = paddedBlockRows(n, rowMultiple);
+    const rows = paddedBlockRows({ tileTokens: n, rowMultiple });
     return { density: 1, flopsRelative: 1, executedRelative: (rows / n) * (rows / n) };
   }
   const cache = options.cache ?? sharedCache;

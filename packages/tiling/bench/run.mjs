@@ -52,9 +52,9 @@ for (const [name, grid, tile, window] of maskCases) {
 }
 
 const layout720 = createTileLayout({ grid: WAN_720P_GRID, tile: [3, 5, 8] });
-record('720p tile 3x5x8: permutation + inverse', () => createTilePermutation(layout720), { runs: 50 });
+record('720p tile 3x5x8: permutation + inverse', () => createTilePermutation({ layout: layout720 }), { runs: 50 });
 record('720p tile 3x5x8: padded layout (128 rows)', () => createPaddedTileLayout({ layout: layout720, rowMultiple: 128 }), { runs: 50 });
-const permutation = createTilePermutation(layout720);
+const permutation = createTilePermutation({ layout: layout720 });
 const rowWidth = 128;
 const bf16 = new Uint16Array(WAN_720P_GRID.numTokens * rowWidth);
 const out = new Uint16Array(bf16.length);

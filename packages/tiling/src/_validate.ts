@@ -1,5 +1,4 @@
 import { InvalidArgumentError } from '@fpsattn/fp8';
-import type { Dims3 } from './types';
 
 /** Throws unless `value` is an integer >= 1 (finite, not NaN). */
 export function assertPositiveInt(argument: string, value: unknown): asserts value is number {
@@ -21,18 +20,6 @@ export function assertNonNegativeInt(argument: string, value: unknown): asserts 
       message: `expected a non-negative integer, got ${describe(value)}`,
     });
   }
-}
-
-/** Throws unless `value` is a 3-element array of positive integers; names the bad element (`tile[2]`). */
-export function assertDims3(argument: string, value: unknown): asserts value is Dims3 {
-  if (!Array.isArray(value) || value.length !== 3) {
-    throw new InvalidArgumentError({
-      argument,
-      value,
-      message: `expected [t, h, w] with three positive integers, got ${describe(value)}`,
-    });
-  }
-  for (let axis = 0; axis < 3; axis++) assertPositiveInt(`${argument}[${axis}]`, value[axis]);
 }
 
 /** Largest length / index an Int32 array (rowPtr, colIdx, slot tables) can hold: 2^31 - 1. */

@@ -1,16 +1,20 @@
 import { InvalidArgumentError } from '@fpsattn/fp8';
-import { assertDims3, assertPositiveInt, describe } from './_validate';
+import { assertPositiveInt, describe } from './_validate';
 import { buildBlockMask, type BlockMask } from './block-mask';
+import { readSize3 } from './size3';
 import { createTileLayout, type TileLayout } from './tile-layout';
 import { createTokenGrid } from './token-grid';
-import type { Dims3, GridDims } from './types';
-import { validateWindow, windowKey, type WindowSpec } from './window-3d';
+import type { Dims3, GridDims, Size3 } from './types';
+import { validateWindow, windowKey, type WindowInput, type WindowSpec } from './window-3d';
 
-/** What identifies a mask: `{ grid, tile, window }`, or `{ layout, window }` (the layout's grid and tile). */
-export type BlockMaskParams = { grid: GridDims; tile: Dims3; window: WindowSpec } | { layout: TileLayout; window: WindowSpec };
+/**
+ * What identifies a mask: `{ grid, tile, window }` (sizes as `[t, h, w]` or `{ frames, height, width }`), or
+ * `{ layout, window }` (the layout's grid and tile).
+ */
+export type BlockMaskParams = { grid: Size3; tile: Size3; window: WindowInput } | { layout: TileLayout; window: WindowInput };
 
 /** Validates the parameters (so a cache hit and a miss reject the same inputs) and returns the key and grid/tile. */
-function readParams(options: BlockMaskParams): { key: string; grid: GridDims; tile: Dims3; layout?: TileLayout } {
+function readParams(options: BlockMaskParams): { key: string; grid: GridDims; tile: Dims3; window: WindowSpec; layout?: TileLayout } {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError({ argument: 'options', value: options, message: `expected { grid, tile, window } or { layout, window }, got ${describe(options)}` });
   }
@@ -18,12 +22,11 @@ function readParams(options: BlockMaskParams): { key: string; grid: GridDims; ti
   if ('layout' in options && (typeof layout !== 'object' || layout === null)) {
     throw new InvalidArgumentError({ argument: 'layout', value: layout, message: `expected a TileLayout, got ${describe(layout)}` });
   }
-  const grid = createTokenGrid(layout ? layout.grid : (options as { grid: GridDims }).grid);
-  const tile = layout ? layout.tile : (options as { tile: Dims3 }).tile;
-  assertDims3(layout ? 'layout.tile' : 'tile', tile);
-  validateWindow(options.window);
-  const key = `${grid.frames}x${grid.height}x${grid.width}|${tile.join('x')}|${windowKey(options.window)}`;
-  return { key, grid, tile, ...(layout ? { layout } : {}) };
+  const grid = createTokenGrid(layout ? layout.grid : (options as { grid: Size3 }).grid);
+  const tile = readSize3(layout ? 'layout.tile' : 'tile', layout ? layout.tile : (options as { tile: Size3 }).tile);
+  const window = validateWindow(options.window);
+  const key = `${grid.frames}x${grid.height}x${grid.width}|${tile.join('x')}|${windowKey(window)}`;
+  return { key, grid, tile, window, ...(layout ? { layout } : {}) };
 }
 
 /**
@@ -60,7 +63,7 @@ export class BlockMaskCache {
    * so `(o) => cache.get(o)` can be the `build` of {@link buildHeadBlockMasks}. Parameters are validated on hits too.
    */
   get(options: BlockMaskParams): BlockMask {
-    const { key, grid, tile, layout: given } = readParams(options);
+    const { key, grid, tile, window, layout: given } = readParams(options);
     const hit = this.entries.get(key);
     if (hit) {
       this.hits++;
@@ -70,7 +73,7 @@ export class BlockMaskCache {
     }
     this.misses++;
     const layout = given ?? createTileLayout({ grid, tile });
-    const mask = buildBlockMask({ layout, window: options.window });
+    const mask = buildBlockMask({ layout, window });
     this.entries.set(key, mask);
     if (this.entries.size > this.capacity) {
       const oldest = this.entries.keys().next().value;

@@ -1,7 +1,7 @@
-import { assertDims3 } from './_validate';
+import { readSize3 } from './size3';
 import { createTokenGrid } from './token-grid';
-import type { Dims3, GridDims } from './types';
-import { validateWindow, type WindowSpec } from './window-3d';
+import type { Size3 } from './types';
+import { validateWindow, type WindowInput, type WindowSpec } from './window-3d';
 
 /**
  * Pairs (query tile coordinate c, key tile coordinate k) on one axis of n tiles that the window links.
@@ -27,11 +27,10 @@ function axisPairs(window: WindowSpec, axis: 0 | 1 | 2, n: number, tile: number)
  * without allocating anything: use it to size or reject a mask before building it. Exact while the result is at
  * most 2^53; masks are capped at 2^31 - 1 key tiles (Int32 `colIdx`).
  */
-export function blockMaskNnz(options: { grid: GridDims; tile: Dims3; window: WindowSpec }): number {
+export function blockMaskNnz(options: { grid: Size3; tile: Size3; window: WindowInput }): number {
   const grid = createTokenGrid(options.grid);
-  assertDims3('tile', options.tile);
-  validateWindow(options.window);
-  const { tile, window } = options;
+  const tile = readSize3('tile', options.tile);
+  const window = validateWindow(options.window);
   const extents = [grid.frames, grid.height, grid.width] as const;
   let nnz = 1;
   for (const axis of [0, 1, 2] as const) nnz *= axisPairs(window, axis, Math.ceil(extents[axis] / tile[axis]), tile[axis]);

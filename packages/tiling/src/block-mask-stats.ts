@@ -62,7 +62,7 @@ export function blockMaskStats(options: { mask: BlockMask; headDim?: number; row
   const numTokens = mask.layout.grid.numTokens;
   const numTiles = mask.layout.numTiles;
   const pairs = attendedPairs(mask);
-  const blockRows = paddedBlockRows(mask.layout.tileTokens, rowMultiple);
+  const blockRows = paddedBlockRows({ tileTokens: mask.layout.tileTokens, rowMultiple });
   const denseFlops = 4 * headDim * numTokens * numTokens;
   const attentionFlops = 4 * headDim * pairs;
   const executedFlops = 4 * headDim * mask.nnz * blockRows * blockRows;

@@ -16,7 +16,7 @@ describe('buildBlockMask', () => {
         const mask = buildBlockMask({ layout: createTileLayout({ grid, tile }), window });
         const lists = bruteForceTileLists({ grid, tile, mask: bruteForceTokenMask({ grid, tile, window }) });
         expect(mask.rowPtr.length).toBe(lists.length + 1);
-        lists.forEach((list, u) => expect([...keyTilesOf(mask, u)]).toEqual(list));
+        lists.forEach((list, u) => expect([...keyTilesOf({ mask: mask, tile: u })]).toEqual(list));
         expect(mask.nnz).toBe(lists.reduce((s, l) => s + l.length, 0));
       }),
       { numRuns: 400 },
@@ -28,7 +28,7 @@ describe('buildBlockMask', () => {
       fc.property(smallGrid, smallTile, anyWindow, (grid, tile, window) => {
         const mask = buildBlockMask({ layout: createTileLayout({ grid, tile }), window });
         for (let u = 0; u < mask.numQueryTiles; u++) {
-          const keys = keyTilesOf(mask, u);
+          const keys = keyTilesOf({ mask: mask, tile: u });
           for (let i = 1; i < keys.length; i++) expect(keys[i]!).toBeGreaterThan(keys[i - 1]!);
           expect([...keys]).toContain(u); // every window holds its own tile
         }
@@ -59,7 +59,7 @@ describe('buildBlockMask', () => {
   ] as const)('agrees with brute force: %s', (_name, grid, tile, window) => {
     const mask = buildBlockMask({ layout: createTileLayout({ grid, tile }), window: window as WindowSpec });
     const lists = bruteForceTileLists({ grid, tile, mask: bruteForceTokenMask({ grid, tile, window: window as WindowSpec }) });
-    lists.forEach((list, u) => expect([...keyTilesOf(mask, u)]).toEqual(list));
+    lists.forEach((list, u) => expect([...keyTilesOf({ mask: mask, tile: u })]).toEqual(list));
   });
 
   it.each([
@@ -82,7 +82,7 @@ describe('buildBlockMask', () => {
         );
         if (inside) expected.push(v);
       }
-      expect([...keyTilesOf(mask, u)]).toEqual(expected);
+      expect([...keyTilesOf({ mask: mask, tile: u })]).toEqual(expected);
     }
   });
 

@@ -1,10 +1,10 @@
 import { assertInt32Count } from './_validate';
 import { blockMaskNnz } from './block-mask-nnz';
 import type { TileLayout } from './tile-layout';
-import { validateWindow, windowAxisRange, type WindowSpec } from './window-3d';
+import { axisRange, validateWindow, type WindowInput, type WindowSpec } from './window-3d';
 
 /**
- * Tile-level attention mask in CSR form: query tile u attends to key tiles
+ * Tile-level attention mask in CSR form (`window` is the validated, normalised window): query tile u attends to key tiles
  * `colIdx[rowPtr[u]] .. colIdx[rowPtr[u+1] - 1]`, sorted ascending. Tile ids follow {@link TileLayout}
  * (tile raster order), so with the padded layout the key block of tile v starts at row `v * blockRows`.
  * `nnz = rowPtr[numQueryTiles]` is the number of dense blocks the kernel runs (the paper's M x |W(u)|).
@@ -26,7 +26,7 @@ function axisTables(layout: TileLayout, window: WindowSpec, axis: 0 | 1 | 2): { 
   const start = new Int32Array(n);
   const end = new Int32Array(n);
   for (let c = 0; c < n; c++) {
-    const [s, e] = windowAxisRange({ window, axis, center: c, numTiles: n, tile: layout.tile[axis] });
+    const [s, e] = axisRange(window, axis, c, n, layout.tile[axis]);
     start[c] = s;
     end[c] = e;
   }
@@ -39,9 +39,9 @@ function axisTables(layout: TileLayout, window: WindowSpec, axis: 0 | 1 | 2): { 
  * Throws an InvalidArgumentError (argument `window`) before allocating when the mask would hold more than
  * 2^31 - 1 key tiles (see {@link blockMaskNnz}).
  */
-export function buildBlockMask(options: { layout: TileLayout; window: WindowSpec }): BlockMask {
-  const { layout, window } = options;
-  validateWindow(window);
+export function buildBlockMask(options: { layout: TileLayout; window: WindowInput }): BlockMask {
+  const { layout } = options;
+  const window = validateWindow(options.window);
   const expectedNnz = blockMaskNnz({ grid: layout.grid, tile: layout.tile, window });
   assertInt32Count({
     argument: 'window',
@@ -91,7 +91,8 @@ export function buildBlockMask(options: { layout: TileLayout; window: WindowSpec
   return Object.freeze({ layout, window, numQueryTiles: numTiles, numKeyTiles: numTiles, rowPtr, colIdx, nnz });
 }
 
-/** Key tiles of query tile u (a view into `mask.colIdx`, sorted ascending). */
-export function keyTilesOf(mask: BlockMask, u: number): Int32Array {
-  return mask.colIdx.subarray(mask.rowPtr[u]!, mask.rowPtr[u + 1]!);
+/** Key tiles of query tile `tile` (a view into `mask.colIdx`, sorted ascending). No bounds check. */
+export function keyTilesOf(options: { mask: BlockMask; tile: number }): Int32Array {
+  const { mask, tile } = options;
+  return mask.colIdx.subarray(mask.rowPtr[tile]!, mask.rowPtr[tile + 1]!);
 }

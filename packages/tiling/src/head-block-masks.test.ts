@@ -31,7 +31,7 @@ describe('buildHeadBlockMasks', () => {
       const single = buildBlockMask({ layout, window });
       for (let u = 0; u < m; u++) {
         const row = heads.colIdx.subarray(heads.rowPtr[h * m + u]!, heads.rowPtr[h * m + u + 1]!);
-        expect([...row]).toEqual([...keyTilesOf(single, u)]);
+        expect([...row]).toEqual([...keyTilesOf({ mask: single, tile: u })]);
       }
     });
     expect(heads.rowPtr[3 * m]).toBe(heads.colIdx.length);

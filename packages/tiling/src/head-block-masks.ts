@@ -2,7 +2,7 @@ import { InvalidArgumentError } from '@fpsattn/fp8';
 import { assertInt32Count } from './_validate';
 import { buildBlockMask, type BlockMask } from './block-mask';
 import type { TileLayout } from './tile-layout';
-import { windowKey, type WindowSpec } from './window-3d';
+import { validateWindow, windowKey, type WindowInput, type WindowSpec } from './window-3d';
 
 /**
  * Block masks for several heads whose windows may differ.
@@ -33,7 +33,8 @@ export interface HeadBlockMasks {
  */
 export function buildHeadBlockMasks(options: {
   layout: TileLayout;
-  windows: readonly WindowSpec[];
+  /** One window per head (sizes as `[t, h, w]` or `{ frames, height, width }`). */
+  windows: readonly WindowInput[];
   /** Mask builder, e.g. `(o) => cache.get(o)` for a {@link BlockMaskCache}; defaults to {@link buildBlockMask}. */
   build?: (options: { layout: TileLayout; window: WindowSpec }) => BlockMask;
 }): HeadBlockMasks {
@@ -43,7 +44,8 @@ export function buildHeadBlockMasks(options: {
     throw new InvalidArgumentError({ argument: 'windows', value: windows, message: 'expected one window per head (at least one)' });
   }
   const byKey = new Map<string, BlockMask>();
-  const masks = windows.map((window) => {
+  const masks = windows.map((input) => {
+    const window = validateWindow(input);
     const key = windowKey(window);
     let mask = byKey.get(key);
     if (!mask) {

@@ -9,7 +9,7 @@ describe('public surface', () => {
         'BlockMaskCache', 'WAN_480P_GRID', 'WAN_720P_GRID', 'WINDOW_KINDS', 'attendedPairs', 'blockMaskKey', 'blockMaskNnz', 'blockMaskStats',
         'buildBlockMask', 'buildHeadBlockMasks', 'createPaddedTileLayout', 'createTileLayout', 'createTilePermutation',
         'createTokenGrid', 'defaultBlockMaskCache', 'getBlockMask', 'headBlockMasksStats', 'keyTilesOf', 'padRows',
-        'paddedBlockRows', 'permuteRows', 'seedHalfWidths', 'tileCoords', 'tileIndex', 'tileOfToken', 'tileRows',
+        'paddedBlockRows', 'permuteRows', 'seedHalfWidths', 'tileCoords', 'tileIndex', 'tileOfToken', 'tileRows', 'toDims3', 'toGridDims',
         'tokenCoords', 'tokenIndex', 'untileRows', 'unpadRows', 'validateWindow', 'windowAxisRange', 'windowKey', 'windowRanges',
       ].sort(),
     );

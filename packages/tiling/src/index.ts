@@ -1,4 +1,5 @@
-export type { Dims3, GridDims, NumericTypedArray } from './types';
+export type { Dims3, GridDims, NumericTypedArray, Size3 } from './types';
+export { toDims3, toGridDims } from './size3';
 export { createTokenGrid, tokenIndex, tokenCoords, WAN_480P_GRID, WAN_720P_GRID, type TokenGrid } from './token-grid';
 export { createTileLayout, tileIndex, tileCoords, tileOfToken, type TileLayout } from './tile-layout';
 export { createTilePermutation, type TilePermutation } from './tile-permutation';
@@ -13,6 +14,7 @@ export {
   windowRanges,
   windowKey,
   WINDOW_KINDS,
+  type WindowInput,
   type WindowSpec,
   type WindowKind,
 } from './window-3d';

@@ -16,7 +16,7 @@ describe('paddedBlockRows', () => {
     [1, 16, 16],
     [7, 1, 7],
   ])('pads %i tokens to a multiple of %i: %i rows', (tokens, multiple, rows) => {
-    expect(paddedBlockRows(tokens, multiple)).toBe(rows);
+    expect(paddedBlockRows({ tileTokens: tokens, rowMultiple: multiple })).toBe(rows);
   });
 });
 
@@ -44,7 +44,7 @@ describe('createPaddedTileLayout', () => {
     fc.assert(
       fc.property(smallGrid, smallTile, fc.integer({ min: 1, max: 40 }), (grid, tile, rowMultiple) => {
         const layout = createTileLayout({ grid, tile });
-        const permutation = createTilePermutation(layout);
+        const permutation = createTilePermutation({ layout });
         const padded = createPaddedTileLayout({ layout, rowMultiple, permutation });
         expect(padded.blockRows % rowMultiple).toBe(0);
         expect(padded.blockRows).toBeGreaterThanOrEqual(layout.tileTokens);
@@ -81,7 +81,7 @@ describe('createPaddedTileLayout', () => {
     const grid = { frames: 2, height: 4, width: 4 };
     const layout = createTileLayout({ grid, tile: [2, 2, 2] });
     const reference = createPaddedTileLayout({ layout, rowMultiple: 8 });
-    for (const permutation of [createTilePermutation(layout), createTilePermutation(createTileLayout({ grid: { ...grid }, tile: [2, 2, 2] }))]) {
+    for (const permutation of [createTilePermutation({ layout }), createTilePermutation({ layout: createTileLayout({ grid: { ...grid }, tile: [2, 2, 2] }) })]) {
       expect([...createPaddedTileLayout({ layout, rowMultiple: 8, permutation }).slotToToken]).toEqual([...reference.slotToToken]);
     }
   });
@@ -93,7 +93,7 @@ describe('createPaddedTileLayout', () => {
     [{ frames: 2, height: 4, width: 5 }, [2, 2, 2]],
   ] as const)('rejects a permutation built for grid %o and tile %o', (grid, tile) => {
     const layout = createTileLayout({ grid: { frames: 2, height: 4, width: 4 }, tile: [2, 2, 2] });
-    const permutation = createTilePermutation(createTileLayout({ grid, tile }));
+    const permutation = createTilePermutation({ layout: createTileLayout({ grid, tile }) });
     expect(() => createPaddedTileLayout({ layout, rowMultiple: 8, permutation })).toThrow(InvalidArgumentError);
     expect(() => createPaddedTileLayout({ layout, rowMultiple: 8, permutation })).toThrow(/'permutation'.*built for grid/);
   });

@@ -30,9 +30,13 @@ export interface PaddedTileLayout {
   readonly valid: Uint8Array;
 }
 
-/** Padded size of a full tile: `ceil(tileTokens / rowMultiple) * rowMultiple`. */
-export function paddedBlockRows(tileTokens: number, rowMultiple: number): number {
-  return Math.ceil(tileTokens / rowMultiple) * rowMultiple;
+/**
+ * Padded size of a full tile: `ceil(tileTokens / rowMultiple) * rowMultiple` (no validation: the callers check).
+ *
+ * @example paddedBlockRows({ tileTokens: 120, rowMultiple: 128 }) // 128
+ */
+export function paddedBlockRows(options: { tileTokens: number; rowMultiple: number }): number {
+  return Math.ceil(options.tileTokens / options.rowMultiple) * options.rowMultiple;
 }
 
 /** Same tile layout: the same object, or the same grid and tile shape (then every derived table is equal too). */
@@ -68,10 +72,10 @@ export function createPaddedTileLayout(options: {
     throw new InvalidArgumentError({
       argument: 'permutation',
       value: layoutName(options.permutation.layout),
-      message: `the permutation was built for ${layoutName(options.permutation.layout)}, not for ${layoutName(layout)}: pass createTilePermutation(layout) or omit it`,
+      message: `the permutation was built for ${layoutName(options.permutation.layout)}, not for ${layoutName(layout)}: pass createTilePermutation({ layout }) or omit it`,
     });
   }
-  const blockRows = paddedBlockRows(layout.tileTokens, rowMultiple);
+  const blockRows = paddedBlockRows({ tileTokens: layout.tileTokens, rowMultiple });
   const numRows = layout.numTiles * blockRows;
   assertInt32Count({
     argument: 'rowMultiple',
@@ -80,7 +84,7 @@ export function createPaddedTileLayout(options: {
     what: `the padded layout would have ${numRows} rows (${layout.numTiles} tiles x ${blockRows} rows)`,
     fix: 'use a smaller rowMultiple or smaller tiles',
   });
-  const permutation = options.permutation ?? createTilePermutation(layout);
+  const permutation = options.permutation ?? createTilePermutation({ layout });
   const slotToToken = new Int32Array(numRows).fill(-1);
   const tokenToSlot = new Int32Array(layout.grid.numTokens);
   const valid = new Uint8Array(numRows);

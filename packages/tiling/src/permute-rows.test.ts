@@ -37,7 +37,7 @@ describe('permuteRows', () => {
           const src = Float32Array.from({ length: rows * rowWidth }, (_, i) => i * 0.5 + seed);
           const index = Int32Array.from({ length: outRows }, (_, i) => ((i * 7919 + seed) % (rows + 1)) - 1);
           const out = permuteRows({ src, rowWidth, index, fill: -2 });
-          expect([...out]).toEqual(bruteForceGatherRows(src, rowWidth, index, -2));
+          expect([...out]).toEqual(bruteForceGatherRows({ src, rowWidth, index, fill: -2 }));
         },
       ),
       { numRuns: 200 },

@@ -12,9 +12,10 @@ function coordsOf(grid: GridDims, r: number): [number, number, number] {
   return [t, h, r % grid.width];
 }
 
-/** Tile coordinates of raster token r. */
-export function bruteForceTileCoords(grid: GridDims, tile: Dims3, r: number): [number, number, number] {
-  const c = coordsOf(grid, r);
+/** Tile coordinates of raster token `token`. */
+export function bruteForceTileCoords(options: { grid: GridDims; tile: Dims3; token: number }): [number, number, number] {
+  const { grid, tile } = options;
+  const c = coordsOf(grid, options.token);
   return [Math.floor(c[0] / tile[0]), Math.floor(c[1] / tile[1]), Math.floor(c[2] / tile[2])];
 }
 
@@ -51,7 +52,7 @@ export function bruteForceTokenMask(options: { grid: GridDims; tile: Dims3; wind
   const { grid, tile, window } = options;
   const n = grid.frames * grid.height * grid.width;
   const counts = tilesPerAxis(grid, tile);
-  const tiles = Array.from({ length: n }, (_, r) => bruteForceTileCoords(grid, tile, r));
+  const tiles = Array.from({ length: n }, (_, r) => bruteForceTileCoords({ grid, tile, token: r }));
   const mask = new Uint8Array(n * n);
   for (let q = 0; q < n; q++) {
     const cq = tiles[q]!;
@@ -77,10 +78,11 @@ export function bruteForcePairCount(mask: Uint8Array): number {
   return count;
 }
 
-/** Tile id in tile raster order (w fastest). */
-export function bruteForceTileId(grid: GridDims, tile: Dims3, r: number): number {
+/** Tile id of raster token `token` in tile raster order (w fastest). */
+export function bruteForceTileId(options: { grid: GridDims; tile: Dims3; token: number }): number {
+  const { grid, tile } = options;
   const [, nh, nw] = tilesPerAxis(grid, tile);
-  const c = bruteForceTileCoords(grid, tile, r);
+  const c = bruteForceTileCoords(options);
   return (c[0] * nh + c[1]) * nw + c[2];
 }
 
@@ -93,7 +95,7 @@ export function bruteForceTileLists(options: { grid: GridDims; tile: Dims3; mask
   const n = grid.frames * grid.height * grid.width;
   const [nt, nh, nw] = tilesPerAxis(grid, tile);
   const numTiles = nt * nh * nw;
-  const ids = Array.from({ length: n }, (_, r) => bruteForceTileId(grid, tile, r));
+  const ids = Array.from({ length: n }, (_, r) => bruteForceTileId({ grid, tile, token: r }));
   const sizes = new Array<number>(numTiles).fill(0);
   for (const id of ids) sizes[id]!++;
   const hits = Array.from({ length: numTiles }, () => new Array<number>(numTiles).fill(0));
@@ -113,13 +115,15 @@ export function bruteForceTileLists(options: { grid: GridDims; tile: Dims3; mask
 export function bruteForceTilePermutation(options: { grid: GridDims; tile: Dims3 }): number[] {
   const { grid, tile } = options;
   const n = grid.frames * grid.height * grid.width;
-  const keyed = Array.from({ length: n }, (_, r) => ({ r, id: bruteForceTileId(grid, tile, r) }));
+  const keyed = Array.from({ length: n }, (_, r) => ({ r, id: bruteForceTileId({ grid, tile, token: r }) }));
   keyed.sort((a, b) => a.id - b.id || a.r - b.r);
   return keyed.map((e) => e.r);
 }
 
-/** Rows reordered with plain arrays: `out[i] = src[index[i]]` per row (index -1 gives `fill`). */
-export function bruteForceGatherRows(src: ArrayLike<number>, rowWidth: number, index: ArrayLike<number>, fill = 0): number[] {
+/** Rows reordered with plain arrays: `out[i] = src[index[i]]` per row (index -1 gives `fill`, default 0). */
+export function bruteForceGatherRows(options: { src: ArrayLike<number>; rowWidth: number; index: ArrayLike<number>; fill?: number }): number[] {
+  const { src, rowWidth, index } = options;
+  const fill = options.fill ?? 0;
   const out: number[] = [];
   for (let i = 0; i < index.length; i++) {
     const r = index[i]!;

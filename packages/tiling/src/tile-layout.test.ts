@@ -35,14 +35,14 @@ describe('createTileLayout', () => {
         const n = grid.frames * grid.height * grid.width;
         const sizes = new Array<number>(layout.numTiles).fill(0);
         for (let r = 0; r < n; r++) {
-          const id = bruteForceTileId(grid, tile, r);
-          expect(tileOfToken(layout, r)).toBe(id);
+          const id = bruteForceTileId({ grid, tile, token: r });
+          expect(tileOfToken({ layout, token: r })).toBe(id);
           sizes[id]!++;
         }
         expect([...layout.tileSizes]).toEqual(sizes);
         for (let u = 0; u < layout.numTiles; u++) {
-          const [ct, ch, cw] = tileCoords(layout, u);
-          expect(tileIndex(layout, ct, ch, cw)).toBe(u);
+          const [ct, ch, cw] = tileCoords({ layout, tile: u });
+          expect(tileIndex({ layout, coords: [ct, ch, cw] })).toBe(u);
         }
       }),
       { numRuns: 200 },

@@ -1,6 +1,6 @@
-import { assertDims3 } from './_validate';
+import { readSize3 } from './size3';
 import { createTokenGrid, type TokenGrid } from './token-grid';
-import type { Dims3, GridDims } from './types';
+import type { Dims3, Size3 } from './types';
 
 /**
  * A token grid cut into 3D tiles of shape `tile = [Tt, Th, Tw]`.
@@ -27,11 +27,13 @@ export interface TileLayout {
   readonly axisSizes: readonly [Int32Array, Int32Array, Int32Array];
 }
 
-/** Builds a {@link TileLayout}; any positive grid and tile shape works (tiles larger than the grid become one partial tile). */
-export function createTileLayout(options: { grid: GridDims; tile: Dims3 }): TileLayout {
+/**
+ * Builds a {@link TileLayout}; any positive grid and tile shape works (tiles larger than the grid become one partial
+ * tile). Both take `[t, h, w]` or `{ frames, height, width }`.
+ */
+export function createTileLayout(options: { grid: Size3; tile: Size3 }): TileLayout {
   const grid = createTokenGrid(options.grid);
-  assertDims3('tile', options.tile);
-  const tile: Dims3 = Object.freeze([options.tile[0], options.tile[1], options.tile[2]]) as Dims3;
+  const tile: Dims3 = Object.freeze(readSize3('tile', options.tile)) as Dims3;
   const extents = [grid.frames, grid.height, grid.width] as const;
   const axisSizes = [0, 1, 2].map((axis) => {
     const n = extents[axis]!;
@@ -70,13 +72,15 @@ export function createTileLayout(options: { grid: GridDims; tile: Dims3 }): Tile
   });
 }
 
-/** Tile id of tile coordinates (ct, ch, cw). No bounds check. */
-export function tileIndex(layout: TileLayout, ct: number, ch: number, cw: number): number {
-  return (ct * layout.tilesPerAxis[1] + ch) * layout.tilesPerAxis[2] + cw;
+/** Tile id of tile coordinates `coords = [ct, ch, cw]`. No bounds check. */
+export function tileIndex(options: { layout: TileLayout; coords: readonly [ct: number, ch: number, cw: number] }): number {
+  const { layout, coords } = options;
+  return (coords[0] * layout.tilesPerAxis[1] + coords[1]) * layout.tilesPerAxis[2] + coords[2];
 }
 
-/** Tile coordinates [ct, ch, cw] of tile id u. No bounds check. */
-export function tileCoords(layout: TileLayout, u: number): [number, number, number] {
+/** Tile coordinates [ct, ch, cw] of tile id `tile`. No bounds check. */
+export function tileCoords(options: { layout: TileLayout; tile: number }): [number, number, number] {
+  const { layout, tile: u } = options;
   const nw = layout.tilesPerAxis[2];
   const nh = layout.tilesPerAxis[1];
   const cw = u % nw;
@@ -85,17 +89,14 @@ export function tileCoords(layout: TileLayout, u: number): [number, number, numb
   return [(rest - ch) / nh, ch, cw];
 }
 
-/** Tile id holding raster token `index`. No bounds check. */
-export function tileOfToken(layout: TileLayout, index: number): number {
+/** Tile id holding raster token `token`. No bounds check. */
+export function tileOfToken(options: { layout: TileLayout; token: number }): number {
+  const { layout, token } = options;
   const { width, height } = layout.grid;
-  const w = index % width;
-  const rest = (index - w) / width;
+  const w = token % width;
+  const rest = (token - w) / width;
   const h = rest % height;
   const t = (rest - h) / height;
-  return tileIndex(
-    layout,
-    Math.floor(t / layout.tile[0]),
-    Math.floor(h / layout.tile[1]),
-    Math.floor(w / layout.tile[2]),
-  );
+  const [nt, nh, nw] = [layout.tile[0], layout.tile[1], layout.tile[2]];
+  return (Math.floor(t / nt) * layout.tilesPerAxis[1] + Math.floor(h / nh)) * layout.tilesPerAxis[2] + Math.floor(w / nw);
 }

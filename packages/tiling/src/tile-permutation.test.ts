@@ -18,20 +18,20 @@ function isBijection(a: Int32Array): boolean {
 describe('createTilePermutation', () => {
   it('orders a 1x4x4 grid into 2x2 tiles', () => {
     const layout = createTileLayout({ grid: { frames: 1, height: 4, width: 4 }, tile: [1, 2, 2] });
-    const { forward } = createTilePermutation(layout);
+    const { forward } = createTilePermutation({ layout });
     expect([...forward]).toEqual([0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15]);
   });
 
   it('keeps partial tiles compact (a 1x3x3 grid in 2x2 tiles)', () => {
     const layout = createTileLayout({ grid: { frames: 1, height: 3, width: 3 }, tile: [1, 2, 2] });
-    const { forward } = createTilePermutation(layout);
+    const { forward } = createTilePermutation({ layout });
     expect([...forward]).toEqual([0, 1, 3, 4, 2, 5, 6, 7, 8]);
   });
 
   it('is a bijection whose inverse inverts it, and matches the brute-force sort (random grids)', () => {
     fc.assert(
       fc.property(smallGrid, smallTile, (grid, tile) => {
-        const { forward, inverse } = createTilePermutation(createTileLayout({ grid, tile }));
+        const { forward, inverse } = createTilePermutation({ layout: createTileLayout({ grid, tile }) });
         expect(isBijection(forward)).toBe(true);
         expect(isBijection(inverse)).toBe(true);
         for (let i = 0; i < forward.length; i++) expect(inverse[forward[i]!]).toBe(i);
@@ -45,7 +45,7 @@ describe('createTilePermutation', () => {
     fc.assert(
       fc.property(smallGrid, smallTile, (grid, tile) => {
         const layout = createTileLayout({ grid, tile });
-        const { forward } = createTilePermutation(layout);
+        const { forward } = createTilePermutation({ layout });
         const expected = bruteForceTilePermutation({ grid, tile });
         for (let u = 0; u < layout.numTiles; u++) {
           const begin = layout.tileOffsets[u]!;
@@ -64,7 +64,7 @@ describe('createTilePermutation', () => {
     ['720p', WAN_720P_GRID, [3, 5, 8]],
     ['720p', WAN_720P_GRID, [6, 8, 8]],
   ] as const)('is a bijection on the Wan %s grid with tile %o', (_name, grid, tile) => {
-    const { forward, inverse } = createTilePermutation(createTileLayout({ grid, tile }));
+    const { forward, inverse } = createTilePermutation({ layout: createTileLayout({ grid, tile }) });
     expect(isBijection(forward)).toBe(true);
     for (let i = 0; i < forward.length; i++) if (inverse[forward[i]!] !== i) throw new Error(`inverse fails at ${i}`);
   });

@@ -18,8 +18,16 @@ export interface TilePermutation {
   readonly inverse: Int32Array;
 }
 
-/** Builds the compact tile-major permutation and its inverse in O(numTokens). */
-export function createTilePermutation(layout: TileLayout): TilePermutation {
+/**
+ * Builds the compact tile-major permutation and its inverse in O(numTokens).
+ *
+ * @example createTilePermutation({ layout: createTileLayout({ grid: [21, 45, 80], tile: [3, 5, 8] }) }).forward
+ */
+export function createTilePermutation(options: { layout: TileLayout }): TilePermutation;
+/** @deprecated Positional form, kept while callers migrate: pass `{ layout }`. */
+export function createTilePermutation(layout: TileLayout): TilePermutation;
+export function createTilePermutation(options: { layout: TileLayout } | TileLayout): TilePermutation {
+  const layout = 'layout' in options ? options.layout : options;
   const { grid, tile, tilesPerAxis } = layout;
   const { frames, height, width, numTokens } = grid;
   const forward = new Int32Array(numTokens);

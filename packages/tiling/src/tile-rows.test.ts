@@ -19,7 +19,7 @@ describe('tileRows / untileRows', () => {
         fc.integer({ min: 1, max: 24 }),
         fc.constantFrom(Float32Array, Uint16Array, Uint8Array),
         (grid, tile, rowWidth, Ctor) => {
-          const permutation = createTilePermutation(createTileLayout({ grid, tile }));
+          const permutation = createTilePermutation({ layout: createTileLayout({ grid, tile }) });
           const n = grid.frames * grid.height * grid.width;
           const src = new Ctor(n * rowWidth);
           for (let i = 0; i < src.length; i++) src[i] = (i * 31) % 251;
@@ -36,7 +36,7 @@ describe('tileRows / untileRows', () => {
   });
 
   it('round-trips a 720p bf16 [tokens, 128] tensor', () => {
-    const permutation = createTilePermutation(createTileLayout({ grid: WAN_720P_GRID, tile: [3, 5, 8] }));
+    const permutation = createTilePermutation({ layout: createTileLayout({ grid: WAN_720P_GRID, tile: [3, 5, 8] }) });
     const rowWidth = 128;
     const src = new Uint16Array(WAN_720P_GRID.numTokens * rowWidth);
     for (let i = 0; i < src.length; i++) src[i] = i & 0xffff;
@@ -46,7 +46,7 @@ describe('tileRows / untileRows', () => {
   });
 
   it('rejects a tensor with the wrong number of tokens', () => {
-    const permutation = createTilePermutation(createTileLayout({ grid: { frames: 1, height: 2, width: 2 }, tile: [1, 1, 1] }));
+    const permutation = createTilePermutation({ layout: createTileLayout({ grid: { frames: 1, height: 2, width: 2 }, tile: [1, 1, 1] }) });
     expect(() => tileRows({ permutation, src: new Float32Array(12), rowWidth: 2 })).toThrow(ShapeMismatchError);
     expect(() => untileRows({ permutation, src: new Float32Array(12), rowWidth: 2 })).toThrow(/4 tokens x 2/);
   });
@@ -83,7 +83,7 @@ describe('padRows / unpadRows', () => {
 
 describe('rowWidth validation', () => {
   const layout = createTileLayout({ grid: { frames: 1, height: 2, width: 2 }, tile: [1, 1, 1] });
-  const permutation = createTilePermutation(layout);
+  const permutation = createTilePermutation({ layout });
   const padded = createPaddedTileLayout({ layout, rowMultiple: 2 });
   const calls = {
     tileRows: (rowWidth: number) => tileRows({ permutation, src: new Float32Array(4), rowWidth }),

@@ -47,12 +47,12 @@ describe('createTokenGrid', () => {
 describe('tokenIndex / tokenCoords', () => {
   it('uses Wan raster order: w fastest, then h, then t', () => {
     const grid = createTokenGrid({ frames: 3, height: 4, width: 5 });
-    expect(tokenIndex(grid, 0, 0, 1)).toBe(1);
-    expect(tokenIndex(grid, 0, 1, 0)).toBe(5);
-    expect(tokenIndex(grid, 1, 0, 0)).toBe(20);
+    expect(tokenIndex({ grid, coords: [0, 0, 1] })).toBe(1);
+    expect(tokenIndex({ grid, coords: [0, 1, 0] })).toBe(5);
+    expect(tokenIndex({ grid, coords: [1, 0, 0] })).toBe(20);
     for (let r = 0; r < grid.numTokens; r++) {
-      const [t, h, w] = tokenCoords(grid, r);
-      expect(tokenIndex(grid, t, h, w)).toBe(r);
+      const [t, h, w] = tokenCoords({ grid, token: r });
+      expect(tokenIndex({ grid, coords: [t, h, w] })).toBe(r);
     }
   });
 });

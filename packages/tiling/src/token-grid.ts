@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from '@fpsattn/fp8';
-import { assertPositiveInt, describe } from './_validate';
-import type { GridDims } from './types';
+import { dims3Of, readSize3 } from './size3';
+import type { GridDims, Size3 } from './types';
 
 /** A validated token grid; `numTokens = frames * height * width`. */
 export interface TokenGrid extends GridDims {
@@ -13,37 +13,42 @@ export const WAN_480P_GRID: TokenGrid = Object.freeze({ frames: 21, height: 30, 
 export const WAN_720P_GRID: TokenGrid = Object.freeze({ frames: 21, height: 45, width: 80, numTokens: 75_600 });
 
 /**
- * Validates grid sizes (positive integers) and returns a frozen {@link TokenGrid}.
+ * Validates grid sizes (positive integers, `{ frames, height, width }` or `[T, H, W]`) and returns a frozen
+ * {@link TokenGrid}.
  *
  * @example createTokenGrid({ frames: 21, height: 45, width: 80 }).numTokens // 75600
+ * @example createTokenGrid([21, 45, 80]).numTokens // 75600
  */
-export function createTokenGrid(dims: GridDims): TokenGrid {
-  if (typeof dims !== 'object' || dims === null) {
-    throw new InvalidArgumentError({ argument: 'grid', value: dims, message: `expected { frames, height, width }, got ${describe(dims)}` });
-  }
-  assertPositiveInt('grid.frames', dims.frames);
-  assertPositiveInt('grid.height', dims.height);
-  assertPositiveInt('grid.width', dims.width);
-  const numTokens = dims.frames * dims.height * dims.width;
-  if (!Number.isSafeInteger(numTokens) || numTokens > 0x7fffffff) {
+export function createTokenGrid(grid: Size3): TokenGrid {
+  const [frames, height, width] = readSize3('grid', grid);
+  const numTokens = frames * height * width;
+  if (numTokens > 0x7fffffff) {
     throw new InvalidArgumentError({
       argument: 'grid',
-      value: dims,
+      value: grid,
       message: `${numTokens} tokens do not fit the Int32 index arrays (max 2^31-1)`,
     });
   }
-  return Object.freeze({ frames: dims.frames, height: dims.height, width: dims.width, numTokens });
+  return Object.freeze({ frames, height, width, numTokens });
 }
 
-/** Raster index of token (t, h, w): `(t * height + h) * width + w`. No bounds check. */
-export function tokenIndex(grid: GridDims, t: number, h: number, w: number): number {
-  return (t * grid.height + h) * grid.width + w;
+/**
+ * Raster index of the token at `coords = [t, h, w]`: `(t * height + h) * width + w`. No bounds check.
+ *
+ * @example tokenIndex({ grid: [2, 4, 5], coords: [1, 0, 0] }) // 20
+ */
+export function tokenIndex(options: { grid: Size3; coords: readonly [t: number, h: number, w: number] }): number {
+  const [, height, width] = dims3Of(options.grid);
+  const [t, h, w] = options.coords;
+  return (t * height + h) * width + w;
 }
 
-/** Inverse of {@link tokenIndex}: the [t, h, w] coordinates of a raster index. No bounds check. */
-export function tokenCoords(grid: GridDims, index: number): [number, number, number] {
-  const w = index % grid.width;
-  const rest = (index - w) / grid.width;
-  const h = rest % grid.height;
-  return [(rest - h) / grid.height, h, w];
+/** Inverse of {@link tokenIndex}: the [t, h, w] coordinates of raster index `token`. No bounds check. */
+export function tokenCoords(options: { grid: Size3; token: number }): [number, number, number] {
+  const [, height, width] = dims3Of(options.grid);
+  const index = options.token;
+  const w = index % width;
+  const rest = (index - w) / width;
+  const h = rest % height;
+  return [(rest - h) / height, h, w];
 }

@@ -10,6 +10,12 @@ export interface GridDims {
   readonly width: number;
 }
 
+/**
+ * A 3D size in either shape: `[t, h, w]` or `{ frames, height, width }`. Every public function that takes a grid, a
+ * tile or a window size accepts both; `toDims3` and `toGridDims` turn one into the other.
+ */
+export type Size3 = Dims3 | GridDims;
+
 // ----- Typed arrays -----
 
 /** The typed arrays the row helpers accept (bf16 travels as Uint16Array, fp8 as Uint8Array). */

@@ -1,7 +1,8 @@
 import { InvalidArgumentError } from '@fpsattn/fp8';
-import { assertDims3, describe } from './_validate';
+import { describe } from './_validate';
+import { readSize3 } from './size3';
 import type { TileLayout } from './tile-layout';
-import type { Dims3 } from './types';
+import type { Dims3, Size3 } from './types';
 
 /**
  * Which key tiles a query tile attends to. Tile coordinates are integer indices on the tile grid, so the distance
@@ -27,20 +28,32 @@ export type WindowSpec =
 export type WindowKind = WindowSpec['kind'];
 export const WINDOW_KINDS: readonly WindowKind[] = Object.freeze(['seed', 'clamped', 'full']);
 
-/** Throws an {@link InvalidArgumentError} naming the bad field (`window.tokens[1]`, `window.kind`, ...). */
-export function validateWindow(window: WindowSpec, argument = 'window'): void {
+/** A window as the public functions accept it: its size as `[t, h, w]` or `{ frames, height, width }`. */
+export type WindowInput =
+  | { readonly kind: 'seed'; readonly tokens: Size3 }
+  | { readonly kind: 'clamped'; readonly tiles: Size3 }
+  | { readonly kind: 'full' };
+
+const FULL: WindowSpec = Object.freeze({ kind: 'full' });
+
+/**
+ * Validates a window and returns it normalised (a frozen {@link WindowSpec} with `[t, h, w]` sizes). Throws an
+ * {@link InvalidArgumentError} naming the bad field (`window.tokens[1]`, `window.tiles.height`, `window.kind`, ...).
+ *
+ * @example validateWindow({ kind: 'clamped', tiles: { frames: 3, height: 3, width: 5 } }) // { kind: 'clamped', tiles: [3, 3, 5] }
+ */
+export function validateWindow(window: WindowInput): WindowSpec {
+  const argument = 'window';
   if (typeof window !== 'object' || window === null) {
     throw new InvalidArgumentError({ argument, value: window, message: `expected a window object, got ${describe(window)}` });
   }
   switch (window.kind) {
     case 'seed':
-      assertDims3(`${argument}.tokens`, window.tokens);
-      return;
+      return Object.freeze({ kind: 'seed', tokens: Object.freeze(readSize3(`${argument}.tokens`, window.tokens)) as Dims3 });
     case 'clamped':
-      assertDims3(`${argument}.tiles`, window.tiles);
-      return;
+      return Object.freeze({ kind: 'clamped', tiles: Object.freeze(readSize3(`${argument}.tiles`, window.tiles)) as Dims3 });
     case 'full':
-      return;
+      return FULL;
     default:
       throw new InvalidArgumentError({
         argument: `${argument}.kind`,
@@ -51,20 +64,14 @@ export function validateWindow(window: WindowSpec, argument = 'window'): void {
 }
 
 /** Seed-mode half-widths in tiles: `floor(W / (2T))` per axis. */
-export function seedHalfWidths(options: { tokens: Dims3; tile: Dims3 }): Dims3 {
-  const { tokens, tile } = options;
+export function seedHalfWidths(options: { tokens: Size3; tile: Size3 }): Dims3 {
+  const tokens = readSize3('tokens', options.tokens);
+  const tile = readSize3('tile', options.tile);
   return [0, 1, 2].map((a) => Math.floor(tokens[a]! / (2 * tile[a]!))) as unknown as Dims3;
 }
 
-/** Half-open range `[start, end)` of key tile coordinates on one axis for query tile coordinate `center`. */
-export function windowAxisRange(options: {
-  window: WindowSpec;
-  axis: 0 | 1 | 2;
-  center: number;
-  numTiles: number;
-  tile: number;
-}): [number, number] {
-  const { window, axis, center, numTiles, tile } = options;
+/** {@link windowAxisRange} on a validated window. Private (the block-mask builder's inner loop). */
+export function axisRange(window: WindowSpec, axis: 0 | 1 | 2, center: number, numTiles: number, tile: number): [number, number] {
   switch (window.kind) {
     case 'seed': {
       const half = Math.floor(window.tokens[axis] / (2 * tile));
@@ -81,31 +88,42 @@ export function windowAxisRange(options: {
   }
 }
 
+/**
+ * Half-open range `[start, end)` of key tile coordinates on one axis for query tile coordinate `center`, with
+ * `numTiles` tiles of `tile` tokens on that axis. The window is validated (see {@link validateWindow}).
+ */
+export function windowAxisRange(options: {
+  window: WindowInput;
+  axis: 0 | 1 | 2;
+  center: number;
+  numTiles: number;
+  tile: number;
+}): [number, number] {
+  const { axis, center, numTiles, tile } = options;
+  return axisRange(validateWindow(options.window), axis, center, numTiles, tile);
+}
+
 /** Per-axis key-tile ranges `[start, end)` of query tile coordinates `[ct, ch, cw]`. */
 export function windowRanges(options: {
   layout: TileLayout;
-  window: WindowSpec;
+  window: WindowInput;
   queryTile: readonly [number, number, number];
 }): { start: Dims3; end: Dims3 } {
-  const { layout, window, queryTile } = options;
+  const { layout, queryTile } = options;
+  const window = validateWindow(options.window);
   const start: number[] = [];
   const end: number[] = [];
   for (const axis of [0, 1, 2] as const) {
-    const [s, e] = windowAxisRange({
-      window,
-      axis,
-      center: queryTile[axis],
-      numTiles: layout.tilesPerAxis[axis],
-      tile: layout.tile[axis],
-    });
+    const [s, e] = axisRange(window, axis, queryTile[axis], layout.tilesPerAxis[axis], layout.tile[axis]);
     start.push(s);
     end.push(e);
   }
   return { start: start as unknown as Dims3, end: end as unknown as Dims3 };
 }
 
-/** Stable string key of a window, e.g. `seed:12x20x32`, `clamped:3x3x5`, `full`. */
-export function windowKey(window: WindowSpec): string {
+/** Stable string key of a window (validated first), e.g. `seed:12x20x32`, `clamped:3x3x5`, `full`. */
+export function windowKey(input: WindowInput): string {
+  const window = validateWindow(input);
   switch (window.kind) {
     case 'seed':
       return `seed:${window.tokens.join('x')}`;
