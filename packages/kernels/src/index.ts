@@ -1,19 +1,12 @@
-// @fpsattn/kernels: CUDA kernels (tile permutation, FP8 quantization) behind a backend interface, with a CPU backend
-// of identical semantics. See README.md.
+// @fpsattn/kernels: device tensors and ops (tile permutation, FP8 quantization) on a CUDA backend or a CPU backend of
+// identical results. Ops are functions of one options object in src/ops/; see README.md.
+
+// ----- tensors and backends
 export { type DType, type HostArray, type HostArrayOf, DTYPES, DTYPE_BYTES } from './core/dtype';
 export { Tensor, type Device, type Storage, contiguousStrides } from './core/tensor';
-export type { RowMap, GroupMap } from './core/maps';
-export type {
-  Backend,
-  QuantPath,
-  QuantizeQKOptions,
-  QuantizedQK,
-  QuantizeVOptions,
-  GatherRowsOptions,
-  QuantizedV,
-} from './core/backend';
-export { FUSED_MAX_STAGING_BYTES, MAX_TOKEN_ROWS, TENSOR_ALIGNMENT_BYTES } from './core/backend';
-export type { AllocatorStats, MemoryStats, NativeBuildInfo, NativeDeviceInfo, NativeProbe, NativeAddon } from './core/addon-types';
+export type { Backend, CudaDevice, OpImplementation } from './core/backend';
+export { CpuBackend } from './cpu/backend';
+export { CudaBackend } from './cuda/backend';
 export {
   ADDON_ENV,
   BACKEND_ENV,
@@ -29,21 +22,60 @@ export {
   loadBackend,
   resetBackendCache,
 } from './core/loader';
-export { BackendUnavailableError, CudaError, DisposedError, OutOfMemoryError } from './core/errors';
-export { CpuBackend } from './cpu/backend';
-export { CudaBackend } from './cuda/backend';
+
+// ----- ops
+export { defineOp, type Exactness, type KernelOp, type OpInfo } from './core/define-op';
+export { KERNEL_OPS, nativeOpsOf } from './ops/index';
+export type { RowMap, GroupMap } from './core/maps';
+export { createRowMap, type CreateRowMapOptions } from './ops/create-row-map';
+export { createGroupMap, type CreateGroupMapOptions } from './ops/create-group-map';
+export { MAX_TOKEN_ROWS, TENSOR_ALIGNMENT_BYTES } from './ops/_checks';
+export { gatherRows, scatterRows, type GatherRowsOptions, type ScatterRowsOptions } from './ops/permute-rows';
+export { channelMean, type ChannelMeanOptions } from './ops/channel-mean';
 export {
-  MEAN_CHUNKS_PER_GROUP,
-  channelAmaxCpu,
-  MEAN_ROWS_PER_CHUNK,
-  bf16BitsToFloat32Array,
-  channelMeanCpu,
-  dequantizeRowsCpu,
-  dequantizeVCpu,
-  gatherRowsCpu,
-  quantizeRowsCpu,
-  quantizeVCpu,
-  scatterRowsCpu,
-  type QuantizeRowsCpuOptions,
-  type QuantizeVCpuOptions,
-} from './cpu/twins';
+  FUSED_MAX_STAGING_BYTES,
+  QUANT_PATHS,
+  quantizeRows,
+  type QuantPath,
+  type QuantizeRowsOptions,
+  type QuantizedRows,
+} from './ops/quantize-rows';
+export { quantizeV, type QuantizeVOptions, type QuantizedV } from './ops/quantize-v';
+export { dequantizeRows, type DequantizeRowsOptions } from './ops/dequantize-rows';
+export { dequantizeV, type DequantizeVOptions } from './ops/dequantize-v';
+
+// ----- CPU twins (what the GPU suite compares the kernels with)
+export { bf16BitsToFloat32Array } from './cpu/bf16';
+export { channelAmaxCpu } from './cpu/channel-amax';
+export { gatherRowsCpu, scatterRowsCpu } from './ops/permute-rows';
+export { MEAN_CHUNKS_PER_GROUP, MEAN_ROWS_PER_CHUNK, channelMeanCpu } from './ops/channel-mean';
+export { quantizeRowsCpu, type QuantizeRowsCpuOptions } from './ops/quantize-rows';
+export { quantizeVCpu, type QuantizeVCpuOptions } from './ops/quantize-v';
+export { dequantizeRowsCpu } from './ops/dequantize-rows';
+export { dequantizeVCpu } from './ops/dequantize-v';
+
+// ----- native boundary
+export {
+  defineNativeOp,
+  describeNativeOp,
+  type NativeFieldDescription,
+  type NativeFieldType,
+  type NativeFields,
+  type NativeOp,
+  type NativeParams,
+  type NativeResult,
+} from './core/native-op';
+export type {
+  AllocatorStats,
+  MemoryStats,
+  NativeAddon,
+  NativeBuildInfo,
+  NativeDeviceInfo,
+  NativeFieldDescriptionWithRange,
+  NativeOpDescription,
+  NativeProbe,
+  NativeTensorRef,
+} from './core/addon-types';
+
+// ----- errors
+export { BackendUnavailableError, CudaError, DisposedError, KERNELS_ERROR_CODES, OutOfMemoryError, type KernelsErrorCode } from './core/errors';

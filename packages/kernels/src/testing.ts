@@ -1,5 +1,6 @@
 // Test helpers shared by the vitest suite, the GPU suite (gpu-test/) and the benchmark: seeded random BF16 data that
-// is never zero, and hand-built tile maps (independent of @fpsattn/tiling, so the GPU machine needs only dist/).
+// is never zero, group maps from tiling's layouts, bitwise comparison. Tile permutations and padded layouts come from
+// @fpsattn/tiling itself (the tests import it; this entry does not, so kernels has no runtime dependency on it).
 import { float32ToBf16Bits } from '@fpsattn/fp8';
 
 /** mulberry32: small, fast, seeded. */
@@ -38,46 +39,24 @@ export function randomBf16(length: number, seed: number, options: { cols?: numbe
   return out;
 }
 
-/** Tile-major permutation of a (frames, height, width) grid in tiles (tt, th, tw): perm[tileMajor] = raster. */
-export function tileMajorPermutation(grid: [number, number, number], tile: [number, number, number]): { perm: Int32Array; tileOfSlot: Int32Array; tileCount: number } {
-  const [F, H, W] = grid;
-  const [tt, th, tw] = tile;
-  const nt = Math.ceil(F / tt), nh = Math.ceil(H / th), nw = Math.ceil(W / tw);
-  const perm = new Int32Array(F * H * W);
-  const tileOfSlot = new Int32Array(F * H * W);
-  let i = 0;
-  let u = 0;
-  for (let a = 0; a < nt; a++)
-    for (let b = 0; b < nh; b++)
-      for (let c = 0; c < nw; c++, u++)
-        for (let t = a * tt; t < Math.min(F, (a + 1) * tt); t++)
-          for (let h = b * th; h < Math.min(H, (b + 1) * th); h++)
-            for (let w = c * tw; w < Math.min(W, (c + 1) * tw); w++) {
-              perm[i] = (t * H + h) * W + w;
-              tileOfSlot[i] = u;
-              i++;
-            }
-  return { perm, tileOfSlot, tileCount: nt * nh * nw };
+/**
+ * The group of each row when groups are consecutive runs: rows offsets[g] .. offsets[g + 1] - 1 are group g (e.g.
+ * tiling's `layout.tileOffsets`: the tile of each tile-major row, a contiguous group map).
+ */
+export function groupOfRuns(offsets: Int32Array): Int32Array {
+  const groupOfRow = new Int32Array(offsets.length === 0 ? 0 : (offsets[offsets.length - 1] as number));
+  for (let g = 0; g + 1 < offsets.length; g++) groupOfRow.fill(g, offsets[g], offsets[g + 1]);
+  return groupOfRow;
 }
 
-/** Group of each raster token under 3D tiles (a non-contiguous group map: the two-pass kernel's case). */
-export function rasterTileGroups(grid: [number, number, number], tile: [number, number, number]): { groupOfRow: Int32Array; groupCount: number } {
-  const [F, H, W] = grid;
-  const [tt, th, tw] = tile;
-  const nh = Math.ceil(H / th), nw = Math.ceil(W / tw);
-  const groupOfRow = new Int32Array(F * H * W);
-  for (let t = 0; t < F; t++)
-    for (let h = 0; h < H; h++)
-      for (let w = 0; w < W; w++)
-        groupOfRow[(t * H + h) * W + w] = (Math.floor(t / tt) * nh + Math.floor(h / th)) * nw + Math.floor(w / tw);
-  return { groupOfRow, groupCount: Math.ceil(F / tt) * nh * nw };
-}
-
-/** Inverse of a permutation (for scatter back to raster order). */
-export function invertPermutation(perm: Int32Array): Int32Array {
-  const inv = new Int32Array(perm.length);
-  for (let i = 0; i < perm.length; i++) inv[perm[i] as number] = i;
-  return inv;
+/**
+ * The group of each row in another order: `out[forward[i]] = groupOfRow[i]` (e.g. the tile of each raster token from
+ * the tile-major groups and tiling's `permutation.forward`: a non-contiguous group map, the two-pass kernel's case).
+ */
+export function groupsInRasterOrder(groupOfRow: Int32Array, forward: Int32Array): Int32Array {
+  const out = new Int32Array(forward.length);
+  for (let i = 0; i < forward.length; i++) out[forward[i] as number] = groupOfRow[i] as number;
+  return out;
 }
 
 /** First index where two arrays differ, or -1. */

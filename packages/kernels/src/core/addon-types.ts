@@ -80,65 +80,25 @@ export interface NativeAddon {
   eventRecord(event: number): void;
   eventElapsed(start: number, end: number): number;
   eventDestroy(event: number): void;
-  permuteRows(p: {
-    src: NativeTensorRef;
-    dst: NativeTensorRef;
-    rowMap: NativeTensorRef;
-    srcRows: number;
-    dstRows: number;
-    mapLen: number;
-    rowBytes: number;
-    scatter: boolean;
-    /** gather only: f32 [rowBytes / 2] receiving the per-channel amax of the gathered BF16 rows. */
-    amax: NativeTensorRef | null;
-  }): void;
-  channelMean(p: { x: NativeTensorRef; mean: NativeTensorRef; rows: number; cols: number }): void;
-  quantizeRows(p: {
-    x: NativeTensorRef;
-    groupOfRow: NativeTensorRef;
-    groupStart: NativeTensorRef | null;
-    mean: NativeTensorRef | null;
-    codes: NativeTensorRef;
-    scales: NativeTensorRef;
-    rows: number;
-    cols: number;
-    headDim: number;
-    heads: number;
-    groupCount: number;
-    maxGroupRows: number;
-    format: 'e4m3' | 'e5m2';
-    path: 0 | 1 | 2;
-  }): { path: 'fused' | 'two-pass' };
-  quantizeV(p: {
-    v: NativeTensorRef;
-    codesT: NativeTensorRef;
-    scales: NativeTensorRef;
-    /** Per-channel amax from the gather; null: the kernel computes it (two passes over v). */
-    amax: NativeTensorRef | null;
-    rows: number;
-    cols: number;
-    tokenStride: number;
-    format: 'e4m3' | 'e5m2';
-  }): void;
-  dequantizeRows(p: {
-    codes: NativeTensorRef;
-    scales: NativeTensorRef;
-    groupOfRow: NativeTensorRef;
-    out: NativeTensorRef;
-    rows: number;
-    cols: number;
-    headDim: number;
-    heads: number;
-    groupCount: number;
-    format: 'e4m3' | 'e5m2';
-  }): void;
-  dequantizeV(p: {
-    codesT: NativeTensorRef;
-    scales: NativeTensorRef;
-    out: NativeTensorRef;
-    rows: number;
-    cols: number;
-    tokenStride: number;
-    format: 'e4m3' | 'e5m2';
-  }): void;
+  /** The field table of every native op (see native/src/ops/); ops themselves are called through their NativeOp. */
+  opDescriptions(): NativeOpDescription[];
+}
+
+/** What the addon's `opDescriptions()` says about one op: its export, params struct, launcher, kernel file, fields. */
+export interface NativeOpDescription {
+  name: string;
+  params: string;
+  launcher: string;
+  kernelFile: string;
+  fields: NativeFieldDescriptionWithRange[];
+  result: NativeFieldDescriptionWithRange[] | null;
+}
+
+export interface NativeFieldDescriptionWithRange {
+  name: string;
+  type: 'tensor' | 'tensor?' | 'int' | 'float' | 'bool' | 'enum';
+  values?: string[];
+  /** Integer fields: the range the binding accepts. */
+  min?: number;
+  max?: number;
 }

@@ -1,10 +1,25 @@
 import { FpsAttnError, InvalidArgumentError } from '@fpsattn/fp8';
 
+/**
+ * The error codes @fpsattn/kernels throws with (its own classes below; argument and shape errors are fp8's
+ * `InvalidArgumentError` / `ShapeMismatchError`, with fp8's codes).
+ */
+export const KERNELS_ERROR_CODES = {
+  CUDA_ERROR: 'FPSATTN_CUDA_ERROR',
+  OUT_OF_MEMORY: 'FPSATTN_OUT_OF_MEMORY',
+  DISPOSED: 'FPSATTN_DISPOSED',
+  BACKEND_UNAVAILABLE: 'FPSATTN_BACKEND_UNAVAILABLE',
+} as const;
+export type KernelsErrorCode = (typeof KERNELS_ERROR_CODES)[keyof typeof KERNELS_ERROR_CODES];
+
+/** The code the native binding gives a bad argument (fp8's InvalidArgumentError code). */
+const NATIVE_INVALID_ARGUMENT = 'FPSATTN_INVALID_ARGUMENT';
+
 /** A CUDA runtime call or kernel launch failed; `call` names the fpsattn function, the message carries CUDA's text. */
 export class CudaError extends FpsAttnError {
   readonly call: string;
   constructor(options: { call: string; message: string; cause?: unknown }) {
-    super({ code: 'FPSATTN_CUDA_ERROR', message: options.message, cause: options.cause });
+    super({ code: KERNELS_ERROR_CODES.CUDA_ERROR, message: options.message, cause: options.cause });
     this.name = 'CudaError';
     this.call = options.call;
   }
@@ -15,7 +30,7 @@ export class OutOfMemoryError extends FpsAttnError {
   readonly call: string;
   readonly requestedBytes: number | undefined;
   constructor(options: { call: string; message: string; requestedBytes?: number; cause?: unknown }) {
-    super({ code: 'FPSATTN_OUT_OF_MEMORY', message: options.message, cause: options.cause });
+    super({ code: KERNELS_ERROR_CODES.OUT_OF_MEMORY, message: options.message, cause: options.cause });
     this.name = 'OutOfMemoryError';
     this.call = options.call;
     this.requestedBytes = options.requestedBytes;
@@ -27,7 +42,7 @@ export class DisposedError extends FpsAttnError {
   readonly tensor: string;
   constructor(options: { tensor: string; operation: string }) {
     super({
-      code: 'FPSATTN_DISPOSED',
+      code: KERNELS_ERROR_CODES.DISPOSED,
       message: `'${options.tensor}' was used by ${options.operation} after dispose(); keep it alive until the work that uses it is done`,
     });
     this.name = 'DisposedError';
@@ -39,7 +54,7 @@ export class DisposedError extends FpsAttnError {
 export class BackendUnavailableError extends FpsAttnError {
   readonly tried: readonly string[];
   constructor(options: { message: string; tried: readonly string[]; cause?: unknown }) {
-    super({ code: 'FPSATTN_BACKEND_UNAVAILABLE', message: options.message, cause: options.cause });
+    super({ code: KERNELS_ERROR_CODES.BACKEND_UNAVAILABLE, message: options.message, cause: options.cause });
     this.name = 'BackendUnavailableError';
     this.tried = options.tried;
   }
@@ -51,11 +66,11 @@ export function fromNativeError(call: string, error: unknown, requestedBytes?: n
   const e = error as { code?: unknown; message?: unknown } | null;
   const message = typeof e?.message === 'string' ? e.message : String(error);
   switch (e?.code) {
-    case 'FPSATTN_OUT_OF_MEMORY':
+    case KERNELS_ERROR_CODES.OUT_OF_MEMORY:
       return new OutOfMemoryError({ call, message, requestedBytes, cause: error });
-    case 'FPSATTN_BACKEND_UNAVAILABLE':
+    case KERNELS_ERROR_CODES.BACKEND_UNAVAILABLE:
       return new BackendUnavailableError({ message, tried: [call], cause: error });
-    case 'FPSATTN_INVALID_ARGUMENT':
+    case NATIVE_INVALID_ARGUMENT:
       // The TS layer validates first; reaching here means a check is missing there, but the error is still the
       // caller's argument, not a CUDA failure.
       return new InvalidArgumentError({ argument: call, value: undefined, message: `${message} (rejected by the native binding)`, cause: error });

@@ -3,7 +3,7 @@ import type { Tensor } from './tensor';
 
 /**
  * A validated row index map for gatherRows/scatterRows: `map[i]` is a source row (gather) or a destination row
- * (scatter), or -1 for a padding row. Created by `backend.createRowMap`, which checks every entry once so that the
+ * (scatter), or -1 for a padding row. Created by `createRowMap`, which checks every entry once so that the
  * kernels never see an out-of-range index.
  */
 export interface RowMap extends Disposable {

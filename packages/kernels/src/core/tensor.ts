@@ -1,12 +1,15 @@
 import { InvalidArgumentError, ShapeMismatchError } from '@fpsattn/fp8';
-import { DTYPE_BYTES, type DType, type HostArrayOf, allocHostArray, assertHostArrayFor, viewAs } from './dtype';
-import { DisposedError, OutOfMemoryError } from './errors';
+import { DTYPE_BYTES, type DType, type HostArrayOf, allocHostArray, assertHostArrayFor } from './dtype';
+import type { Backend } from './backend';
+import { DisposedError } from './errors';
 
 export type Device = 'cpu' | 'cuda';
 
 /** Where a tensor's bytes live. Shared by a tensor and its views; freed when the last of them is disposed. */
 export interface Storage {
   readonly device: Device;
+  /** The backend that made it: ops run on the backend of their input tensors. */
+  readonly backend: Backend;
   readonly byteLength: number;
   readonly live: boolean;
   retain(): void;
@@ -110,6 +113,10 @@ export class Tensor<D extends DType = DType> implements Disposable {
 
   get device(): Device {
     return this.storage.device;
+  }
+  /** The backend this tensor's memory belongs to; ops taking it run there. */
+  get backend(): Backend {
+    return this.storage.backend;
   }
   get byteLength(): number {
     return this.numel * DTYPE_BYTES[this.dtype];
@@ -219,50 +226,4 @@ export class Tensor<D extends DType = DType> implements Disposable {
   toString(): string {
     return `Tensor(${this.name}: ${formatShape(this.shape)} ${this.dtype} on ${this.device}${this.disposed ? ', disposed' : ''})`;
   }
-}
-
-/** Host-memory storage of the CPU backend. */
-export class HostStorage implements Storage {
-  readonly device = 'cpu' as const;
-  readonly bytes: Uint8Array;
-  #refs = 0;
-  #freed = false;
-  constructor(byteLength: number, name: string | undefined = 'tensor') {
-    try {
-      this.bytes = new Uint8Array(byteLength);
-    } catch (e) {
-      throw new OutOfMemoryError({ call: `allocate ${name}`, message: `out of host memory: ${byteLength} bytes for '${name}' (${(e as Error).message})`, requestedBytes: byteLength, cause: e });
-    }
-  }
-  get byteLength(): number {
-    return this.bytes.byteLength;
-  }
-  get live(): boolean {
-    return !this.#freed;
-  }
-  retain(): void {
-    this.#refs++;
-  }
-  release(): void {
-    if (--this.#refs <= 0) this.#freed = true;
-  }
-  write(byteOffset: number, bytes: Uint8Array): void {
-    this.bytes.set(bytes, byteOffset);
-  }
-  readSync(byteOffset: number, target: Uint8Array): void {
-    target.set(this.bytes.subarray(byteOffset, byteOffset + target.byteLength));
-  }
-  read(byteOffset: number, target: Uint8Array): Promise<void> {
-    this.readSync(byteOffset, target);
-    return Promise.resolve();
-  }
-  fill(byteOffset: number, byteLength: number, value: number): void {
-    this.bytes.fill(value, byteOffset, byteOffset + byteLength);
-  }
-}
-
-/** The host array view of a CPU tensor's elements (no copy). */
-export function hostView<D extends DType>(t: Tensor<D>): HostArrayOf[D] {
-  if (!(t.storage instanceof HostStorage)) throw new Error(`internal: ${t.name} is not a CPU tensor`);
-  return viewAs(t.dtype, t.storage.bytes.subarray(t.byteOffset, t.byteOffset + t.byteLength));
 }

@@ -1,10 +1,8 @@
-import type { Fp8Format } from '@fpsattn/fp8';
 import type { MemoryStats, NativeAddon, NativeDeviceInfo, NativeTensorRef } from '../core/addon-types';
-import { BaseBackend, type QuantPath, type QuantizeQKOptions, type QuantizedQK } from '../core/backend';
-import { DTYPE_BYTES } from '../core/dtype';
-import { OutOfMemoryError, callNative, fromNativeError } from '../core/errors';
-import type { GroupMap, RowMap } from '../core/maps';
-import { type Storage, type Tensor, numelOf } from '../core/tensor';
+import { BaseBackend, type CudaDevice, type OpImplementation } from '../core/backend';
+import { CudaError, OutOfMemoryError, callNative, fromNativeError } from '../core/errors';
+import type { NativeFields, NativeOp, NativeParams, NativeResult } from '../core/native-op';
+import type { Storage, Tensor } from '../core/tensor';
 import { DeviceStorage } from './device-storage';
 import { StoragePool } from './storage-pool';
 
@@ -12,9 +10,8 @@ function ref(t: Tensor): NativeTensorRef {
   return { handle: (t.storage as DeviceStorage).handle, byteOffset: t.byteOffset, byteLength: t.byteLength };
 }
 
-const PATH_CODE: Record<QuantPath, 0 | 1 | 2> = { auto: 0, 'two-pass': 1, fused: 2 };
-
-/** Runs the CUDA kernels of the addon on one stream. All calls are asynchronous; `synchronize()` waits. */
+/** Device tensors of the addon's caching allocator, and ops run by its CUDA kernels on one stream. All calls are
+ * asynchronous; `synchronize()` waits. */
 export class CudaBackend extends BaseBackend {
   readonly name = 'cuda' as const;
   readonly addon: NativeAddon;
@@ -48,7 +45,7 @@ export class CudaBackend extends BaseBackend {
       pooled.revive();
       return pooled;
     }
-    const storage = new DeviceStorage({ addon: this.addon, recycler: this, handle: this.#allocate(byteLength, name), byteLength });
+    const storage = new DeviceStorage({ addon: this.addon, backend: this, handle: this.#allocate(byteLength, name), byteLength });
     this.#leaks.register(storage, storage.handle, storage);
     return storage;
   }
@@ -81,88 +78,20 @@ export class CudaBackend extends BaseBackend {
     }
   }
 
-  protected execPermute(src: Tensor, dst: Tensor, map: RowMap, scatter: boolean, amax?: Tensor<'f32'>): void {
-    const rowBytes = numelOf(src.shape.slice(1)) * DTYPE_BYTES[src.dtype];
-    callNative(scatter ? 'scatterRows' : 'gatherRows', () =>
-      this.addon.permuteRows({
-        src: ref(src),
-        dst: ref(dst),
-        rowMap: ref(map.tensor),
-        srcRows: src.shape[0] as number,
-        dstRows: dst.shape[0] as number,
-        mapLen: map.length,
-        rowBytes,
-        scatter,
-        amax: amax ? ref(amax) : null,
-      }),
-    );
+  /** @internal Runs an op's CUDA implementation; native errors come back as fpsattn errors named after the op. */
+  dispatch<R>(op: string, implementation: OpImplementation<R>): R {
+    return callNative(op, () => implementation.cuda(this.#device));
   }
 
-  protected execChannelMean(x: Tensor<'bf16'>, mean: Tensor<'f32'>): void {
-    callNative('channelMean', () =>
-      this.addon.channelMean({ x: ref(x), mean: ref(mean), rows: x.shape[0] as number, cols: x.shape[1] as number }),
-    );
-  }
-
-  protected execQuantizeQK(x: Tensor<'bf16'>, o: QuantizeQKOptions, codes: Tensor<Fp8Format>, scales: Tensor<'f32'>, path: QuantPath): QuantizedQK['path'] {
-    const cols = x.shape[1] as number;
-    return callNative('quantizeQK', () =>
-      this.addon.quantizeRows({
-        x: ref(x),
-        groupOfRow: ref(o.groups.groupOfRow),
-        groupStart: o.groups.groupStart ? ref(o.groups.groupStart) : null,
-        mean: o.mean ? ref(o.mean) : null,
-        codes: ref(codes),
-        scales: ref(scales),
-        rows: x.shape[0] as number,
-        cols,
-        headDim: o.headDim,
-        heads: cols / o.headDim,
-        groupCount: o.groups.groupCount,
-        maxGroupRows: o.groups.maxGroupRows,
-        format: o.format,
-        path: PATH_CODE[path],
-      }),
-    ).path;
-  }
-
-  protected execQuantizeV(v: Tensor<'bf16'>, codesT: Tensor<Fp8Format>, scales: Tensor<'f32'>, rows: number, tokenStride: number, format: Fp8Format, amax?: Tensor<'f32'>): void {
-    callNative('quantizeV', () =>
-      this.addon.quantizeV({ v: ref(v), codesT: ref(codesT), scales: ref(scales), amax: amax ? ref(amax) : null, rows, cols: v.shape[1] as number, tokenStride, format }),
-    );
-  }
-
-  protected execDequantizeQK(codes: Tensor<Fp8Format>, scales: Tensor<'f32'>, groups: GroupMap, headDim: number, out: Tensor<'f32'>): void {
-    const cols = codes.shape[1] as number;
-    callNative('dequantizeQK', () =>
-      this.addon.dequantizeRows({
-        codes: ref(codes),
-        scales: ref(scales),
-        groupOfRow: ref(groups.groupOfRow),
-        out: ref(out),
-        rows: codes.shape[0] as number,
-        cols,
-        headDim,
-        heads: cols / headDim,
-        groupCount: groups.groupCount,
-        format: codes.dtype,
-      }),
-    );
-  }
-
-  protected execDequantizeV(codesT: Tensor<Fp8Format>, scales: Tensor<'f32'>, rows: number, out: Tensor<'f32'>): void {
-    callNative('dequantizeV', () =>
-      this.addon.dequantizeV({
-        codesT: ref(codesT),
-        scales: ref(scales),
-        out: ref(out),
-        rows,
-        cols: codesT.shape[0] as number,
-        tokenStride: codesT.shape[1] as number,
-        format: codesT.dtype,
-      }),
-    );
-  }
+  readonly #device: CudaDevice = {
+    ref,
+    optionalRef: (t) => (t === null || t === undefined ? null : ref(t)),
+    call: <F extends NativeFields, R extends NativeFields | null>(op: NativeOp<F, R>, params: NativeParams<F>) => {
+      const fn = (this.addon as unknown as Record<string, (p: NativeParams<F>) => NativeResult<R>>)[op.name];
+      if (typeof fn !== 'function') throw new CudaError({ call: op.name, message: `the addon has no '${op.name}' export: rebuild native/ (npm run build:native)` });
+      return fn.call(this.addon, params);
+    },
+  };
 
   async synchronize(): Promise<void> {
     try {

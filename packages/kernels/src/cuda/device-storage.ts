@@ -1,9 +1,10 @@
 import type { NativeAddon } from '../core/addon-types';
+import type { Backend } from '../core/backend';
 import { callNative, fromNativeError } from '../core/errors';
 import type { Storage } from '../core/tensor';
 
-/** Where a storage goes when its last tensor is disposed (the CUDA backend's pool). */
-export interface StorageRecycler {
+/** The backend of a device storage, which takes it back when its last tensor is disposed (into its pool). */
+export interface StorageOwner extends Backend {
   recycle(storage: DeviceStorage): void;
 }
 
@@ -18,15 +19,18 @@ export class DeviceStorage implements Storage {
   #refs = 0;
   #live = true;
   readonly #addon: NativeAddon;
-  readonly #recycler: StorageRecycler;
+  readonly #owner: StorageOwner;
 
-  constructor(options: { addon: NativeAddon; recycler: StorageRecycler; handle: number; byteLength: number }) {
+  constructor(options: { addon: NativeAddon; backend: StorageOwner; handle: number; byteLength: number }) {
     this.#addon = options.addon;
-    this.#recycler = options.recycler;
+    this.#owner = options.backend;
     this.handle = options.handle;
     this.byteLength = options.byteLength;
   }
 
+  get backend(): Backend {
+    return this.#owner;
+  }
   get live(): boolean {
     return this.#live;
   }
@@ -41,7 +45,7 @@ export class DeviceStorage implements Storage {
   release(): void {
     if (--this.#refs > 0 || !this.#live) return;
     this.#live = false;
-    this.#recycler.recycle(this);
+    this.#owner.recycle(this);
   }
   write(byteOffset: number, bytes: Uint8Array): void {
     callNative('upload', () => this.#addon.upload(this.handle, byteOffset, bytes));

@@ -1,36 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { AllocatorStats, NativeAddon, NativeDeviceInfo } from '../core/addon-types';
+import { FAKE_DEVICE, fakeAddon as fake } from '../_test/fake-addon';
 import { DisposedError, OutOfMemoryError } from '../core/errors';
 import { CudaBackend } from './backend';
 
-/** A stand-in for the addon's allocator: counts calls, hands out fresh handles, can be made to run out of memory. */
 function fakeAddon(options: { capacityBytes?: number } = {}) {
-  const live = new Map<number, number>();
-  let next = 1;
-  const calls = { alloc: 0, free: 0, emptyCache: 0 };
-  const addon = {
-    alloc(bytes: number): number {
-      calls.alloc++;
-      const used = [...live.values()].reduce((a, b) => a + b, 0);
-      if (options.capacityBytes !== undefined && used + bytes > options.capacityBytes) {
-        throw Object.assign(new Error('out of device memory'), { code: 'FPSATTN_OUT_OF_MEMORY' });
-      }
-      live.set(next, bytes);
-      return next++;
-    },
-    free(handle: number): void {
-      calls.free++;
-      if (!live.delete(handle)) throw Object.assign(new Error(`unknown handle ${handle}`), { code: 'FPSATTN_INVALID_ARGUMENT' });
-    },
-    emptyCache(): void {
-      calls.emptyCache++;
-    },
-    allocatorStats: (): AllocatorStats => ({ allocRequests: calls.alloc, cacheHits: 0, cudaMallocCalls: 0, cudaFreeCalls: 0, liveBlocks: live.size, bytesInUse: 0, bytesCached: 0, peakBytesInUse: 0, oomRetries: 0 }),
-  };
-  return { addon: addon as unknown as NativeAddon, calls, live };
+  const { addon, calls, live } = fake(options);
+  return { addon, calls, live };
 }
 
-const device = { name: 'fake' } as NativeDeviceInfo;
+const device = FAKE_DEVICE;
 
 describe('CudaBackend storage pool', () => {
   it('serves repeated allocations of one size from the pool: one native alloc, no native free', () => {

@@ -1,0 +1,271 @@
+import { decodeFp8, encodeFp8, roundToBf16 } from '@fpsattn/fp8';
+import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../testing';
+import { ATTENTION_P_SCALE, type AttentionReferenceOptions, attentionReference, float64ToBf16Bits } from './reference';
+
+const R = 16; // small blocks keep the tests fast; the twin takes any block size
+
+interface Case {
+  batch: number;
+  heads: number;
+  headDim: number;
+  numBlocks: number;
+  valid: number[];
+  rowPtr: Int32Array | null;
+  colIdx: Int32Array | null;
+}
+
+/** Random operands: BF16-representable values, E4M3 codes decoded, positive scales. Padding rows are 0. */
+function operands(c: Case, dtype: 'bf16' | 'e4m3', seed: number): AttentionReferenceOptions {
+  const rnd = seededRandom(seed);
+  const npad = c.numBlocks * R;
+  const hd = c.heads * c.headDim;
+  const value = () => (dtype === 'bf16' ? roundToBf16((rnd() * 2 - 1) * 3) : decodeFp8({ code: encodeFp8({ value: (rnd() * 2 - 1) * 448, format: 'e4m3' }), format: 'e4m3' }));
+  const tensor = () => {
+    const a = new Float64Array(c.batch * npad * hd);
+    for (let b = 0; b < c.batch; b++)
+      for (let blk = 0; blk < c.numBlocks; blk++)
+        for (let i = 0; i < (c.valid[blk] as number); i++)
+          for (let j = 0; j < hd; j++) a[(b * npad + blk * R + i) * hd + j] = value();
+    return a;
+  };
+  const scales = (n: number, size: number) => Float64Array.from({ length: n }, () => Math.fround(size * (0.5 + rnd())));
+  return {
+    dtype,
+    batch: c.batch,
+    heads: c.heads,
+    headDim: c.headDim,
+    numBlocks: c.numBlocks,
+    blockRows: R,
+    q: tensor(),
+    k: tensor(),
+    v: tensor(),
+    qScale: dtype === 'e4m3' ? scales(c.batch * c.heads * npad, 0.01) : null,
+    kScale: dtype === 'e4m3' ? scales(c.batch * c.heads * npad, 0.01) : null,
+    vScale: dtype === 'e4m3' ? scales(c.batch * hd, 0.01) : null,
+    blockValidRows: Int32Array.from(c.valid),
+    rowPtr: c.rowPtr,
+    colIdx: c.colIdx,
+    softmaxScale: 1 / Math.sqrt(c.headDim),
+  };
+}
+
+/** Naive attention: for each row, a full softmax over every allowed key at once (no streaming, no rounding of P). */
+function naiveAttention(o: AttentionReferenceOptions): Float64Array {
+  const { batch, heads, headDim: D, numBlocks } = o;
+  const npad = numBlocks * R;
+  const hd = heads * D;
+  const out = new Float64Array(batch * npad * hd);
+  const listHeads = o.rowPtr ? o.rowPtr.length / (numBlocks + 1) : 1;
+  for (let b = 0; b < batch; b++)
+    for (let h = 0; h < heads; h++)
+      for (let qb = 0; qb < numBlocks; qb++) {
+        const blocks: number[] = [];
+        if (o.rowPtr && o.colIdx) {
+          const base = (listHeads === 1 ? 0 : h) * (numBlocks + 1);
+          for (let t = o.rowPtr[base + qb]!; t < o.rowPtr[base + qb + 1]!; t++) blocks.push(o.colIdx[t]!);
+        } else for (let kb = 0; kb < numBlocks; kb++) blocks.push(kb);
+        const keys = blocks.flatMap((kb) => Array.from({ length: o.blockValidRows[kb]! }, (_, j) => kb * R + j));
+        for (let i = 0; i < o.blockValidRows[qb]!; i++) {
+          const qi = qb * R + i;
+          const scores = keys.map((kj) => {
+            let dot = 0;
+            for (let c = 0; c < D; c++) dot += o.q[(b * npad + qi) * hd + h * D + c]! * o.k[(b * npad + kj) * hd + h * D + c]!;
+            const qs = o.qScale ? o.qScale[(b * heads + h) * npad + qi]! : 1;
+            const ks = o.kScale ? o.kScale[(b * heads + h) * npad + kj]! : 1;
+            return dot * qs * ks * o.softmaxScale;
+          });
+          if (keys.length === 0) continue;
+          const max = Math.max(...scores);
+          const w = scores.map((s) => Math.exp(s - max));
+          const sum = w.reduce((x, y) => x + y, 0);
+          for (let c = 0; c < D; c++) {
+            let acc = 0;
+            keys.forEach((kj, n) => {
+              const vs = o.vScale ? o.vScale[b * hd + h * D + c]! : 1;
+              acc += w[n]! * o.v[(b * npad + kj) * hd + h * D + c]! * vs;
+            });
+            out[(b * npad + qi) * hd + h * D + c] = acc / sum;
+          }
+        }
+      }
+  return out;
+}
+
+function maxAbsDiff(a: Float64Array, b: Float64Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+
+/** Ragged: 5 blocks, partial and empty blocks, per-head lists including an empty list. */
+const ragged: Case = {
+  batch: 2,
+  heads: 2,
+  headDim: 16,
+  numBlocks: 5,
+  valid: [16, 16, 7, 0, 11],
+  // head 0: [0,2] [1] [0,1,2,4] [] [4];  head 1: [0..4] [0..4] [2] [] []
+  rowPtr: Int32Array.from([0, 2, 3, 7, 7, 8, 8, 13, 18, 19, 19, 19]),
+  colIdx: Int32Array.from([0, 2, 1, 0, 1, 2, 4, 4, 0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 2]),
+};
+
+describe('attentionReference', () => {
+  it.each(['bf16', 'e4m3'] as const)('equals a naive full-softmax attention to 1e-12 without P rounding (%s, ragged, per-head lists)', (dtype) => {
+    const o = operands(ragged, dtype, 1);
+    const twin = attentionReference({ ...o, pRounding: 'none' });
+    const naive = naiveAttention(o);
+    expect(maxAbsDiff(twin, naive)).toBeLessThan(1e-12);
+    expect(twin.some((x) => x !== 0)).toBe(true);
+  });
+
+  it('equals the naive attention for shared lists and for dense (null) lists', () => {
+    const shared = { ...ragged, rowPtr: ragged.rowPtr!.slice(0, 6), colIdx: ragged.colIdx!.slice(0, 8) }; // head 0's lists for both heads
+    const o = operands(shared, 'bf16', 2);
+    expect(maxAbsDiff(attentionReference({ ...o, pRounding: 'none' }), naiveAttention(o))).toBeLessThan(1e-12);
+    const dense = operands({ ...ragged, rowPtr: null, colIdx: null }, 'e4m3', 3);
+    expect(maxAbsDiff(attentionReference({ ...dense, pRounding: 'none' }), naiveAttention(dense))).toBeLessThan(1e-12);
+  });
+
+  it.each(['bf16', 'e4m3'] as const)('gives the dense result bit for bit when the lists hold every block in order (%s)', (dtype) => {
+    const dense = operands({ ...ragged, rowPtr: null, colIdx: null }, dtype, 4);
+    const all = Int32Array.from({ length: 5 * 5 }, (_, t) => t % 5);
+    const rowPtr = Int32Array.from({ length: 6 }, (_, i) => i * 5);
+    expect(attentionReference({ ...dense, rowPtr, colIdx: all })).toEqual(attentionReference(dense));
+  });
+
+  it('is the kernel math: P rounding changes the result, and only within its precision', () => {
+    for (const dtype of ['bf16', 'e4m3'] as const) {
+      const o = operands(ragged, dtype, 5);
+      const rounded = attentionReference(o);
+      const exact = attentionReference({ ...o, pRounding: 'none' });
+      const d = maxAbsDiff(rounded, exact);
+      expect(d).toBeGreaterThan(0);
+      let scale = 0;
+      for (const x of exact) scale = Math.max(scale, Math.abs(x));
+      expect(d / scale).toBeLessThan(dtype === 'e4m3' ? 0.1 : 0.01);
+    }
+  });
+
+  it('rounds P*448 to E4M3 against the running max, and sums the unrounded p', () => {
+    // One query, one key block of two keys with scores 0 and ln(0.3): p = [1, 0.3].
+    const o: AttentionReferenceOptions = {
+      dtype: 'e4m3',
+      batch: 1,
+      heads: 1,
+      headDim: 1,
+      numBlocks: 1,
+      blockRows: 2,
+      q: Float64Array.from([1, 0]),
+      k: Float64Array.from([0, Math.log(0.3)]),
+      v: Float64Array.from([1, 2]),
+      qScale: Float64Array.from([1, 1]),
+      kScale: Float64Array.from([1, 1]),
+      vScale: Float64Array.from([0.5]),
+      blockValidRows: Int32Array.from([1 + 1]),
+      rowPtr: null,
+      colIdx: null,
+      softmaxScale: 1,
+    };
+    const pq = decodeFp8({ code: encodeFp8({ value: Math.fround(0.3 * ATTENTION_P_SCALE), format: 'e4m3' }), format: 'e4m3' });
+    const expected = ((ATTENTION_P_SCALE * 1 + pq * 2) / (ATTENTION_P_SCALE * 1.3)) * 0.5;
+    const out = attentionReference(o);
+    expect(out[0]).toBeCloseTo(expected, 14);
+    expect(pq).not.toBe(0.3 * ATTENTION_P_SCALE); // the case does exercise the rounding
+  });
+
+  it('writes zeros for empty lists, empty blocks and padding rows', () => {
+    const o = operands(ragged, 'e4m3', 6);
+    const out = attentionReference(o);
+    const npad = 5 * R;
+    const hd = 2 * 16;
+    for (let b = 0; b < 2; b++)
+      for (let r = 0; r < npad; r++)
+        for (let h = 0; h < 2; h++) {
+          const blk = Math.floor(r / R);
+          const padding = r % R >= ragged.valid[blk]!;
+          const emptyList = (h === 0 && blk === 3) || (h === 1 && (blk === 3 || blk === 4));
+          const row = out.subarray((b * npad + r) * hd + h * 16, (b * npad + r) * hd + h * 16 + 16);
+          if (padding || emptyList) expect(row.every((x) => x === 0)).toBe(true);
+          else expect(row.some((x) => x !== 0)).toBe(true);
+        }
+  });
+
+  it.each(['k', 'v'] as const)('spreads a NaN in one key of %s only to the rows whose lists hold its block', (tensor) => {
+    const o = operands(ragged, 'bf16', 7);
+    const npad = 5 * R;
+    const hd = 2 * 16;
+    const key = 2 * R + 3; // batch 0, block 2, row 3
+    o[tensor][(0 * npad + key) * hd + 0 * 16 + 5] = Number.NaN; // head 0 only
+    const out = attentionReference(o);
+    const head0Lists = [[0, 2], [1], [0, 1, 2, 4], [], [4]];
+    for (let b = 0; b < 2; b++)
+      for (let qb = 0; qb < 5; qb++)
+        for (let i = 0; i < ragged.valid[qb]!; i++)
+          for (let h = 0; h < 2; h++) {
+            const row = Array.from(out.subarray((b * npad + qb * R + i) * hd + h * 16, (b * npad + qb * R + i) * hd + h * 16 + 16));
+            const reached = b === 0 && h === 0 && head0Lists[qb]!.includes(2);
+            const label = `b${b} h${h} row ${qb * R + i}`;
+            // A NaN score poisons the whole row (through the softmax); a NaN value only its channel (through P*V).
+            const poisoned = tensor === 'k' ? row.map(() => reached) : row.map((_, c) => reached && c === 5);
+            expect(row.map(Number.isNaN), label).toEqual(poisoned);
+          }
+  });
+
+  it('keeps large finite scores finite (no overflow in exp)', () => {
+    const o = operands({ ...ragged, rowPtr: null, colIdx: null }, 'bf16', 8);
+    const big = attentionReference({ ...o, softmaxScale: 1e30 });
+    for (let i = 0; i < big.length; i++) expect(Number.isFinite(big[i])).toBe(true);
+  });
+
+  it('rejects lists that are not ascending, out of range or of the wrong head count', () => {
+    const o = operands(ragged, 'bf16', 9);
+    expect(() => attentionReference({ ...o, colIdx: Int32Array.from([2, 0, ...ragged.colIdx!.slice(2)]) })).toThrow(/colIdx\[1\]/);
+    expect(() => attentionReference({ ...o, colIdx: Int32Array.from([0, 5, ...ragged.colIdx!.slice(2)]) })).toThrow(/colIdx\[1\]/);
+    expect(() => attentionReference({ ...o, rowPtr: ragged.rowPtr!.slice(0, 11) })).toThrow(/rowPtr/);
+    expect(() => attentionReference({ ...o, rowPtr: null })).toThrow(/both null/);
+    expect(() => attentionReference({ ...o, blockValidRows: Int32Array.from([16, 16, 17, 0, 0]) })).toThrow(/blockValidRows\[2\]/);
+    expect(() => attentionReference({ ...o, q: new Float64Array(3) })).toThrow(/'q'/);
+  });
+
+  it('rounds its float64 output to BF16 like the fp8 package', () => {
+    const values = Float64Array.from([0, 1, -1.00390625, 3.14159, 1e-40, Number.NaN, Number.POSITIVE_INFINITY, 65504.5]);
+    const bits = float64ToBf16Bits(values);
+    values.forEach((x, i) => {
+      const expected = Number.isNaN(x) ? Number.NaN : roundToBf16(x);
+      const actual = new Float32Array(new Uint32Array([bits[i]! << 16]).buffer)[0];
+      expect(actual).toBe(expected);
+    });
+  });
+
+  it('runs a 4,096-token, 2-head, headDim-128 dense E4M3 call in a few seconds', () => {
+    const numBlocks = 32;
+    const blockRows = 128;
+    const n = numBlocks * blockRows;
+    const hd = 2 * 128;
+    const rnd = seededRandom(10);
+    const codes = () => Float64Array.from({ length: n * hd }, () => decodeFp8({ code: Math.floor(rnd() * 0x7e), format: 'e4m3' }) * (rnd() < 0.5 ? -1 : 1));
+    const started = performance.now();
+    const out = attentionReference({
+      dtype: 'e4m3',
+      batch: 1,
+      heads: 2,
+      headDim: 128,
+      numBlocks,
+      blockRows,
+      q: codes(),
+      k: codes(),
+      v: codes(),
+      qScale: new Float64Array(2 * n).fill(1e-3),
+      kScale: new Float64Array(2 * n).fill(1e-3),
+      vScale: new Float64Array(hd).fill(1e-2),
+      blockValidRows: new Int32Array(numBlocks).fill(blockRows),
+      rowPtr: null,
+      colIdx: null,
+      softmaxScale: 1 / Math.sqrt(128),
+    });
+    const seconds = (performance.now() - started) / 1000;
+    console.log(`attentionReference: 4096 tokens x 2 heads x 128, dense e4m3: ${seconds.toFixed(2)} s`);
+    expect(out.every(Number.isFinite)).toBe(true);
+  }, 60_000);
+});

@@ -1,0 +1,29 @@
+// The op registry: one line per op. Adding an op = its file in src/ops/ (options type, checks, CPU twin, CUDA call,
+// defined with defineOp), one line here, and its exports in src/index.ts; on the native side its description/binding
+// file in native/src/ops/ and one line in native/src/ops/op_list.h.
+import type { KernelOp } from '../core/define-op';
+import type { NativeOp } from '../core/native-op';
+import { channelMean } from './channel-mean';
+import { dequantizeRows } from './dequantize-rows';
+import { dequantizeV } from './dequantize-v';
+import { gatherRows, scatterRows } from './permute-rows';
+import { quantizeRows } from './quantize-rows';
+import { quantizeV } from './quantize-v';
+
+/** Every op of the package, with its `info` (name, exactness, native op). */
+export const KERNEL_OPS: readonly KernelOp[] = Object.freeze([
+  gatherRows,
+  scatterRows,
+  channelMean,
+  quantizeRows,
+  quantizeV,
+  dequantizeRows,
+  dequantizeV,
+]);
+
+/** The native ops the registered ops call (each once), in registration order. */
+export function nativeOpsOf(ops: readonly KernelOp[] = KERNEL_OPS): NativeOp[] {
+  const seen = new Set<NativeOp>();
+  for (const op of ops) if (op.info.native !== null) seen.add(op.info.native);
+  return [...seen];
+}
