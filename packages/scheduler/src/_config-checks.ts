@@ -6,7 +6,12 @@ import { SCHEDULE_LIMITS } from './limits';
 import type { AttentionPlan, Granularity, ModelDims, OverrideRule, PhaseName, Sparsity, SparseWindow } from './types';
 
 export const ATTENTION_MODES = ['dense-bf16', 'fp8-dense', 'sparse-bf16', 'fp8-sparse'] as const;
-export const GRANULARITY_KINDS = ['tile', 'per-token', 'per-tensor'] as const;
+export const GRANULARITY_KINDS = ['tensor', 'token', 'tile'] as const;
+/** Names used before the vocabulary was shared with @fpsattn/fp8, and the name that replaced each. */
+export const RENAMED_GRANULARITY_KINDS: Readonly<Record<string, (typeof GRANULARITY_KINDS)[number]>> = Object.freeze({
+  'per-tensor': 'tensor',
+  'per-token': 'token',
+});
 export const SPARSE_WINDOW_KINDS = ['seed', 'clamped'] as const;
 export const PHASE_NAMES = ['warmup', 'early', 'middle', 'late'] as const;
 
@@ -68,26 +73,44 @@ export function readUnit(issues: IssueList, path: string, value: unknown): numbe
   return value;
 }
 
-export function readDims3(issues: IssueList, path: string, value: unknown, what: string): Dims3 | undefined {
-  if (!Array.isArray(value) || value.length !== 3) {
-    issues.add(path, value, `expected ${what} as [t, h, w]`, 'an array of three positive integers');
-    return undefined;
+const SIZE3_FIELDS = ['frames', 'height', 'width'] as const;
+const SIZE3_ALLOWED = '[t, h, w] or { frames, height, width } with three positive integers';
+
+/** Reads a 3D size written `[t, h, w]` or `{ frames, height, width }` (each a positive integer up to `max`). */
+function readSize3(issues: IssueList, path: string, value: unknown, what: string, max?: number): [number, number, number] | undefined {
+  let values: unknown[];
+  let paths: string[];
+  if (Array.isArray(value)) {
+    if (value.length !== 3) {
+      issues.add(path, value, `expected ${what} as [t, h, w] or { frames, height, width }`, SIZE3_ALLOWED);
+      return undefined;
+    }
+    values = value;
+    paths = [0, 1, 2].map((axis) => `${path}[${axis}]`);
+  } else {
+    const o = readObject(issues, path, value, SIZE3_FIELDS, `${what} as [t, h, w] or { frames, height, width }`);
+    if (!o) return undefined;
+    values = SIZE3_FIELDS.map((name) => o[name]);
+    paths = SIZE3_FIELDS.map((name) => child(path, name));
   }
-  const out = value.map((v, axis) => readInt(issues, `${path}[${axis}]`, v, 1));
-  return out.every((v) => v !== undefined) ? (out as unknown as Dims3) : undefined;
+  const out = values.map((v, axis) => readInt(issues, paths[axis]!, v, 1, max));
+  return out.every((v) => v !== undefined) ? (out as [number, number, number]) : undefined;
 }
 
+/** A tile or window size: `[t, h, w]` or `{ frames, height, width }`, returned as `[t, h, w]`. */
+export function readDims3(issues: IssueList, path: string, value: unknown, what: string): Dims3 | undefined {
+  return readSize3(issues, path, value, what);
+}
+
+/** A token grid: `{ frames, height, width }` or `[T, H, W]`, returned as `{ frames, height, width }`. */
 export function readGrid(issues: IssueList, path: string, value: unknown): GridDims | undefined {
-  const o = readObject(issues, path, value, ['frames', 'height', 'width'], 'a token grid');
-  if (!o) return undefined;
   const max = SCHEDULE_LIMITS.maxTokens;
-  const frames = readInt(issues, child(path, 'frames'), o.frames, 1, max);
-  const height = readInt(issues, child(path, 'height'), o.height, 1, max);
-  const width = readInt(issues, child(path, 'width'), o.width, 1, max);
-  if (!(frames && height && width)) return undefined;
+  const size = readSize3(issues, path, value, 'a token grid', max);
+  if (!size) return undefined;
+  const [frames, height, width] = size;
   const tokens = frames * height * width;
   if (tokens > max) {
-    issues.add(path, o, `${tokens} tokens (frames x height x width) do not fit Int32 index arrays`, `at most ${max} tokens (2^31 - 1)`);
+    issues.add(path, value, `${tokens} tokens (frames x height x width) do not fit Int32 index arrays`, `at most ${max} tokens (2^31 - 1)`);
     return undefined;
   }
   return { frames, height, width };
@@ -113,13 +136,20 @@ export function readGranularity(issues: IssueList, path: string, value: unknown)
       const tile = readDims3(issues, child(path, 'tile'), value.tile, 'a quantization tile');
       return tile ? { kind: 'tile', tile } : undefined;
     }
-    case 'per-token':
-    case 'per-tensor':
+    case 'token':
+    case 'tensor':
       readObject(issues, path, value, ['kind'], `a ${value.kind} granularity`);
       return { kind: value.kind };
-    default:
-      issues.add(child(path, 'kind'), value.kind, 'unknown granularity kind', quoteList(GRANULARITY_KINDS));
+    default: {
+      const kind = value.kind;
+      const renamed = typeof kind === 'string' && Object.hasOwn(RENAMED_GRANULARITY_KINDS, kind) ? RENAMED_GRANULARITY_KINDS[kind] : undefined;
+      if (renamed !== undefined) {
+        issues.add(child(path, 'kind'), value.kind, `granularity kind '${String(value.kind)}' was renamed: use '${renamed}'`, quoteList(GRANULARITY_KINDS));
+      } else {
+        issues.add(child(path, 'kind'), value.kind, 'unknown granularity kind', quoteList(GRANULARITY_KINDS));
+      }
       return undefined;
+    }
   }
 }
 
@@ -191,6 +221,33 @@ export function readSparsity(issues: IssueList, path: string, value: unknown, gr
   return { tile, window };
 }
 
+/**
+ * Whether a quantization tile `quant` lines up with the attention tile `attention` (both `[t, h, w]`): either it
+ * divides the attention tile on every axis (finer: each attention block holds whole quantization tiles), or it is a
+ * multiple of it on every axis (coarser: each quantization tile holds whole attention blocks; both tilings start at
+ * the grid origin, so edge tiles clipped by the grid still hold whole, possibly partial, attention blocks). Anything
+ * else (e.g. 2 against 3, or finer on one axis and coarser on another) would make one scale cover parts of blocks
+ * that a kernel handles separately.
+ */
+export function quantTileFits(quant: Dims3, attention: Dims3): boolean {
+  const finer = quant.every((q, axis) => attention[axis]! % q === 0);
+  const coarser = quant.every((q, axis) => q % attention[axis]! === 0);
+  return finer || coarser;
+}
+
+/** Reports an FP8 sparse plan whose tile-wise quantization tile cuts across its attention tile. */
+function checkQuantTile(issues: IssueList, path: string, granularity: Granularity, sparsity: Sparsity): boolean {
+  if (granularity.kind !== 'tile' || quantTileFits(granularity.tile, sparsity.tile)) return true;
+  const a = sparsity.tile.join('x');
+  issues.add(
+    child(path, 'granularity.tile'),
+    granularity.tile,
+    `quantization tile ${granularity.tile.join('x')} cuts across the attention tile ${a} (sparsity.tile): a scale must cover whole attention blocks or whole parts of one`,
+    `a tile that divides ${a} on every axis (finer) or a multiple of ${a} on every axis (coarser)`,
+  );
+  return false;
+}
+
 const PLAN_FIELDS: Record<(typeof ATTENTION_MODES)[number], readonly string[]> = {
   'dense-bf16': ['mode'],
   'fp8-dense': ['mode', 'granularity'],
@@ -219,6 +276,7 @@ export function readPlan(issues: IssueList, path: string, value: unknown, grid?:
   const granularity = needsGranularity ? readGranularity(issues, child(path, 'granularity'), value.granularity) : undefined;
   const sparsity = needsSparsity ? readSparsity(issues, child(path, 'sparsity'), value.sparsity, grid) : undefined;
   if ((needsGranularity && !granularity) || (needsSparsity && !sparsity)) return undefined;
+  if (m === 'fp8-sparse' && !checkQuantTile(issues, path, granularity!, sparsity!)) return undefined;
   switch (m) {
     case 'dense-bf16':
       return { mode: m };

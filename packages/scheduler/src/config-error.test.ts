@@ -1,6 +1,6 @@
 import { FpsAttnError } from '@fpsattn/fp8';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, formatConfigIssue } from './config-error';
+import { ConfigError, formatConfigIssue, SCHEDULER_ERROR_CODES } from './config-error';
 
 describe('ConfigError', () => {
   const issues = [
@@ -18,6 +18,12 @@ describe('ConfigError', () => {
     expect(error.message).toContain('(2 problems)');
     expect(error.message).toContain('alpha1 = 1.5: must be a fraction of the steps (allowed: a number in [0, 1])');
     expect(error.message).toContain('phases.early.mode = "fp9": unknown attention mode');
+  });
+
+  it('lists its code in SCHEDULER_ERROR_CODES', () => {
+    expect(SCHEDULER_ERROR_CODES).toEqual({ CONFIG_INVALID: 'FPSATTN_CONFIG_INVALID' });
+    expect(Object.isFrozen(SCHEDULER_ERROR_CODES)).toBe(true);
+    expect(new ConfigError({ issues }).code).toBe(SCHEDULER_ERROR_CODES.CONFIG_INVALID);
   });
 
   it('formats the root path and undefined values', () => {

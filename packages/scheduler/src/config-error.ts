@@ -1,5 +1,13 @@
 import { FpsAttnError } from '@fpsattn/fp8';
 
+/** The codes of the errors @fpsattn/scheduler throws (it also throws @fpsattn/fp8's InvalidArgumentError). */
+export const SCHEDULER_ERROR_CODES = Object.freeze({
+  /** {@link ConfigError}: a schedule config or override table failed validation. */
+  CONFIG_INVALID: 'FPSATTN_CONFIG_INVALID',
+} as const);
+
+export type SchedulerErrorCode = (typeof SCHEDULER_ERROR_CODES)[keyof typeof SCHEDULER_ERROR_CODES];
+
 /** One problem in a config: where (`phases.early.sparsity.window.tiles[2]`), the value found, what is wrong and allowed. */
 export interface ConfigIssue {
   readonly path: string;
@@ -32,7 +40,7 @@ export class ConfigError extends FpsAttnError {
     const subject = options.subject ?? 'scheduler config';
     const count = options.issues.length;
     super({
-      code: 'FPSATTN_CONFIG_INVALID',
+      code: SCHEDULER_ERROR_CODES.CONFIG_INVALID,
       message: `Invalid ${subject} (${count} problem${count === 1 ? '' : 's'}):\n${options.issues
         .map((i) => `  - ${formatConfigIssue(i)}`)
         .join('\n')}`,

@@ -1,6 +1,6 @@
 import type { AttentionPlan, Granularity, Sparsity } from './types';
 
-/** `tile 3x5x8`, `per-token`, `per-tensor`. */
+/** `tile 3x5x8`, `token`, `tensor`. */
 export function describeGranularity(granularity: Granularity): string {
   return granularity.kind === 'tile' ? `tile ${granularity.tile.join('x')}` : granularity.kind;
 }

@@ -7,7 +7,8 @@ import type { AttentionMode, AttentionPlan, PhaseName, ScheduleConfig } from './
 /**
  * One row of {@link explain}: the plan of a step and its cost relative to dense attention (see `PlanCost`):
  * `flopsRelative` counts the attended real token pairs (= density for sparse plans, 1 for dense ones) and
- * `executedRelative` the padded blocks the kernel runs. When several (layer, head) pairs are summarised, the three
+ * `executedRelative` the padded blocks the kernel runs (null when `explain` was not given the kernel's `blockRows`).
+ * When several (layer, head) pairs are summarised, the three
  * costs are means over them, `mode`, `granularity` and `window` describe the phase plan, and `overridden` counts the
  * pairs an override changed.
  */
@@ -19,7 +20,7 @@ export interface ExplainRow {
   readonly window: string;
   readonly density: number;
   readonly flopsRelative: number;
-  readonly executedRelative: number;
+  readonly executedRelative: number | null;
   readonly overridden: number;
 }
 
@@ -27,20 +28,27 @@ export interface ExplainRow {
  * Step-by-step table of a schedule. With `layer` and `head`, the rows describe that one attention call. With only
  * `layer`, they summarise all heads of that layer; with only `head`, that head in every layer; with neither, all
  * `model.layers x model.heads` calls of each step.
+ *
+ * `blockRows` is the attention kernel's block row count, used for `executedRelative` (padded blocks): pass the value
+ * of @fpsattn/kernels' `ATTENTION_TILE_POLICY.blockM` (128). Without it `executedRelative` is null: the scheduler
+ * does not guess a kernel's block size.
  */
 export function explain(options: {
   config: ScheduleConfig;
   layer?: number;
   head?: number;
-  rowMultiple?: number;
+  /** The attention kernel's block row count (`ATTENTION_TILE_POLICY.blockM` of @fpsattn/kernels). */
+  blockRows?: number;
   cache?: BlockMaskCache;
 }): ExplainRow[] {
-  const { config } = options;
+  const { config, blockRows } = options;
+  const withExecuted = blockRows !== undefined;
   const costOf = (plan: AttentionPlan) =>
     planCost({
       plan,
       grid: config.grid,
-      ...(options.rowMultiple === undefined ? {} : { rowMultiple: options.rowMultiple }),
+      // Any valid block count gives the same density and real-pair FLOPs; only executedRelative depends on it.
+      blockRows: blockRows ?? 1,
       ...(options.cache === undefined ? {} : { cache: options.cache }),
     });
   const costs = new Map<string, ReturnType<typeof planCost>>();
@@ -78,17 +86,25 @@ export function explain(options: {
       }
     }
     const d = describePlan(base!);
-    rows.push({ step, phase, ...d, density: density / count, flopsRelative: flops / count, executedRelative: executed / count, overridden });
+    rows.push({
+      step,
+      phase,
+      ...d,
+      density: density / count,
+      flopsRelative: flops / count,
+      executedRelative: withExecuted ? executed / count : null,
+      overridden,
+    });
   }
   return rows;
 }
 
 /**
  * Plain-text table of {@link explain} rows for the CLI, with a mean line at the end. Columns: density, flops vs dense
- * (attended real pairs) and executed vs dense (padded blocks the kernel runs), see `PlanCost`.
+ * (attended real pairs) and executed vs dense (padded blocks the kernel runs, `-` when not computed), see `PlanCost`.
  */
 export function formatExplainTable(rows: readonly ExplainRow[]): string {
-  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(1)}%`);
   const header = ['step', 'phase', 'mode', 'granularity', 'window', 'density', 'flops vs dense', 'executed vs dense', 'overridden'];
   const body = rows.map((r) => [
     String(r.step),
@@ -102,7 +118,7 @@ export function formatExplainTable(rows: readonly ExplainRow[]): string {
     String(r.overridden),
   ]);
   if (rows.length > 0) {
-    const mean = (f: (r: ExplainRow) => number) => rows.reduce((s, r) => s + f(r), 0) / rows.length;
+    const mean = (f: (r: ExplainRow) => number | null) => (rows.some((r) => f(r) === null) ? null : rows.reduce((s, r) => s + f(r)!, 0) / rows.length);
     body.push(['mean', '', '', '', '', pct(mean((r) => r.density)), pct(mean((r) => r.flopsRelative)), pct(mean((r) => r.executedRelative)), '']);
   }
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));

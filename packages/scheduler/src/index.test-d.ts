@@ -1,10 +1,26 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import type { AttentionMode, AttentionPlan, PhaseName } from './index';
+import { SCHEDULER_ERROR_CODES, planCost, schedulePreset, type AttentionMode, type AttentionPlan, type GranularityKind, type PhaseName } from './index';
 
 describe('public types of @fpsattn/scheduler', () => {
   it('has the four modes of the paper ablation and the warmup plus three phases', () => {
     expectTypeOf<AttentionMode>().toEqualTypeOf<'dense-bf16' | 'fp8-dense' | 'sparse-bf16' | 'fp8-sparse'>();
     expectTypeOf<PhaseName>().toEqualTypeOf<'warmup' | 'early' | 'middle' | 'late'>();
+  });
+
+  it('names granularities like @fpsattn/fp8 and the config error code in SCHEDULER_ERROR_CODES', () => {
+    expectTypeOf<GranularityKind>().toEqualTypeOf<'tensor' | 'token' | 'tile'>();
+    expectTypeOf(SCHEDULER_ERROR_CODES.CONFIG_INVALID).toEqualTypeOf<'FPSATTN_CONFIG_INVALID'>();
+    // @ts-expect-error: the old name is gone
+    const old: AttentionPlan = { mode: 'fp8-dense', granularity: { kind: 'per-token' } };
+    void old;
+  });
+
+  it('takes options objects, with the kernel block rows required by planCost', () => {
+    const config = schedulePreset({ name: 'wan-720p', steps: 10 });
+    // @ts-expect-error: planCost needs the kernel's blockRows
+    planCost({ plan: config.phases.early, grid: config.grid });
+    expectTypeOf(planCost).parameter(0).toHaveProperty('blockRows').toEqualTypeOf<number>();
+    expectTypeOf(planCost).parameter(0).toHaveProperty('grid').toEqualTypeOf<import('@fpsattn/tiling').Size3>();
   });
 
   it('makes illegal plans unrepresentable', () => {

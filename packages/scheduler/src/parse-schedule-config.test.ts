@@ -18,7 +18,7 @@ const valid = {
   model: { layers: 30, heads: 12, headDim: 128 },
   phases: {
     early: fp8Sparse([3, 3, 5]),
-    middle: { mode: 'fp8-dense', granularity: { kind: 'per-token' } },
+    middle: { mode: 'fp8-dense', granularity: { kind: 'token' } },
     late: { mode: 'sparse-bf16', sparsity: { tile: [3, 5, 8], window: { kind: 'seed', tokens: [6, 20, 48] } } },
   },
   overrides: [{ layers: [0], heads: [1, 2], plan: { mode: 'dense-bf16' } }],
@@ -53,13 +53,13 @@ describe('parseScheduleConfig', () => {
   });
 
   it.each(['wan-480p', 'wan-720p', 'dense', 'fp8-only', 'sparse-only'] as const)('round-trips the %s preset through JSON', (name) => {
-    const preset = schedulePreset(name);
+    const preset = schedulePreset({ name });
     expect(parseScheduleConfig(JSON.parse(JSON.stringify(preset)))).toEqual(preset);
   });
 
   it('extends a preset: fields replace, phases and model merge per key', () => {
     const parsed = parseScheduleConfig({ extends: 'wan-720p', alpha1: 0.2, phases: { late: { mode: 'dense-bf16' } }, model: { layers: 40 } });
-    const base = schedulePreset('wan-720p');
+    const base = schedulePreset({ name: 'wan-720p' });
     expect(parsed.alpha1).toBe(0.2);
     expect(parsed.alpha2).toBe(base.alpha2);
     expect(parsed.phases.early).toEqual(base.phases.early);
@@ -84,7 +84,7 @@ describe('parseScheduleConfig', () => {
     ['zero quantization tile', (c: any) => (c.phases.early.granularity.tile = [3, 0, 8]), 'phases.early.granularity.tile[1]', 0, 'integer >= 1'],
     ['zero attention tile', (c: any) => (c.phases.early.sparsity.tile = [0, 5, 8]), 'phases.early.sparsity.tile[0]', 0, 'integer >= 1'],
     ['tile with two sizes', (c: any) => (c.phases.early.sparsity.tile = [5, 8]), 'phases.early.sparsity.tile', [5, 8], 'three positive integers'],
-    ['unknown granularity', (c: any) => (c.phases.middle.granularity = { kind: 'per-block' }), 'phases.middle.granularity.kind', 'per-block', "'per-token'"],
+    ['unknown granularity', (c: any) => (c.phases.middle.granularity = { kind: 'per-block' }), 'phases.middle.granularity.kind', 'per-block', "'tensor', 'token', 'tile'"],
     ['clamped window larger than the grid', (c: any) => (c.phases.early.sparsity.window.tiles = [8, 3, 5]), 'phases.early.sparsity.window.tiles[0]', 8, '[1, 7]'],
     ['seed window larger than the grid', (c: any) => (c.phases.late.sparsity.window.tokens = [6, 20, 81]), 'phases.late.sparsity.window.tokens[2]', 81, '[1, 80]'],
     ['unknown window kind', (c: any) => (c.phases.early.sparsity.window = { kind: 'radial', tiles: [1, 1, 1] }), 'phases.early.sparsity.window.kind', 'radial', "'seed', 'clamped'"],
@@ -134,7 +134,7 @@ describe('parseScheduleConfig', () => {
 });
 
 describe('parseScheduleConfig limits', () => {
-  const base = schedulePreset('wan-720p');
+  const base = schedulePreset({ name: 'wan-720p' });
   const dense = { early: { mode: 'dense-bf16' }, middle: { mode: 'dense-bf16' }, late: { mode: 'dense-bf16' } };
   const sparse = (tile: number[], tiles: number[]) => ({ mode: 'sparse-bf16', sparsity: { tile, window: { kind: 'clamped', tiles } } });
   it.each([
@@ -172,5 +172,80 @@ describe('parseScheduleConfig limits', () => {
   it('accepts the limits themselves', () => {
     const config = { ...base, steps: 10_000, denseSteps: 0, model: { layers: 4096, heads: 4096, headDim: 1024 } };
     expect(safeParseScheduleConfig(config).success).toBe(true);
+  });
+});
+
+describe('parseScheduleConfig vocabulary and 3D sizes', () => {
+  it.each([
+    ['per-tensor', 'tensor'],
+    ['per-token', 'token'],
+  ])("rejects the old granularity name '%s' with an issue naming '%s'", (old, renamed) => {
+    const issues = issuesOf(patch((c) => (c.phases.middle.granularity = { kind: old })));
+    expect(issues).toEqual([
+      {
+        path: 'phases.middle.granularity.kind',
+        value: old,
+        message: `granularity kind '${old}' was renamed: use '${renamed}'`,
+        allowed: "'tensor', 'token', 'tile'",
+      },
+    ]);
+  });
+
+  it.each(['toString', 'constructor', 42])('reports a kind %j that is not an old name as unknown', (kind) => {
+    const issues = issuesOf(patch((c) => (c.phases.middle.granularity = { kind })));
+    expect(issues.map((i) => i.message)).toEqual(['unknown granularity kind']);
+  });
+
+  it('accepts the grid as [T, H, W] and tiles and windows as { frames, height, width }, returning the canonical shapes', () => {
+    const parsed = parseScheduleConfig(
+      patch((c) => {
+        c.grid = [21, 45, 80];
+        c.phases.early.granularity.tile = { frames: 3, height: 5, width: 8 };
+        c.phases.early.sparsity.tile = { frames: 3, height: 5, width: 8 };
+        c.phases.early.sparsity.window.tiles = { frames: 3, height: 3, width: 5 };
+        c.phases.late.sparsity.window.tokens = { frames: 6, height: 20, width: 48 };
+      }),
+    );
+    expect(parsed).toEqual(valid);
+  });
+
+  it.each([
+    [(c: any) => (c.grid = [21, 45]), 'grid', 'expected a token grid as [t, h, w] or { frames, height, width }'],
+    [(c: any) => (c.grid = [21, 0, 80]), 'grid[1]', 'out of range'],
+    [(c: any) => (c.phases.early.sparsity.tile = { frames: 3, height: 5 }), 'phases.early.sparsity.tile.width', 'expected an integer'],
+    [(c: any) => (c.phases.early.sparsity.tile = { frames: 3, height: 5, width: 8, depth: 1 }), 'phases.early.sparsity.tile.depth', "unknown field 'depth'"],
+    [(c: any) => (c.phases.early.sparsity.window.tiles = { frames: 8, height: 3, width: 5 }), 'phases.early.sparsity.window.tiles[0]', 'window is larger than the grid'],
+  ])('names the field of a bad size (%#)', (f, path, message) => {
+    const issues = issuesOf(patch(f));
+    expect(issues.find((i) => i.path === path)?.message, JSON.stringify(issues)).toContain(message);
+  });
+
+  it.each([
+    // grid extent, tile, largest clamped window in tiles: ceil(extent / tile) tiles, the last one partial
+    [{ frames: 20, height: 45, width: 80 }, [3, 5, 8], 0, 7], // 20 frames = 6 full tiles of 3 + 1 partial: 7 tiles, not 6
+    [{ frames: 21, height: 44, width: 80 }, [3, 5, 8], 1, 9], // 44 rows = 8 tiles of 5 + 1 partial: 9, not 8
+    [{ frames: 21, height: 45, width: 78 }, [3, 5, 8], 2, 10], // 78 columns = 9 tiles of 8 + 1 partial: 10, not 9
+  ])('counts partial tiles when checking a clamped window on a grid the tile does not divide (%o)', (grid, tile, axis, tiles) => {
+    const window = [3, 3, 5];
+    const config = (w: number) => {
+      const size = window.slice();
+      size[axis] = w;
+      return { ...valid, grid, phases: { ...valid.phases, early: { ...fp8Sparse(size), sparsity: { tile, window: { kind: 'clamped', tiles: size } } } } };
+    };
+    expect(safeParseScheduleConfig(config(tiles)).success).toBe(true);
+    const issues = issuesOf(config(tiles + 1));
+    expect(issues).toHaveLength(1);
+    expect(issues[0]!.path).toBe(`phases.early.sparsity.window.tiles[${axis}]`);
+    expect(issues[0]!.allowed).toBe(`an integer in [1, ${tiles}]`);
+  });
+
+  it('accepts a seed window as wide as the grid and rejects one token wider, also where the tile does not divide the grid', () => {
+    const grid = { frames: 20, height: 44, width: 78 };
+    const seed = (tokens: number[]) => ({ ...valid, grid, phases: { ...valid.phases, late: { mode: 'sparse-bf16', sparsity: { tile: [3, 5, 8], window: { kind: 'seed', tokens } } } } });
+    expect(safeParseScheduleConfig(seed([20, 44, 78])).success).toBe(true);
+    expect(issuesOf(seed([21, 44, 79])).map((i) => [i.path, i.allowed])).toEqual([
+      ['phases.late.sparsity.window.tokens[0]', 'an integer in [1, 20]'],
+      ['phases.late.sparsity.window.tokens[2]', 'an integer in [1, 78]'],
+    ]);
   });
 });

@@ -10,6 +10,7 @@ import {
   readPlan,
   readUnit,
 } from './_config-checks';
+import { checkLayerTiles } from './_layer-tiles';
 import { SCHEDULE_LIMITS } from './limits';
 import { SCHEDULE_PRESET_NAMES, WAN_1_3B_MODEL, schedulePreset, type SchedulePresetName } from './presets';
 import type { AttentionPlan, ScheduleConfig } from './types';
@@ -25,7 +26,7 @@ function withPreset(issues: IssueList, input: Record<string, unknown>): Record<s
   }
   const valid = typeof input.steps === 'number' && Number.isInteger(input.steps) && input.steps >= 1 && input.steps <= SCHEDULE_LIMITS.maxSteps;
   const steps = valid ? (input.steps as number) : undefined; // an invalid steps is reported by the main pass
-  const base = schedulePreset(input.extends as SchedulePresetName, steps === undefined ? {} : { steps }) as unknown as Record<string, unknown>;
+  const base = schedulePreset({ name: input.extends as SchedulePresetName, ...(steps === undefined ? {} : { steps }) }) as unknown as Record<string, unknown>;
   const merged: Record<string, unknown> = { ...base, ...input };
   if (isRecord(input.phases)) merged.phases = { ...(base.phases as object), ...input.phases };
   if (isRecord(input.model)) merged.model = { ...(base.model as object), ...input.model };
@@ -42,7 +43,10 @@ function withPreset(issues: IssueList, input: Record<string, unknown>): Record<s
  * `phases` ({ early, middle, late } attention plans), `overrides` (rules, default []), and optionally
  * `extends: '<preset name>'` to start from a preset. Windows larger than the grid, zero or non-integer tile sizes,
  * unknown modes / kinds / fields, fields a mode does not take (a window on 'dense-bf16') and sparse block masks of
- * more than 2^31 - 1 key tiles are errors. The bounds are {@link SCHEDULE_LIMITS}.
+ * more than 2^31 - 1 key tiles are errors. The bounds are {@link SCHEDULE_LIMITS}. Sizes are `[t, h, w]` or
+ * `{ frames, height, width }` (the config returned holds the grid as an object and tiles and windows as arrays).
+ * Plans a kernel cannot run are errors too: an `fp8-sparse` plan whose `tile` granularity cuts across its attention
+ * tile (see README "Kernel constraints"), and heads of one layer running different attention tiles at one step.
  */
 export function safeParseScheduleConfig(input: unknown): SafeParseResult<ScheduleConfig> {
   const issues = new IssueList();
@@ -85,19 +89,20 @@ export function safeParseScheduleConfig(input: unknown): SafeParseResult<Schedul
         });
 
   if (issues.issues.length > 0) return { success: false, error: new ConfigError({ issues: issues.issues }) };
-  return {
-    success: true,
-    value: {
-      steps: steps!,
-      alpha1: alpha1!,
-      alpha2: alpha2!,
-      denseSteps: denseSteps!,
-      grid: grid!,
-      model: model!,
-      phases: phases!,
-      overrides: overrides!,
-    },
+  const value: ScheduleConfig = {
+    steps: steps!,
+    alpha1: alpha1!,
+    alpha2: alpha2!,
+    denseSteps: denseSteps!,
+    grid: grid!,
+    model: model!,
+    phases: phases!,
+    overrides: overrides!,
   };
+  // Checks across fields, once each field is valid on its own.
+  checkLayerTiles(issues, value);
+  if (issues.issues.length > 0) return { success: false, error: new ConfigError({ issues: issues.issues }) };
+  return { success: true, value };
 }
 
 /** Throwing variant of {@link safeParseScheduleConfig}: throws a {@link ConfigError} listing every issue. */

@@ -29,7 +29,7 @@ describe('phaseBoundary', () => {
     [1e-7, 10_000, 1], // 0.001: String(alpha) is '1e-7'
     [Number.MIN_VALUE, 1, 1], // '5e-324': above 0, so one early step
   ])('alpha %s over %i steps puts the boundary at step %i', (alpha, steps, t) => {
-    expect(phaseBoundary(alpha, steps)).toBe(t);
+    expect(phaseBoundary({ alpha: alpha, steps: steps })).toBe(t);
   });
 
   it.each(['0.14', '0.28', '0.56', '0.1', '0.7', '0.3', '0.4000000001', '0.999999999'])(
@@ -39,7 +39,7 @@ describe('phaseBoundary', () => {
       const num = BigInt(whole + fraction);
       const den = 10n ** BigInt(fraction.length);
       for (const steps of [7, 50, 1000, 9999, 123_456_789, 10_000_000_001]) {
-        expect(BigInt(phaseBoundary(Number(text), steps))).toBe((num * BigInt(steps) + den - 1n) / den);
+        expect(BigInt(phaseBoundary({ alpha: Number(text), steps: steps }))).toBe((num * BigInt(steps) + den - 1n) / den);
       }
     },
   );
@@ -176,7 +176,7 @@ describe('phase validation', () => {
     [1.01, 50, 'alpha'],
     [0.5, 0, 'steps'],
     [0.5, 1.5, 'steps'],
-  ])('phaseBoundary(%s, %s) names %s', (alpha, steps, argument) => {
-    expect(() => phaseBoundary(alpha, steps)).toThrow(`'${argument}'`);
+  ])('phaseBoundary({ alpha: %s, steps: %s }) names %s', (alpha, steps, argument) => {
+    expect(() => phaseBoundary({ alpha: alpha, steps: steps })).toThrow(`'${argument}'`);
   });
 });

@@ -51,8 +51,11 @@ function checkSteps(steps: number): void {
  *   there is no tolerance, so values just above an integer are never snapped down, whatever the number of steps.
  *
  * Throws an InvalidArgumentError unless `alpha` is in [0, 1] and `steps` an integer >= 1.
+ *
+ * @example phaseBoundary({ alpha: 0.14, steps: 50 }) // 7
  */
-export function phaseBoundary(alpha: number, steps: number): number {
+export function phaseBoundary(options: { alpha: number; steps: number }): number {
+  const { alpha, steps } = options;
   checkAlpha('alpha', alpha);
   checkSteps(steps);
   const x = alpha * steps;
@@ -86,7 +89,7 @@ export function phaseBoundaries(options: { steps: number; alpha1: number; alpha2
   if (alpha1 > alpha2) {
     throw new InvalidArgumentError({ argument: 'alpha1', value: alpha1, message: `must not exceed alpha2 (${alpha2}), got ${alpha1}` });
   }
-  return { t1: phaseBoundary(alpha1, steps), t2: phaseBoundary(alpha2, steps) };
+  return { t1: phaseBoundary({ alpha: alpha1, steps }), t2: phaseBoundary({ alpha: alpha2, steps }) };
 }
 
 /**

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from '@fpsattn/fp8';
-import { BlockMaskCache, blockMaskStats, paddedBlockRows, type GridDims } from '@fpsattn/tiling';
+import { BlockMaskCache, blockMaskStats, paddedBlockRows, toGridDims, type Size3 } from '@fpsattn/tiling';
 import type { AttentionPlan } from './types';
 
 /**
@@ -10,11 +10,11 @@ import type { AttentionPlan } from './types';
  * - `flopsRelative`: attention FLOPs over the **attended real token pairs** / dense FLOPs, for every mode: 1 for
  *   dense modes, `density` for sparse ones. This is the work the plan asks for, padding excluded.
  * - `executedRelative`: FLOPs the kernel **executes** / dense FLOPs, padding included. Kernels run whole blocks of
- *   `rowMultiple` rows (default 128): sparse modes run every listed block on the padded tile layout
- *   (`nnz * blockRows^2`, `blockRows = ceil(tile tokens / rowMultiple) * rowMultiple`), dense modes run the
- *   `ceil(N / rowMultiple)^2` blocks of the raw sequence (`(ceil(N / rowMultiple) * rowMultiple)^2`). For example a
- *   sparse plan whose window covers the whole 720p grid with 120-token tiles has flopsRelative 1 and executedRelative
- *   (80640 / 75600)^2 = 1.138, dense BF16 (75648 / 75600)^2 = 1.0013.
+ *   `blockRows` rows (the kernel's block row count): sparse modes run every listed block on the padded tile layout
+ *   (`nnz * paddedTileRows^2`, `paddedTileRows = ceil(tile tokens / blockRows) * blockRows`), dense modes run the
+ *   `ceil(N / blockRows)^2` blocks of the raw sequence (`(ceil(N / blockRows) * blockRows)^2`). For example, with
+ *   128-row blocks, a sparse plan whose window covers the whole 720p grid with 120-token tiles has flopsRelative 1
+ *   and executedRelative (80640 / 75600)^2 = 1.138, dense BF16 (75648 / 75600)^2 = 1.0013.
  *
  * FP8 does not change FLOP counts (only their speed), so 'fp8-dense' costs what 'dense-bf16' does and 'fp8-sparse'
  * what 'sparse-bf16' does.
@@ -27,19 +27,30 @@ export interface PlanCost {
 
 const sharedCache = new BlockMaskCache({ capacity: 64 });
 
-export function planCost(options: { plan: AttentionPlan; grid: GridDims; rowMultiple?: number; cache?: BlockMaskCache }): PlanCost {
-  const { plan, grid } = options;
-  const rowMultiple = options.rowMultiple ?? 128;
+/**
+ * Cost of `plan` on `grid` (`{ frames, height, width }` or `[T, H, W]`). `blockRows` is the row count of the
+ * attention kernel's blocks; the scheduler has no default for it: pass the kernel's own value
+ * (`ATTENTION_TILE_POLICY.blockM` of @fpsattn/kernels, 128 for the FP8 attention kernel).
+ *
+ * @example planCost({ plan, grid: [21, 45, 80], blockRows: ATTENTION_TILE_POLICY.blockM })
+ */
+export function planCost(options: { plan: AttentionPlan; grid: Size3; blockRows: number; cache?: BlockMaskCache }): PlanCost {
+  const { plan, blockRows } = options;
+  const grid = toGridDims(options.grid);
+  if (typeof blockRows !== 'number' || !Number.isSafeInteger(blockRows) || blockRows < 1) {
+    throw new InvalidArgumentError({
+      argument: 'blockRows',
+      value: blockRows,
+      message: `expected the kernel's block row count (a positive integer, e.g. ATTENTION_TILE_POLICY.blockM of @fpsattn/kernels), got ${String(blockRows)}`,
+    });
+  }
   if (plan.mode === 'dense-bf16' || plan.mode === 'fp8-dense') {
-    if (!Number.isInteger(rowMultiple) || rowMultiple < 1) {
-      throw new InvalidArgumentError({ argument: 'rowMultiple', value: rowMultiple, message: `expected a positive integer, got ${rowMultiple}` });
-    }
     const n = grid.frames * grid.height * grid.width;
-    const rows = paddedBlockRows({ tileTokens: n, rowMultiple });
+    const rows = paddedBlockRows({ tileTokens: n, rowMultiple: blockRows });
     return { density: 1, flopsRelative: 1, executedRelative: (rows / n) * (rows / n) };
   }
   const cache = options.cache ?? sharedCache;
   const mask = cache.get({ grid, tile: plan.sparsity.tile, window: plan.sparsity.window });
-  const stats = blockMaskStats({ mask, headDim: 1, rowMultiple });
+  const stats = blockMaskStats({ mask, headDim: 1, rowMultiple: blockRows });
   return { density: stats.density, flopsRelative: stats.flopsRelative, executedRelative: stats.executedRelative };
 }

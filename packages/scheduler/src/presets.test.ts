@@ -8,7 +8,7 @@ describe('schedulePreset', () => {
   it.each(SCHEDULE_PRESET_NAMES.flatMap((name) => (['480p', '720p'] as const).map((r) => [name, r] as const)).filter(
     ([name, r]) => !(name === 'wan-480p' && r === '720p') && !(name === 'wan-720p' && r === '480p'),
   ))('%s at %s is a valid config', (name, resolution) => {
-    const preset = schedulePreset(name, { resolution });
+    const preset = schedulePreset({ name, resolution });
     expect(parseScheduleConfig(preset)).toEqual(preset);
   });
 
@@ -16,7 +16,7 @@ describe('schedulePreset', () => {
     ['wan-480p', WAN_480P_GRID, [3, 10, 4]],
     ['wan-720p', WAN_720P_GRID, [3, 5, 8]],
   ] as const)('%s uses 50 steps, alpha 0.4 / 0.8, 5 dense steps and tiles that divide the grid', (name, grid, tile) => {
-    const p = schedulePreset(name);
+    const p = schedulePreset({ name });
     expect([p.steps, p.alpha1, p.alpha2, p.denseSteps]).toEqual([50, 0.4, 0.8, 5]);
     expect(p.grid).toEqual({ frames: grid.frames, height: grid.height, width: grid.width });
     for (const plan of Object.values(p.phases)) {
@@ -29,10 +29,10 @@ describe('schedulePreset', () => {
   });
 
   it('makes the ablations from the same defaults', () => {
-    const full = schedulePreset('wan-720p');
-    const dense = schedulePreset('dense');
-    const fp8 = schedulePreset('fp8-only');
-    const sparse = schedulePreset('sparse-only');
+    const full = schedulePreset({ name: 'wan-720p' });
+    const dense = schedulePreset({ name: 'dense' });
+    const fp8 = schedulePreset({ name: 'fp8-only' });
+    const sparse = schedulePreset({ name: 'sparse-only' });
     expect(Object.values(dense.phases).every((p) => p.mode === 'dense-bf16')).toBe(true);
     expect(dense.denseSteps).toBe(0);
     expect(fp8.phases.early).toEqual({ mode: 'fp8-dense', granularity: full.phases.early.mode === 'fp8-sparse' ? full.phases.early.granularity : null });
@@ -41,8 +41,8 @@ describe('schedulePreset', () => {
   });
 
   it('scales the dense warmup with the step count', () => {
-    expect(schedulePreset('wan-720p', { steps: 20 }).denseSteps).toBe(2);
-    expect(schedulePreset('wan-720p', { steps: 1 }).denseSteps).toBe(0);
+    expect(schedulePreset({ name: 'wan-720p', steps: 20 }).denseSteps).toBe(2);
+    expect(schedulePreset({ name: 'wan-720p', steps: 1 }).denseSteps).toBe(0);
   });
 
   it.each([
@@ -50,7 +50,7 @@ describe('schedulePreset', () => {
     [{ resolution: '1080p' as never }, 'resolution'],
   ])('rejects options %o', (options, argument) => {
     try {
-      schedulePreset('dense', options);
+      schedulePreset({ name: 'dense', ...options });
       expect.unreachable();
     } catch (e) {
       expect(e).toBeInstanceOf(InvalidArgumentError);
@@ -59,8 +59,14 @@ describe('schedulePreset', () => {
   });
 
   it('rejects a resolution that contradicts the preset name, and unknown names', () => {
+    expect(() => schedulePreset({ name: 'wan-480p', resolution: '720p' })).toThrow(/fixes its resolution/);
+    expect(() => schedulePreset({ name: 'wan-1080p' as never })).toThrow(/unknown preset/);
+  });
+
+  it('still takes the deprecated positional form (name, options) while callers migrate', () => {
+    expect(schedulePreset('wan-720p', { steps: 20 })).toEqual(schedulePreset({ name: 'wan-720p', steps: 20 }));
+    expect(schedulePreset('dense')).toEqual(schedulePreset({ name: 'dense' }));
     expect(() => schedulePreset('wan-480p', { resolution: '720p' })).toThrow(/fixes its resolution/);
-    expect(() => schedulePreset('wan-1080p' as never)).toThrow(/unknown preset/);
   });
 });
 
@@ -77,15 +83,15 @@ describe('schedulePreset returns fresh configs', () => {
   it.each(SCHEDULE_PRESET_NAMES.flatMap((name) => mutations.map(([what, mutate]) => [name, what, mutate] as const)))(
     'mutating %s %s leaves every later preset unchanged',
     (name, _, mutate) => {
-      const pristine = structuredClone(SCHEDULE_PRESET_NAMES.map((n) => schedulePreset(n)));
-      const victim = schedulePreset(name) as any;
+      const pristine = structuredClone(SCHEDULE_PRESET_NAMES.map((n) => schedulePreset({ name: n })));
+      const victim = schedulePreset({ name }) as any;
       try {
         mutate(victim);
       } catch {
         // a frozen part may refuse the mutation: that is fine too
       }
-      expect(SCHEDULE_PRESET_NAMES.map((n) => schedulePreset(n))).toEqual(pristine);
-      expect(schedulePreset('wan-720p', { resolution: '720p' }).phases.early).toEqual(pristine[1]!.phases.early);
+      expect(SCHEDULE_PRESET_NAMES.map((n) => schedulePreset({ name: n }))).toEqual(pristine);
+      expect(schedulePreset({ name: 'wan-720p', resolution: '720p' }).phases.early).toEqual(pristine[1]!.phases.early);
     },
   );
 
@@ -99,10 +105,10 @@ describe('schedulePreset returns fresh configs', () => {
     [25, 3],
     [10_000, 1000],
   ])('gives %i steps a dense warmup of %i', (steps, denseSteps) => {
-    expect(schedulePreset('wan-720p', { steps }).denseSteps).toBe(denseSteps);
+    expect(schedulePreset({ name: 'wan-720p', steps }).denseSteps).toBe(denseSteps);
   });
 
   it.each([0, 10_001, 9e15, 1.5])('rejects steps %s (integer in [1, 10000])', (steps) => {
-    expect(() => schedulePreset('wan-720p', { steps })).toThrow(/'steps'.*\[1, 10000\]/);
+    expect(() => schedulePreset({ name: 'wan-720p', steps })).toThrow(/'steps'.*\[1, 10000\]/);
   });
 });

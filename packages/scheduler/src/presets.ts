@@ -103,8 +103,18 @@ function mapPhases(config: ScheduleConfig, f: (plan: AttentionPlan) => Attention
  *
  * The ablations use `resolution` (default '720p', the paper's Table 1 setting) for their grid. `steps` is an integer
  * in [1, 10000]. Every call returns a fresh config: mutating it does not affect later presets.
+ *
+ * @example schedulePreset({ name: 'wan-720p', steps: 30 })
  */
-export function schedulePreset(name: SchedulePresetName, options: { resolution?: WanResolution; steps?: number } = {}): ScheduleConfig {
+export function schedulePreset(options: { name: SchedulePresetName; resolution?: WanResolution; steps?: number }): ScheduleConfig;
+/** @deprecated Positional form, kept while callers migrate: pass `{ name, resolution, steps }`. */
+export function schedulePreset(name: SchedulePresetName, options?: { resolution?: WanResolution; steps?: number }): ScheduleConfig;
+export function schedulePreset(
+  first: { name: SchedulePresetName; resolution?: WanResolution; steps?: number } | SchedulePresetName,
+  legacy: { resolution?: WanResolution; steps?: number } = {},
+): ScheduleConfig {
+  const options = typeof first === 'string' ? { ...legacy, name: first } : first;
+  const { name } = options;
   const steps = options.steps ?? 50;
   if (!Number.isInteger(steps) || steps < 1 || steps > SCHEDULE_LIMITS.maxSteps) {
     throw new InvalidArgumentError({ argument: 'steps', value: steps, message: `expected an integer in [1, ${SCHEDULE_LIMITS.maxSteps}], got ${steps}` });

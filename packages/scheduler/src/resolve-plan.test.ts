@@ -5,10 +5,10 @@ import { schedulePreset } from './presets';
 import { resolvePlan } from './resolve-plan';
 import type { AttentionPlan } from './types';
 
-const fp8Dense: AttentionPlan = { mode: 'fp8-dense', granularity: { kind: 'per-tensor' } };
+const fp8Dense: AttentionPlan = { mode: 'fp8-dense', granularity: { kind: 'tensor' } };
 
 describe('resolvePlan', () => {
-  const config = schedulePreset('wan-720p');
+  const config = schedulePreset({ name: 'wan-720p' });
 
   it.each([
     [0, 'warmup', 'dense-bf16'],
@@ -42,6 +42,15 @@ describe('resolvePlan', () => {
     expect(resolvePlan({ config: c, step: 45, layer: 5, head: 5 })).toMatchObject({ plan: fp8Dense, overrideIndex: 2 });
   });
 
+  it('ends a step range before its `to` step (half-open), also when it ends before the last step', () => {
+    const c = parseScheduleConfig({ ...config, overrides: [{ steps: { from: 10, to: 12 }, plan: fp8Dense }] });
+    expect(resolvePlan({ config: c, step: 9 }).overrideIndex).toBe(-1);
+    expect(resolvePlan({ config: c, step: 10 }).overrideIndex).toBe(0);
+    expect(resolvePlan({ config: c, step: 11 }).overrideIndex).toBe(0);
+    expect(resolvePlan({ config: c, step: 12 }).overrideIndex).toBe(-1); // an inclusive end would match here
+    expect(resolvePlan({ config: c, step: 12 }).plan).toBe(c.phases.early);
+  });
+
   it('keeps warmup steps dense unless a rule lists the warmup phase', () => {
     const c = parseScheduleConfig({
       ...config,
@@ -59,9 +68,9 @@ describe('resolvePlan', () => {
     [{ step: 0, head: 12 }, 'head'],
     [{ step: 0, head: 0.5 }, 'head'],
   ])('rejects %o naming %s', (options, argument) => {
+    expect.assertions(2);
     try {
       resolvePlan({ config, ...options });
-      expect.unreachable();
     } catch (e) {
       expect(e).toBeInstanceOf(InvalidArgumentError);
       expect((e as InvalidArgumentError).argument).toBe(argument);

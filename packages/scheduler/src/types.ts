@@ -3,14 +3,18 @@ import type { Dims3, GridDims, WindowSpec } from '@fpsattn/tiling';
 // ----- Quantization granularity -----
 
 /**
- * Scope of one FP8 scale for Q and K. `tile`: one scale per 3D tile `[Tt, Th, Tw]` of the token grid (FPSAttention's
- * tile-wise quantization, edge tiles partial); `per-token`: one scale per token row; `per-tensor`: one scale per
- * (batch, head). V is always per channel and P per tensor (see @fpsattn/fp8), so they are not part of a plan.
+ * Which tokens (rows) of Q and K share one FP8 scale; the column axis is always per head (one scale per (row group,
+ * head)). The same names and meaning as @fpsattn/fp8's `QuantGranularity`:
+ * - `tensor`: all tokens share one scale (one per (batch item, head));
+ * - `token`: one scale per token;
+ * - `tile`: one scale per 3D tile `[Tt, Th, Tw]` of the token grid (FPSAttention's tile-wise quantization, edge tiles
+ *   partial).
+ * V is always per channel and P per tensor (see @fpsattn/fp8), so they are not part of a plan.
  */
 export type Granularity =
   | { readonly kind: 'tile'; readonly tile: Dims3 }
-  | { readonly kind: 'per-token' }
-  | { readonly kind: 'per-tensor' };
+  | { readonly kind: 'token' }
+  | { readonly kind: 'tensor' };
 
 export type GranularityKind = Granularity['kind'];
 
