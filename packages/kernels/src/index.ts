@@ -43,6 +43,9 @@ export {
 export { quantizeV, type QuantizeVOptions, type QuantizedV } from './ops/quantize-v';
 export { dequantizeRows, type DequantizeRowsOptions } from './ops/dequantize-rows';
 export { dequantizeV, type DequantizeVOptions } from './ops/dequantize-v';
+export { ATTENTION_TILE_POLICY, type AttentionTilePolicy } from './ops/attention/tile-policy';
+export { ATTENTION_HEAD_DIMS, attentionForward, type AttentionForwardOptions } from './ops/attention/attention-forward';
+export { expandRowScales, type ExpandRowScalesOptions } from './ops/attention/expand-row-scales';
 
 // ----- CPU twins (what the GPU suite compares the kernels with)
 export { bf16BitsToFloat32Array } from './cpu/bf16';
@@ -53,6 +56,14 @@ export { quantizeRowsCpu, type QuantizeRowsCpuOptions } from './ops/quantize-row
 export { quantizeVCpu, type QuantizeVCpuOptions } from './ops/quantize-v';
 export { dequantizeRowsCpu } from './ops/dequantize-rows';
 export { dequantizeVCpu } from './ops/dequantize-v';
+export {
+  ATTENTION_P_SCALE,
+  attentionReference,
+  float64ToBf16Bits,
+  type AttentionDType,
+  type AttentionReferenceOptions,
+} from './ops/attention/reference';
+export { expandRowScalesCpu } from './ops/attention/expand-row-scales';
 
 // ----- native boundary
 export {
