@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { decodeBf16Array, encodeBf16Array, errorStats } from '@fpsattn/fp8';
 import { createRng, randomFloat32 } from '@fpsattn/fp8/testing';
-import { doctor, formatDoctor, getBackend } from '@fpsattn/kernels';
+import { channelMean, createGroupMap, createRowMap, dequantizeRows, dequantizeV, doctor, formatDoctor, gatherRows, getBackend, quantizeRows, quantizeV } from '@fpsattn/kernels';
 import { explain, formatExplainTable, schedulePreset } from '@fpsattn/scheduler';
 import { blockMaskStats, buildBlockMask, createTileLayout, createTilePermutation, WAN_720P_GRID } from '@fpsattn/tiling';
 
@@ -65,19 +65,19 @@ const qBits = encodeBf16Array(randomFloat32(rng, tokens * cols, { outlierFractio
 const kBits = encodeBf16Array(randomFloat32(rng, tokens * cols, { std: 2 }).map((x) => x + 3)); // a bias K smoothing removes
 const vBits = encodeBf16Array(randomFloat32(rng, tokens * cols, { std: 0.5 }));
 
-const map = backend.createRowMap(forward, { targetRows: tokens, name: 'tile-major' });
-const groups = backend.createGroupMap(tileOfRow, { groupCount: layout.numTiles, name: 'tiles' });
-const q = backend.gatherRows(backend.fromArray(qBits, [tokens, cols], 'bf16', { name: 'q' }), map);
-const k = backend.gatherRows(backend.fromArray(kBits, [tokens, cols], 'bf16', { name: 'k' }), map);
+const map = createRowMap({ backend, indices: forward, targetRows: tokens, name: 'tile-major' });
+const groups = createGroupMap({ backend, groupOfRow: tileOfRow, groupCount: layout.numTiles, name: 'tiles' });
+const q = gatherRows({ src: backend.fromArray(qBits, [tokens, cols], 'bf16', { name: 'q' }), map });
+const k = gatherRows({ src: backend.fromArray(kBits, [tokens, cols], 'bf16', { name: 'k' }), map });
 const vAmax = backend.empty([cols], 'f32', { name: 'v.amax' }); // V's per-channel amax, computed during the gather
-const v = backend.gatherRows(backend.fromArray(vBits, [tokens, cols], 'bf16', { name: 'v' }), map, { amax: vAmax });
-const mean = backend.channelMean(k);
-const q8 = backend.quantizeQK(q, { groups, headDim, format: 'e4m3' });
-const k8 = backend.quantizeQK(k, { groups, headDim, format: 'e4m3', mean });
-const v8 = backend.quantizeV(v, { format: 'e4m3', amax: vAmax }); // one pass over V
-const qBack = backend.dequantizeQK(q8, { groups, headDim });
-const kBack = backend.dequantizeQK(k8, { groups, headDim });
-const vBack = backend.dequantizeV(v8, { rows: tokens });
+const v = gatherRows({ src: backend.fromArray(vBits, [tokens, cols], 'bf16', { name: 'v' }), map, amax: vAmax });
+const mean = channelMean({ x: k });
+const q8 = quantizeRows({ x: q, groups, headDim, format: 'e4m3' });
+const k8 = quantizeRows({ x: k, groups, headDim, format: 'e4m3', mean });
+const v8 = quantizeV({ v, format: 'e4m3', amax: vAmax }); // one pass over V
+const qBack = dequantizeRows({ ...q8, groups });
+const kBack = dequantizeRows({ ...k8, groups });
+const vBack = dequantizeV({ ...v8 });
 
 // float64 references in tile-major order (K smoothed with its own float64 mean).
 const tiled = (f) => {
@@ -103,7 +103,6 @@ const rows = [
 console.log(`${tokens} tokens (grid ${grid.frames}x${grid.height}x${grid.width}, ${layout.numTiles} tiles of ${tile.join('x')}), ${heads} heads x ${headDim}, E4M3; quantized path: ${q8.path}`);
 console.table(rows);
 for (const t of [q, k, v, vAmax, mean, q8.codes, q8.scales, k8.codes, k8.scales, v8.codesT, v8.scales, qBack, kBack, vBack]) t.dispose();
-map.tensor.dispose();
-groups.groupOfRow.dispose();
-groups.groupStart?.dispose();
+map.dispose();
+groups.dispose();
 await backend.synchronize();

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the @fpsattn/kernels GPU suite, compute-sanitizer (memcheck, racecheck) and the benchmark on a GPU machine
-# that has CUDA but no Node. Needs (carried, git-ignored): .gpu/node.xz, native/build, packages/{fp8,kernels}/dist.
+# that has CUDA but no Node. Needs (carried, git-ignored): .gpu/node.xz, native/build, packages/{fp8,tiling,kernels}/dist
+# (the suite and the benchmark take tile permutations and padded layouts from @fpsattn/tiling).
 # Usage: scripts/gpu/run-kernels.sh [all|test|sanitize|bench|profile]...   (profile: Nsight Compute, not part of all)   Logs and JSON go to $OUT (default /tmp/fpsattn-out).
 set -uo pipefail
 cd "$(dirname "$0")/../.."

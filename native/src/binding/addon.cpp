@@ -18,10 +18,10 @@ static Napi::Value notBuilt(const Napi::CallbackInfo& info) {
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerProbe(env, exports);
+  registerOps(env, exports);
 #if FPSATTN_WITH_CUDA
   registerMemory(env, exports);
   registerDevice(env, exports);
-  registerOps(env, exports);
 #else
   for (const char* name : kCudaFunctionNames)
     exports.Set(name, Napi::Function::New(env, notBuilt, name, const_cast<char*>(name)));

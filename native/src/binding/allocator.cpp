@@ -1,16 +1,16 @@
-// Caching allocator, the addon's stream, and the memory functions exposed to JS (alloc, free, upload, download,
-// memset, copy, allocator stats). See allocator.h for the allocation policy.
+// Caching allocator and the memory functions exposed to JS (alloc, free, upload, download, memset, copy, allocator
+// stats). See allocator.h for the allocation policy; the stream is binding/stream.cpp.
 #include "binding/allocator.h"
 
 #include <napi.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
 
 #include "binding/exports.h"
 #include "binding/napi_util.h"
+#include "binding/stream.h"
 
 #if FPSATTN_WITH_CUDA
 namespace fpsattn {
@@ -19,10 +19,6 @@ namespace {
 constexpr int64_t kSmallRound = 512;
 constexpr int64_t kLargeRound = 2 << 20;
 constexpr int64_t kLargeThreshold = 1 << 20;
-bool gSyncCheck = [] {
-  const char* v = std::getenv("FPSATTN_SYNC_CHECK");
-  return v != nullptr && v[0] == '1';
-}();
 }  // namespace
 
 int64_t CachingAllocator::roundSize(int64_t bytes) {
@@ -135,20 +131,6 @@ void CachingAllocator::emptyCache() {
 CachingAllocator& allocator() {
   static CachingAllocator instance;
   return instance;
-}
-
-cudaStream_t stream() {
-  static cudaStream_t s = [] {
-    cudaStream_t created = nullptr;
-    FPSATTN_CUDA_CHECK(cudaStreamCreateWithFlags(&created, cudaStreamNonBlocking));
-    return created;
-  }();
-  return s;
-}
-
-bool syncCheck() { return gSyncCheck; }
-void afterOp() {
-  if (gSyncCheck) FPSATTN_CUDA_CHECK(cudaStreamSynchronize(stream()));
 }
 
 // ---------------------------------------------------------------------------------------------- pinned staging
@@ -374,7 +356,7 @@ static Napi::Value jsEmptyCache(const Napi::CallbackInfo& info) {
 
 static Napi::Value jsSetSyncCheck(const Napi::CallbackInfo& info) {
   return guarded(info, "setSyncCheck", [&]() -> Napi::Value {
-    gSyncCheck = info.Length() > 0 && info[0].ToBoolean().Value();
+    setSyncCheck(info.Length() > 0 && info[0].ToBoolean().Value());
     return info.Env().Undefined();
   });
 }

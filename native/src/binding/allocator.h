@@ -1,4 +1,4 @@
-// Device memory of the addon: a caching allocator behind integer handles, plus the one CUDA stream all work runs on.
+// Device memory of the addon: a caching allocator behind integer handles (the stream all work runs on is stream.h).
 //
 // Handles: every allocation gets a fresh id (never reused), so a stale id from JS is detected ("unknown handle")
 // instead of touching freed or reused memory. Blocks: sizes round up (512 B below 1 MiB, 2 MiB above); freed blocks go
@@ -89,11 +89,6 @@ class ScopedWorkspace {
  private:
   int64_t handle_;
 };
-cudaStream_t stream();
-/// When on (FPSATTN_SYNC_CHECK=1 or setSyncCheck(true)), each op synchronizes after its launches so that
-/// asynchronous faults are reported by the call that caused them.
-bool syncCheck();
-void afterOp();
 
 }  // namespace fpsattn
 #endif

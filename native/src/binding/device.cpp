@@ -9,7 +9,7 @@
 #include "binding/napi_util.h"
 
 #if FPSATTN_WITH_CUDA
-#include "binding/allocator.h"
+#include "binding/stream.h"
 #endif
 
 namespace fpsattn {

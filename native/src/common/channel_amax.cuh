@@ -1,5 +1,5 @@
 // Per-channel amax of a BF16 [rows, cols] tensor, block by block: the layout and the reduction shared by the V
-// channel-amax pass (quantize_fp8.cu) and the gather that computes V's amax while it copies (permute_rows.cu).
+// channel-amax pass (quantize_v.cu) and the gather that computes V's amax while it copies (permute_rows.cu).
 //
 // Block = kChannelAmaxLanes row lanes x kChannelAmaxVecs 16-byte vectors (256 channels), thread (lane = tid / 32,
 // vec = tid % 32), so each warp load reads 512 contiguous bytes of one row. Lane l walks kChannelAmaxRowsPerLane rows,

@@ -26,8 +26,10 @@ inline const DTypeInfo* dtypeByName(const char* name) {
   return nullptr;
 }
 
-/// FP8 formats of the quantization kernels (OCP): E4M3 max 448, E5M2 max 57344.
+/// FP8 formats of the quantization kernels (OCP): E4M3 max 448, E5M2 max 57344. They cross the JS boundary as the
+/// string of the same index in kFp8FormatNames.
 enum class Fp8Format : int32_t { E4M3 = 0, E5M2 = 1 };
+inline constexpr const char* kFp8FormatNames[] = {"e4m3", "e5m2"};
 
 template <Fp8Format F>
 struct Fp8Traits;

@@ -1,5 +1,5 @@
 // Device-side number helpers shared by the kernels: bf16 widening, the scale rule and FP8 encode/decode.
-// Every operation here is the exact float32 arithmetic of the quantization contract (see params.h): one IEEE division
+// Every operation here is the exact float32 arithmetic of the quantization contract (see kernels/quantize_rows.h): one IEEE division
 // and one IEEE reciprocal per scale (__fdiv_rn, __frcp_rn), one rounded product per element (__fmul_rn: never
 // contracted into an FMA), no fast-math, FP8 conversion by cuda_fp8.h with saturation to the finite max.
 #pragma once

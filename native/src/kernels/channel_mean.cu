@@ -1,14 +1,14 @@
 // channel_mean.cu: deterministic per-channel mean over tokens of a BF16 [rows, cols] tensor (K smoothing).
 //
 // Computes mean[c] = float32(S[c] / rows), S[c] a sum in a FIXED order, so that the CPU twin
-// (packages/kernels src/cpu/twins.ts channelMeanCpu) reproduces it bit for bit:
+// (packages/kernels src/ops/channel-mean.ts channelMeanCpu) reproduces it bit for bit:
 //   chunk[b][c] = ((0.0f + x[b*R][c]) + x[b*R+1][c]) + ...      float32, the R = kMeanRowsPerChunk rows of chunk b
 //   group[g][c] = ((0.0 + chunk[g*G][c]) + chunk[g*G+1][c]) + ... float64, the G = kMeanChunksPerGroup chunks of g
 //   lane[i][c]  = ((0.0 + group[i][c]) + group[i+32][c]) + ...   float64, i = 0..31: groups i, i+32, i+64, ...
 //   S[c]        = butterfly over the 32 lanes: for d = 16, 8, 4, 2, 1: lane[i] = lane[i] + lane[i + d] (i < d)
 // Chunks sum in float32 (64 BF16 values: relative error below 2^-18, far under BF16's own 2^-9) because converting every
 // element to float64 costs a slow F2F instruction each; the few chunk sums are widened exactly and added in float64.
-// Not included: smoothing itself (quantize_fp8.cu subtracts the mean).
+// Not included: smoothing itself (quantize_rows.cu subtracts the mean).
 //
 // Launch shapes:
 //   channelGroupSumKernel: grid (ceil(cols/8 / kVecPerBlock), groups), column tiles fastest, block kMeanChunksPerGroup * kVecPerBlock
@@ -24,7 +24,7 @@
 #include "common/cuda_check.h"
 #include "common/fp8_math.cuh"
 #include "common/launch_config.h"
-#include "common/params.h"
+#include "kernels/channel_mean.h"
 
 namespace fpsattn {
 namespace {

@@ -1,6 +1,6 @@
 // permute_rows.cu: tile-major gather/scatter of whole token rows.
 //
-// Computes (see PermuteRowsParams in common/params.h):
+// Computes (see PermuteRowsParams in permute_rows.h):
 //   gather:  dst[i, :] = src[rowMap[i], :]   (rowMap[i] = -1 or out of range: a zero row, i.e. padding)
 //   scatter: dst[rowMap[i], :] = src[i, :]   (rowMap[i] = -1 or out of range: row i is dropped)
 // With rowMap = @fpsattn/tiling's permutation (perm[tileMajor] = raster) gather turns raster order into tile-major
@@ -23,7 +23,7 @@
 #include "common/channel_amax.cuh"
 #include "common/cuda_check.h"
 #include "common/launch_config.h"
-#include "common/params.h"
+#include "kernels/permute_rows.h"
 
 namespace fpsattn {
 namespace {

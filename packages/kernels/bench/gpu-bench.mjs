@@ -5,6 +5,7 @@
 // Usage: node bench/gpu-bench.mjs [--sdpa sdpa.json] [--out bench.json] [--reps 30]
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { createTileLayout, createTilePermutation } from '@fpsattn/tiling';
 import * as K from '../dist/index.js';
 import * as T from '../dist/testing.js';
 
@@ -108,41 +109,42 @@ function record(name, t, minBytes, actualBytes = minBytes, note = '') {
   );
 }
 
-// Permutation
-const tm = T.tileMajorPermutation(GRID, [3, 5, 8]);
-const perm = backend.createRowMap(tm.perm, { targetRows: ROWS });
+// Permutation (tile-major order from @fpsattn/tiling; the argument works with a layout or { layout } signature)
+const layout = createTileLayout({ grid: { frames: GRID[0], height: GRID[1], width: GRID[2] }, tile: [3, 5, 8] });
+const { forward } = createTilePermutation({ ...layout, layout });
+const tm = { perm: forward, tileOfSlot: T.groupOfRuns(layout.tileOffsets), tileCount: layout.numTiles };
+const perm = K.createRowMap({ backend, indices: tm.perm, targetRows: ROWS });
 const mapBytes = ROWS * 4;
-record('gather tile-major (3,5,8)', time(() => backend.gatherRows(x, perm, { out: y })), 2 * BF16_BYTES + mapBytes);
-record('scatter back to raster', time(() => backend.scatterRows(y, perm, { out: x })), 2 * BF16_BYTES + mapBytes);
+record('gather tile-major (3,5,8)', time(() => K.gatherRows({ src: x, map: perm, out: y })), 2 * BF16_BYTES + mapBytes);
+record('scatter back to raster', time(() => K.scatterRows({ src: y, map: perm, out: x })), 2 * BF16_BYTES + mapBytes);
 x.upload(xHost);
-const xt = backend.gatherRows(x, perm);
+const xt = K.gatherRows({ src: x, map: perm });
 
 // Q/K quantization
-const groups = backend.createGroupMap(tm.tileOfSlot, { groupCount: tm.tileCount });
+const groups = K.createGroupMap({ backend, groupOfRow: tm.tileOfSlot, groupCount: tm.tileCount });
 const scaleBytes = tm.tileCount * 12 * 4;
 const codes = backend.empty([ROWS, COLS], 'e4m3');
 const scales = backend.empty([tm.tileCount, 12], 'f32');
 const out = { codes, scales };
-record('quantizeQK fused, tiles (3,5,8), e4m3', time(() => backend.quantizeQK(xt, { groups, headDim: HEAD_DIM, format: 'e4m3', out })), BF16_BYTES + FP8_BYTES + scaleBytes, undefined, 'one pass');
-const mean = backend.channelMean(xt);
-record('quantizeQK fused + K smoothing (mean given)', time(() => backend.quantizeQK(xt, { groups, headDim: HEAD_DIM, format: 'e4m3', mean, out })), BF16_BYTES + FP8_BYTES + scaleBytes);
-record('channelMean (K smoothing, f64 fixed order)', time(() => backend.channelMean(xt).dispose()), BF16_BYTES + COLS * 4);
-record('quantizeQK two-pass, tiles (3,5,8), e4m3', time(() => backend.quantizeQK(xt, { groups, headDim: HEAD_DIM, format: 'e4m3', out, path: 'two-pass' })), BF16_BYTES + FP8_BYTES + scaleBytes, 2 * BF16_BYTES + FP8_BYTES + scaleBytes, 'amax pass + quantize pass');
-const raster = T.rasterTileGroups(GRID, [3, 5, 8]);
-const rasterGroups = backend.createGroupMap(raster.groupOfRow, { groupCount: raster.groupCount });
-record('quantizeQK two-pass, raster-order tiles', time(() => backend.quantizeQK(x, { groups: rasterGroups, headDim: HEAD_DIM, format: 'e4m3', out })), BF16_BYTES + FP8_BYTES + scaleBytes + mapBytes, 2 * BF16_BYTES + FP8_BYTES + 2 * mapBytes);
-const tensorGroups = backend.createGroupMap(new Int32Array(ROWS), { groupCount: 1 });
+record('quantizeRows fused, tiles (3,5,8), e4m3', time(() => K.quantizeRows({ x: xt, groups, headDim: HEAD_DIM, format: 'e4m3', out })), BF16_BYTES + FP8_BYTES + scaleBytes, undefined, 'one pass');
+const mean = K.channelMean({ x: xt });
+record('quantizeRows fused + K smoothing (mean given)', time(() => K.quantizeRows({ x: xt, groups, headDim: HEAD_DIM, format: 'e4m3', mean, out })), BF16_BYTES + FP8_BYTES + scaleBytes);
+record('channelMean (K smoothing, f64 fixed order)', time(() => K.channelMean({ x: xt }).dispose()), BF16_BYTES + COLS * 4);
+record('quantizeRows two-pass, tiles (3,5,8), e4m3', time(() => K.quantizeRows({ x: xt, groups, headDim: HEAD_DIM, format: 'e4m3', out, path: 'two-pass' })), BF16_BYTES + FP8_BYTES + scaleBytes, 2 * BF16_BYTES + FP8_BYTES + scaleBytes, 'amax pass + quantize pass');
+const rasterGroups = K.createGroupMap({ backend, groupOfRow: T.groupsInRasterOrder(tm.tileOfSlot, tm.perm), groupCount: tm.tileCount });
+record('quantizeRows two-pass, raster-order tiles', time(() => K.quantizeRows({ x: x, groups: rasterGroups, headDim: HEAD_DIM, format: 'e4m3', out })), BF16_BYTES + FP8_BYTES + scaleBytes + mapBytes, 2 * BF16_BYTES + FP8_BYTES + 2 * mapBytes);
+const tensorGroups = K.createGroupMap({ backend, groupOfRow: new Int32Array(ROWS), groupCount: 1 });
 const tscales = backend.empty([1, 12], 'f32');
-record('quantizeQK per-tensor (two-pass)', time(() => backend.quantizeQK(x, { groups: tensorGroups, headDim: HEAD_DIM, format: 'e4m3', out: { codes, scales: tscales } })), BF16_BYTES + FP8_BYTES, 2 * BF16_BYTES + FP8_BYTES + 2 * mapBytes);
+record('quantizeRows per-tensor (two-pass)', time(() => K.quantizeRows({ x: x, groups: tensorGroups, headDim: HEAD_DIM, format: 'e4m3', out: { codes, scales: tscales } })), BF16_BYTES + FP8_BYTES, 2 * BF16_BYTES + FP8_BYTES + 2 * mapBytes);
 const tokStride = Math.ceil(ROWS / 16) * 16;
 const codesT = backend.empty([COLS, tokStride], 'e4m3');
 const vscales = backend.empty([COLS], 'f32');
-record('quantizeV per-channel, transposed, e4m3', time(() => backend.quantizeV(x, { format: 'e4m3', tokenStride: tokStride, out: { codesT, scales: vscales } })), BF16_BYTES + COLS * tokStride, 2 * BF16_BYTES + COLS * tokStride, 'amax pass + transpose-quantize pass');
+record('quantizeV per-channel, transposed, e4m3', time(() => K.quantizeV({ v: x, format: 'e4m3', tokenStride: tokStride, out: { codesT, scales: vscales } })), BF16_BYTES + COLS * tokStride, 2 * BF16_BYTES + COLS * tokStride, 'amax pass + transpose-quantize pass');
 // The pipeline's V path: the tile-major gather computes the per-channel amax as it copies, so quantization is one pass.
 const vamax = backend.empty([COLS], 'f32');
 const vt = backend.empty([ROWS, COLS], 'bf16');
-record('gather tile-major + V channel amax', time(() => backend.gatherRows(x, perm, { out: vt, amax: vamax })), 2 * BF16_BYTES + mapBytes);
-record('quantizeV with the gather amax (one pass), e4m3', time(() => backend.quantizeV(vt, { format: 'e4m3', tokenStride: tokStride, amax: vamax, out: { codesT, scales: vscales } })), BF16_BYTES + COLS * tokStride);
+record('gather tile-major + V channel amax', time(() => K.gatherRows({ src: x, map: perm, out: vt, amax: vamax })), 2 * BF16_BYTES + mapBytes);
+record('quantizeV with the gather amax (one pass), e4m3', time(() => K.quantizeV({ v: vt, format: 'e4m3', tokenStride: tokStride, amax: vamax, out: { codesT, scales: vscales } })), BF16_BYTES + COLS * tokStride);
 
 await backend.synchronize();
 const alloc = [

@@ -1,10 +1,12 @@
-// GPU suite: every CUDA kernel against its CPU twin, bit for bit, on random never-zero BF16 inputs with poisoned
-// outputs. Needs only Node, the built dist/ folders (kernels, fp8) and the .node. Run directly (node file.mjs) or with
-// node --test. Sizes: FPSATTN_GPU_TEST_SIZE=real (Wan-1.3B 720p: 75,600 x 1,536) | medium | small (for sanitizers).
+// GPU suite: every CUDA kernel against its CPU twin on random never-zero BF16 inputs with poisoned outputs, compared
+// as each op declares (op.info.exactness: 'bit-exact' for every op here). Needs only Node, the built dist/ folders
+// (kernels, fp8, tiling) and the .node. Run directly (node file.mjs) or with node --test.
+// Sizes: FPSATTN_GPU_TEST_SIZE=real (Wan-1.3B 720p: 75,600 x 1,536) | medium | small (for sanitizers).
 // Without a usable CUDA device every test is skipped with the reason printed.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { quantize as fp8Quantize } from '@fpsattn/fp8';
+import { createPaddedTileLayout, createTileLayout, createTilePermutation } from '@fpsattn/tiling';
 import * as K from '../dist/index.js';
 import * as T from '../dist/testing.js';
 
@@ -56,24 +58,28 @@ function assertBits(actual, expected, what) {
   }
 }
 
+/** Compares an op's GPU result with its CPU twin as the op declares: bit for bit, or (none yet) within a tolerance. */
+function assertMatches(op, actual, expected, what) {
+  if (op.info.exactness === 'bit-exact') return assertBits(actual, expected, `${op.name}: ${what}`);
+  assert.fail(`${op.name} declares a tolerance; this suite compares bit-exact ops only (${JSON.stringify(op.info.exactness)})`);
+}
+
+/** tiling's tile permutation, whichever argument style the installed tiling takes (a layout, or { layout }). */
+const permutationOf = (layout) => createTilePermutation({ ...layout, layout });
+
+/** Tile-major order from @fpsattn/tiling: perm[tileMajor] = raster, the tile of each tile-major row, raster groups. */
+function tileMajor(grid, tile) {
+  const layout = createTileLayout({ grid: { frames: grid[0], height: grid[1], width: grid[2] }, tile });
+  const { forward } = permutationOf(layout);
+  const tileOfSlot = T.groupOfRuns(layout.tileOffsets);
+  return { layout, perm: forward, tileOfSlot, tileCount: layout.numTiles, rasterGroups: T.groupsInRasterOrder(tileOfSlot, forward) };
+}
+
+/** Each tile padded to its full volume (tiling's padded layout): slot -> raster token or -1. */
 function paddedTileMap(grid, tile) {
-  // Each tile padded to its full volume: slot -> raster token or -1.
-  const { perm } = T.tileMajorPermutation(grid, tile);
-  const [F, H, W] = grid;
-  const vol = tile[0] * tile[1] * tile[2];
-  const nt = Math.ceil(F / tile[0]), nh = Math.ceil(H / tile[1]), nw = Math.ceil(W / tile[2]);
-  const map = new Int32Array(nt * nh * nw * vol).fill(-1);
-  const groupOfSlot = new Int32Array(map.length);
-  let i = 0;
-  let u = 0;
-  for (let a = 0; a < nt; a++)
-    for (let b = 0; b < nh; b++)
-      for (let c = 0; c < nw; c++, u++) {
-        const n = (Math.min(F, (a + 1) * tile[0]) - a * tile[0]) * (Math.min(H, (b + 1) * tile[1]) - b * tile[1]) * (Math.min(W, (c + 1) * tile[2]) - c * tile[2]);
-        for (let k = 0; k < n; k++) map[u * vol + k] = perm[i++];
-        for (let k = 0; k < vol; k++) groupOfSlot[u * vol + k] = u;
-      }
-  return { map, groupOfSlot, tileCount: u };
+  const { layout } = tileMajor(grid, tile);
+  const padded = createPaddedTileLayout({ layout, rowMultiple: layout.tileTokens });
+  return { map: padded.slotToToken, tileCount: layout.numTiles };
 }
 
 const opts = { skip: skipReason };
@@ -81,89 +87,89 @@ const opts = { skip: skipReason };
 describe(`fpsattn CUDA kernels (${SIZE})`, opts, () => {
   const xHost = skipReason ? null : T.randomBf16(ROWS * COLS, 1234, { cols: COLS, offset: 2 });
   const x = skipReason ? null : keep(backend.fromArray(xHost, [ROWS, COLS], 'bf16', { name: 'x' }));
-  const tiled = skipReason ? null : T.tileMajorPermutation(SHAPES.grid, [3, 5, 8]);
+  const tiled = skipReason ? null : tileMajor(SHAPES.grid, [3, 5, 8]);
 
   test('gatherRows: tile-major gather equals the CPU twin (compact permutation)', async () => {
-    const map = keep(backend.createRowMap(tiled.perm, { targetRows: ROWS, name: 'perm' }));
+    const map = keep(K.createRowMap({ backend, indices: tiled.perm, targetRows: ROWS, name: 'perm' }));
     const out = keep(backend.empty([ROWS, COLS], 'bf16', { name: 'gathered' }).fillBytes(POISON));
-    backend.gatherRows(x, map, { out });
+    K.gatherRows({ src: x, map, out });
     const expected = K.gatherRowsCpu(xHost, COLS, tiled.perm, new Uint16Array(ROWS * COLS));
-    assertBits(await out.download(), expected, 'gather');
+    assertMatches(K.gatherRows, await out.download(), expected, 'gather');
   });
 
   test('gatherRows with padding rows (-1 -> zeros) and scatterRows back to raster order', async () => {
     const { map } = paddedTileMap(SHAPES.grid, [6, 8, 8]);
-    const rowMap = keep(backend.createRowMap(map, { targetRows: ROWS, name: 'padded' }));
+    const rowMap = keep(K.createRowMap({ backend, indices: map, targetRows: ROWS, name: 'padded' }));
     const padded = keep(backend.empty([map.length, COLS], 'bf16', { name: 'padded' }).fillBytes(POISON));
-    backend.gatherRows(x, rowMap, { out: padded });
+    K.gatherRows({ src: x, map: rowMap, out: padded });
     const expected = K.gatherRowsCpu(xHost, COLS, map, new Uint16Array(map.length * COLS));
-    assertBits(await padded.download(), expected, 'padded gather');
+    assertMatches(K.gatherRows, await padded.download(), expected, 'padded gather');
     const back = keep(backend.empty([ROWS, COLS], 'bf16', { name: 'back' }).fillBytes(POISON));
-    backend.scatterRows(padded, rowMap, { out: back });
-    assertBits(await back.download(), xHost, 'scatter(gather(x)) = x');
+    K.scatterRows({ src: padded, map: rowMap, out: back });
+    assertMatches(K.scatterRows, await back.download(), xHost, 'scatter(gather(x)) = x');
   });
 
-  test('quantizeQK fused (contiguous tile groups) equals the CPU twin and @fpsattn/fp8 quantize, e4m3', async () => {
-    const map = keep(backend.createRowMap(tiled.perm, { targetRows: ROWS }));
-    const xt = keep(backend.gatherRows(x, map));
+  test('quantizeRows fused (contiguous tile groups) equals the CPU twin and @fpsattn/fp8 quantize, e4m3', async () => {
+    const map = keep(K.createRowMap({ backend, indices: tiled.perm, targetRows: ROWS }));
+    const xt = keep(K.gatherRows({ src: x, map }));
     const xtHost = await xt.download();
-    const groups = keep(backend.createGroupMap(tiled.tileOfSlot, { groupCount: tiled.tileCount }));
+    const groups = keep(K.createGroupMap({ backend, groupOfRow: tiled.tileOfSlot, groupCount: tiled.tileCount }));
     assert.equal(groups.contiguous, true);
     const codes = keep(backend.empty([ROWS, COLS], 'e4m3').fillBytes(POISON));
     const scales = keep(backend.empty([tiled.tileCount, SHAPES.heads], 'f32').fillBytes(0xff));
-    const q = backend.quantizeQK(xt, { groups, headDim: HEAD_DIM, format: 'e4m3', out: { codes, scales } });
+    const q = K.quantizeRows({ x: xt, groups, headDim: HEAD_DIM, format: 'e4m3', out: { codes, scales } });
     if (backend.name === 'cuda') assert.equal(q.path, 'fused');
     const cpu = K.quantizeRowsCpu({ x: xtHost, rows: ROWS, cols: COLS, headDim: HEAD_DIM, groupOfRow: tiled.tileOfSlot, groupCount: tiled.tileCount, format: 'e4m3' });
-    assertBits(await scales.download(), cpu.scales, 'scales');
-    assertBits(await codes.download(), cpu.codes, 'codes');
+    assertMatches(K.quantizeRows, await scales.download(), cpu.scales, 'scales');
+    assertMatches(K.quantizeRows, await codes.download(), cpu.codes, 'codes');
     // Two-pass kernel on the same input: same bits.
-    const q2 = backend.quantizeQK(xt, { groups, headDim: HEAD_DIM, format: 'e4m3', path: 'two-pass' });
+    const q2 = K.quantizeRows({ x: xt, groups, headDim: HEAD_DIM, format: 'e4m3', path: 'two-pass' });
     if (backend.name === 'cuda') assert.equal(q2.path, 'two-pass');
     keep(q2.codes);
     keep(q2.scales);
-    assertBits(await q2.codes.download(), cpu.codes, 'two-pass codes');
-    assertBits(await q2.scales.download(), cpu.scales, 'two-pass scales');
+    assertMatches(K.quantizeRows, await q2.codes.download(), cpu.codes, 'two-pass codes');
+    assertMatches(K.quantizeRows, await q2.scales.download(), cpu.scales, 'two-pass scales');
     if (SIZE !== 'real') {
       const ref = fp8Quantize({ data: K.bf16BitsToFloat32Array(xtHost), rows: ROWS, cols: COLS, format: 'e4m3', granularity: { kind: 'group', groupOfRow: tiled.tileOfSlot, groupCount: tiled.tileCount, columnsPerScale: HEAD_DIM } });
       assertBits(cpu.codes, ref.codes, 'twin vs @fpsattn/fp8 codes');
     }
   });
 
-  test('quantizeQK fused with large groups (shared-memory staging) and head dims 64 and 256', async () => {
+  test('quantizeRows fused with large groups (shared-memory staging) and head dims 64 and 256', async () => {
     // Tiles of (6,8,8) = 384 rows are past the register-resident kernel's 2,048 vectors at headDim 128: they take the
     // shared-memory kernel. headDim 64 and 256 change the vectors per row and the staging size.
     const tile = [Math.min(6, SHAPES.grid[0]), 8, 8];
-    const big = T.tileMajorPermutation(SHAPES.grid, tile);
-    const map = keep(backend.createRowMap(big.perm, { targetRows: ROWS }));
-    const xt = keep(backend.gatherRows(x, map));
+    const big = tileMajor(SHAPES.grid, tile);
+    const map = keep(K.createRowMap({ backend, indices: big.perm, targetRows: ROWS }));
+    const xt = keep(K.gatherRows({ src: x, map }));
     const xtHost = await xt.download();
-    const groups = keep(backend.createGroupMap(big.tileOfSlot, { groupCount: big.tileCount }));
+    const groups = keep(K.createGroupMap({ backend, groupOfRow: big.tileOfSlot, groupCount: big.tileCount }));
     for (const headDim of [64, 128, 256]) {
       if (groups.maxGroupRows * headDim * 2 > K.FUSED_MAX_STAGING_BYTES) continue;
       const codes = keep(backend.empty([ROWS, COLS], 'e4m3').fillBytes(POISON));
       const scales = keep(backend.empty([big.tileCount, COLS / headDim], 'f32').fillBytes(0xff));
-      const q = backend.quantizeQK(xt, { groups, headDim, format: 'e4m3', path: 'fused', out: { codes, scales } });
+      const q = K.quantizeRows({ x: xt, groups, headDim, format: 'e4m3', path: 'fused', out: { codes, scales } });
       if (backend.name === 'cuda') assert.equal(q.path, 'fused');
       const cpu = K.quantizeRowsCpu({ x: xtHost, rows: ROWS, cols: COLS, headDim, groupOfRow: big.tileOfSlot, groupCount: big.tileCount, format: 'e4m3' });
-      assertBits(await scales.download(), cpu.scales, `fused scales, tile ${tile.join('x')}, headDim ${headDim}`);
-      assertBits(await codes.download(), cpu.codes, `fused codes, tile ${tile.join('x')}, headDim ${headDim}`);
+      assertMatches(K.quantizeRows, await scales.download(), cpu.scales, `fused scales, tile ${tile.join('x')}, headDim ${headDim}`);
+      assertMatches(K.quantizeRows, await codes.download(), cpu.codes, `fused codes, tile ${tile.join('x')}, headDim ${headDim}`);
     }
   });
 
-  test('quantizeQK two-pass with raster-order 3D tile groups, e5m2', async () => {
-    const { groupOfRow, groupCount } = T.rasterTileGroups(SHAPES.grid, [3, 5, 8]);
-    const groups = keep(backend.createGroupMap(groupOfRow, { groupCount }));
+  test('quantizeRows two-pass with raster-order 3D tile groups, e5m2', async () => {
+    const { rasterGroups: groupOfRow, tileCount: groupCount } = tileMajor(SHAPES.grid, [3, 5, 8]);
+    const groups = keep(K.createGroupMap({ backend, groupOfRow, groupCount }));
     assert.equal(groups.contiguous, false);
     const codes = keep(backend.empty([ROWS, COLS], 'e5m2').fillBytes(POISON));
     const scales = keep(backend.empty([groupCount, SHAPES.heads], 'f32').fillBytes(0xff));
-    const q = backend.quantizeQK(x, { groups, headDim: HEAD_DIM, format: 'e5m2', out: { codes, scales } });
+    const q = K.quantizeRows({ x, groups, headDim: HEAD_DIM, format: 'e5m2', out: { codes, scales } });
     if (backend.name === 'cuda') assert.equal(q.path, 'two-pass');
     const cpu = K.quantizeRowsCpu({ x: xHost, rows: ROWS, cols: COLS, headDim: HEAD_DIM, groupOfRow, groupCount, format: 'e5m2' });
-    assertBits(await scales.download(), cpu.scales, 'scales');
-    assertBits(await codes.download(), cpu.codes, 'codes');
+    assertMatches(K.quantizeRows, await scales.download(), cpu.scales, 'scales');
+    assertMatches(K.quantizeRows, await codes.download(), cpu.codes, 'codes');
   });
 
-  test('quantizeQK per-tensor and per-token granularities', async () => {
+  test('quantizeRows per-tensor and per-token granularities', async () => {
     const rows = Math.min(ROWS, 8192);
     const xs = keep(x.sliceRows(0, rows));
     const host = xHost.subarray(0, rows * COLS);
@@ -172,30 +178,30 @@ describe(`fpsattn CUDA kernels (${SIZE})`, opts, () => {
       ['per-token', Int32Array.from({ length: rows }, (_, i) => i), rows],
       ['per-64-rows', Int32Array.from({ length: rows }, (_, i) => i >> 6), Math.ceil(rows / 64)],
     ]) {
-      const groups = keep(backend.createGroupMap(groupOfRow, { groupCount }));
+      const groups = keep(K.createGroupMap({ backend, groupOfRow, groupCount }));
       const codes = keep(backend.empty([rows, COLS], 'e4m3').fillBytes(POISON));
       const scales = keep(backend.empty([groupCount, SHAPES.heads], 'f32').fillBytes(0xff));
-      backend.quantizeQK(xs, { groups, headDim: HEAD_DIM, format: 'e4m3', out: { codes, scales } });
+      K.quantizeRows({ x: xs, groups, headDim: HEAD_DIM, format: 'e4m3', out: { codes, scales } });
       const cpu = K.quantizeRowsCpu({ x: host, rows, cols: COLS, headDim: HEAD_DIM, groupOfRow, groupCount, format: 'e4m3' });
-      assertBits(await scales.download(), cpu.scales, `${label} scales`);
-      assertBits(await codes.download(), cpu.codes, `${label} codes`);
+      assertMatches(K.quantizeRows, await scales.download(), cpu.scales, `${label} scales`);
+      assertMatches(K.quantizeRows, await codes.download(), cpu.codes, `${label} codes`);
     }
   });
 
   test('K smoothing: channelMean bit-exact, smoothed quantization bit-exact', async () => {
-    const mean = keep(backend.channelMean(x));
+    const mean = keep(K.channelMean({ x }));
     const cpuMean = K.channelMeanCpu(xHost, ROWS, COLS);
-    assertBits(await mean.download(), cpuMean, 'channel mean');
-    const map = keep(backend.createRowMap(tiled.perm, { targetRows: ROWS }));
-    const xt = keep(backend.gatherRows(x, map));
-    const groups = keep(backend.createGroupMap(tiled.tileOfSlot, { groupCount: tiled.tileCount }));
+    assertMatches(K.channelMean, await mean.download(), cpuMean, 'channel mean');
+    const map = keep(K.createRowMap({ backend, indices: tiled.perm, targetRows: ROWS }));
+    const xt = keep(K.gatherRows({ src: x, map }));
+    const groups = keep(K.createGroupMap({ backend, groupOfRow: tiled.tileOfSlot, groupCount: tiled.tileCount }));
     const cpu = K.quantizeRowsCpu({ x: await xt.download(), rows: ROWS, cols: COLS, headDim: HEAD_DIM, groupOfRow: tiled.tileOfSlot, groupCount: tiled.tileCount, format: 'e4m3', mean: cpuMean });
     for (const path of ['fused', 'two-pass']) {
       const codes = keep(backend.empty([ROWS, COLS], 'e4m3').fillBytes(POISON));
       const scales = keep(backend.empty([tiled.tileCount, SHAPES.heads], 'f32').fillBytes(0xff));
-      backend.quantizeQK(xt, { groups, headDim: HEAD_DIM, format: 'e4m3', mean, path, out: { codes, scales } });
-      assertBits(await scales.download(), cpu.scales, `${path} smoothed scales`);
-      assertBits(await codes.download(), cpu.codes, `${path} smoothed codes`);
+      K.quantizeRows({ x: xt, groups, headDim: HEAD_DIM, format: 'e4m3', mean, path, out: { codes, scales } });
+      assertMatches(K.quantizeRows, await scales.download(), cpu.scales, `${path} smoothed scales`);
+      assertMatches(K.quantizeRows, await codes.download(), cpu.codes, `${path} smoothed codes`);
     }
   });
 
@@ -204,10 +210,10 @@ describe(`fpsattn CUDA kernels (${SIZE})`, opts, () => {
       const tokenStride = Math.ceil(ROWS / 128) * 128 + 16;
       const codesT = keep(backend.empty([COLS, tokenStride], format).fillBytes(POISON));
       const scales = keep(backend.empty([COLS], 'f32').fillBytes(0xff));
-      backend.quantizeV(x, { format, tokenStride, out: { codesT, scales } });
+      K.quantizeV({ v: x, format, tokenStride, out: { codesT, scales } });
       const cpu = K.quantizeVCpu({ v: xHost, rows: ROWS, cols: COLS, tokenStride, format });
-      assertBits(await scales.download(), cpu.scales, `${format} V scales`);
-      assertBits(await codesT.download(), cpu.codesT, `${format} V codesT`);
+      assertMatches(K.quantizeV, await scales.download(), cpu.scales, `${format} V scales`);
+      assertMatches(K.quantizeV, await codesT.download(), cpu.codesT, `${format} V codesT`);
       if (format === 'e5m2' || SIZE === 'real') continue;
       const ref = fp8Quantize({ data: K.bf16BitsToFloat32Array(xHost), rows: ROWS, cols: COLS, format, granularity: { kind: 'channel' } });
       assertBits(cpu.scales, ref.scales, 'V twin vs @fpsattn/fp8 scales');
@@ -215,51 +221,51 @@ describe(`fpsattn CUDA kernels (${SIZE})`, opts, () => {
   });
 
   test('gatherRows with amax (V in tile-major order) and one-pass quantizeV from that amax', async () => {
-    const map = keep(backend.createRowMap(tiled.perm, { targetRows: ROWS }));
+    const map = keep(K.createRowMap({ backend, indices: tiled.perm, targetRows: ROWS }));
     const amax = keep(backend.empty([COLS], 'f32').fillBytes(0xff)); // poisoned
     const vt = keep(backend.empty([ROWS, COLS], 'bf16').fillBytes(POISON));
-    backend.gatherRows(x, map, { out: vt, amax });
+    K.gatherRows({ src: x, map, out: vt, amax });
     const vtHost = await vt.download();
-    assertBits(vtHost, K.gatherRowsCpu(xHost, COLS, tiled.perm, new Uint16Array(ROWS * COLS)), 'gather with amax: rows');
-    assertBits(await amax.download(), K.channelAmaxCpu(vtHost, ROWS, COLS), 'gather with amax: amax');
+    assertMatches(K.gatherRows, vtHost, K.gatherRowsCpu(xHost, COLS, tiled.perm, new Uint16Array(ROWS * COLS)), 'gather with amax: rows');
+    assertMatches(K.gatherRows, await amax.download(), K.channelAmaxCpu(vtHost, ROWS, COLS), 'gather with amax: amax');
     // With padding rows (-1) spread through the map: they are zero rows and count as zeros in the amax.
     const paddedPerm = Int32Array.from({ length: ROWS + 37 }, (_, i) => (i % 41 === 7 ? -1 : tiled.perm[i - Math.floor((i + 33) / 41)] ?? -1));
-    const paddedMap = keep(backend.createRowMap(paddedPerm, { targetRows: ROWS }));
+    const paddedMap = keep(K.createRowMap({ backend, indices: paddedPerm, targetRows: ROWS }));
     const paddedOut = keep(backend.empty([ROWS + 37, COLS], 'bf16').fillBytes(POISON));
     const paddedAmax = keep(backend.empty([COLS], 'f32').fillBytes(0xff));
-    backend.gatherRows(x, paddedMap, { out: paddedOut, amax: paddedAmax });
+    K.gatherRows({ src: x, map: paddedMap, out: paddedOut, amax: paddedAmax });
     const paddedHost = await paddedOut.download();
-    assertBits(paddedHost, K.gatherRowsCpu(xHost, COLS, paddedPerm, new Uint16Array((ROWS + 37) * COLS)), 'padded gather with amax: rows');
-    assertBits(await paddedAmax.download(), K.channelAmaxCpu(paddedHost, ROWS + 37, COLS), 'padded gather with amax: amax');
+    assertMatches(K.gatherRows, paddedHost, K.gatherRowsCpu(xHost, COLS, paddedPerm, new Uint16Array((ROWS + 37) * COLS)), 'padded gather with amax: rows');
+    assertMatches(K.gatherRows, await paddedAmax.download(), K.channelAmaxCpu(paddedHost, ROWS + 37, COLS), 'padded gather with amax: amax');
     const tokenStride = Math.ceil(ROWS / 16) * 16;
     const codesT = keep(backend.empty([COLS, tokenStride], 'e4m3').fillBytes(POISON));
     const scales = keep(backend.empty([COLS], 'f32').fillBytes(0xff));
-    backend.quantizeV(vt, { format: 'e4m3', amax, out: { codesT, scales } });
+    K.quantizeV({ v: vt, format: 'e4m3', amax, out: { codesT, scales } });
     const cpu = K.quantizeVCpu({ v: vtHost, rows: ROWS, cols: COLS, tokenStride, format: 'e4m3' }); // its own amax
-    assertBits(await scales.download(), cpu.scales, 'one-pass V scales');
-    assertBits(await codesT.download(), cpu.codesT, 'one-pass V codesT');
+    assertMatches(K.quantizeV, await scales.download(), cpu.scales, 'one-pass V scales');
+    assertMatches(K.quantizeV, await codesT.download(), cpu.codesT, 'one-pass V codesT');
   });
 
-  test('dequantizeQK and dequantizeV equal the CPU twins', async () => {
+  test('dequantizeRows and dequantizeV equal the CPU twins', async () => {
     const rows = Math.min(ROWS, 16384);
     const xs = keep(x.sliceRows(0, rows));
     const host = xHost.subarray(0, rows * COLS);
     const groupOfRow = Int32Array.from({ length: rows }, (_, i) => Math.floor(i / 120));
-    const groups = keep(backend.createGroupMap(groupOfRow));
-    const q = backend.quantizeQK(xs, { groups, headDim: HEAD_DIM, format: 'e4m3' });
+    const groups = keep(K.createGroupMap({ backend, groupOfRow }));
+    const q = K.quantizeRows({ x: xs, groups, headDim: HEAD_DIM, format: 'e4m3' });
     keep(q.codes);
     keep(q.scales);
-    const deq = keep(backend.dequantizeQK(q, { groups, headDim: HEAD_DIM }));
+    const deq = keep(K.dequantizeRows({ ...q, groups }));
     const cpuQ = K.quantizeRowsCpu({ x: host, rows, cols: COLS, headDim: HEAD_DIM, groupOfRow, groupCount: groups.groupCount, format: 'e4m3' });
     const cpuDeq = K.dequantizeRowsCpu({ ...cpuQ, groupOfRow, rows, cols: COLS, headDim: HEAD_DIM, format: 'e4m3' });
-    assertBits(await deq.download(), cpuDeq, 'dequantizeQK');
-    const v = backend.quantizeV(xs, { format: 'e5m2' });
+    assertMatches(K.dequantizeRows, await deq.download(), cpuDeq, 'dequantizeRows');
+    const v = K.quantizeV({ v: xs, format: 'e5m2' });
     keep(v.codesT);
     keep(v.scales);
-    const deqV = keep(backend.dequantizeV(v, { rows }));
+    const deqV = keep(K.dequantizeV({ ...v, rows }));
     const cpuV = K.quantizeVCpu({ v: host, rows, cols: COLS, tokenStride: v.codesT.shape[1], format: 'e5m2' });
     const cpuDeqV = K.dequantizeVCpu({ ...cpuV, rows, cols: COLS, tokenStride: v.codesT.shape[1], format: 'e5m2' });
-    assertBits(await deqV.download(), cpuDeqV, 'dequantizeV');
+    assertMatches(K.dequantizeV, await deqV.download(), cpuDeqV, 'dequantizeV');
   });
 
   test('special values: NaN, infinities, tiny groups (scale 2^-126) and large magnitudes match @fpsattn/fp8', async () => {
@@ -273,17 +279,17 @@ describe(`fpsattn CUDA kernels (${SIZE})`, opts, () => {
     for (let i = 0; i < bits.length; i++) if (Number.isNaN(f[i])) bits[i] = 0x7fc0;
     const xs = keep(backend.fromArray(bits, [rows, cols], 'bf16'));
     const groupOfRow = Int32Array.from({ length: rows }, (_, i) => i);
-    const groups = keep(backend.createGroupMap(groupOfRow));
+    const groups = keep(K.createGroupMap({ backend, groupOfRow }));
     for (const format of ['e4m3', 'e5m2']) {
-      const q = backend.quantizeQK(xs, { groups, headDim: 128, format });
+      const q = K.quantizeRows({ x: xs, groups, headDim: 128, format });
       keep(q.codes); keep(q.scales);
       const ref = fp8Quantize({ data: K.bf16BitsToFloat32Array(bits), rows, cols, format, nonFinite: 'ignore', granularity: { kind: 'group', groupOfRow, groupCount: rows, columnsPerScale: 128 } });
-      assertBits(await q.scales.download(), ref.scales, `${format} special scales vs fp8`);
-      assertBits(await q.codes.download(), ref.codes, `${format} special codes vs fp8`);
-      const v = backend.quantizeV(xs, { format });
+      assertMatches(K.quantizeRows, await q.scales.download(), ref.scales, `${format} special scales vs fp8`);
+      assertMatches(K.quantizeRows, await q.codes.download(), ref.codes, `${format} special codes vs fp8`);
+      const v = K.quantizeV({ v: xs, format });
       keep(v.codesT); keep(v.scales);
       const cpuV = K.quantizeVCpu({ v: bits, rows, cols, tokenStride: v.codesT.shape[1], format });
-      assertBits(await v.codesT.download(), cpuV.codesT, `${format} special V`);
+      assertMatches(K.quantizeV, await v.codesT.download(), cpuV.codesT, `${format} special V`);
     }
   });
 
@@ -291,15 +297,15 @@ describe(`fpsattn CUDA kernels (${SIZE})`, opts, () => {
     const t = backend.empty([16, 128], 'bf16');
     t.dispose();
     assert.throws(() => t.downloadSync(), (e) => e.code === 'FPSATTN_DISPOSED');
-    const groups = keep(backend.createGroupMap(new Int32Array(16)));
+    const groups = keep(K.createGroupMap({ backend, groupOfRow: new Int32Array(16) }));
     const wrong = keep(backend.empty([16, 128], 'f32'));
-    assert.throws(() => backend.quantizeQK(wrong, { groups, headDim: 128, format: 'e4m3' }), (e) => e.code === 'FPSATTN_SHAPE_MISMATCH');
+    assert.throws(() => K.quantizeRows({ x: wrong, groups, headDim: 128, format: 'e4m3' }), (e) => e.code === 'FPSATTN_SHAPE_MISMATCH');
     const tooFew = keep(backend.empty([8, 128], 'bf16'));
-    assert.throws(() => backend.quantizeQK(tooFew, { groups, headDim: 128, format: 'e4m3' }), (e) => e.code === 'FPSATTN_SHAPE_MISMATCH');
+    assert.throws(() => K.quantizeRows({ x: tooFew, groups, headDim: 128, format: 'e4m3' }), (e) => e.code === 'FPSATTN_SHAPE_MISMATCH');
     // The sanitizer runs set FPSATTN_GPU_TEST_NO_OOM=1: the intended cudaMalloc failure would count as an API error.
     if (process.env.FPSATTN_GPU_TEST_NO_OOM !== '1') assert.throws(() => backend.empty([2 ** 20, 2 ** 20], 'f32'), (e) => e.code === 'FPSATTN_OUT_OF_MEMORY' && e.name === 'OutOfMemoryError');
     const ok = keep(backend.fromArray(new Uint16Array(16 * 128).fill(0x3f80), [16, 128], 'bf16'));
-    const q = backend.quantizeQK(ok, { groups, headDim: 128, format: 'e4m3' });
+    const q = K.quantizeRows({ x: ok, groups, headDim: 128, format: 'e4m3' });
     keep(q.codes); keep(q.scales);
     assert.equal((await q.codes.download())[0], 0x7e);
   });
@@ -330,7 +336,7 @@ describe(`fpsattn CUDA kernels (${SIZE})`, opts, () => {
     // Queue enough work to take a while (about 16 ms at the real size), then check that synchronize() hands back a
     // pending promise at once and that timers keep firing while the GPU works.
     for (let i = 0; i < 100; i++) {
-      const v = backend.quantizeV(x, { format: 'e4m3' });
+      const v = K.quantizeV({ v: x, format: 'e4m3' });
       v.codesT.dispose();
       v.scales.dispose();
     }
