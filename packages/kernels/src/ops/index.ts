@@ -9,6 +9,7 @@ import { dequantizeV } from './dequantize-v';
 import { gatherRows, scatterRows } from './permute-rows';
 import { quantizeRows } from './quantize-rows';
 import { quantizeV } from './quantize-v';
+import { expandRowScales } from './attention/expand-row-scales';
 
 /** Every op of the package, with its `info` (name, exactness, native op). */
 export const KERNEL_OPS: readonly KernelOp[] = Object.freeze([
@@ -19,6 +20,7 @@ export const KERNEL_OPS: readonly KernelOp[] = Object.freeze([
   quantizeV,
   dequantizeRows,
   dequantizeV,
+  expandRowScales,
 ]);
 
 /** The native ops the registered ops call (each once), in registration order. */

@@ -1,0 +1,90 @@
+// attention: the fused FP8/BF16 block-sparse attention kernel (kernel family: kernels/attention/, launcher
+// launchAttention in attention.cu, params AttentionParams in attention_params.h; TS op: packages/kernels
+// src/ops/attention/attention-forward.ts, `attentionForward`).
+#include <stdexcept>
+
+#include "kernels/attention/attention_params.h"
+#include "ops/op.h"
+
+#if FPSATTN_WITH_CUDA
+#include "binding/stream.h"
+#endif
+
+namespace fpsattn {
+
+// Defined in kernels/attention/attention.cu (its family has no separate launcher header).
+void launchAttention(const AttentionParams& p, cudaStream_t stream);
+
+namespace {
+
+/// The operand type as a string at the boundary; the index is AttentionDtype (kAttentionBf16 = 0, kAttentionE4m3 = 1).
+constexpr const char* kAttentionDtypeNames[] = {"bf16", "e4m3"};
+constexpr int64_t kMaxInt32 = 2147483647;
+
+constexpr FieldSpec kFields[] = {
+    tensorField("q"),
+    tensorField("k"),
+    tensorField("v"),
+    optionalTensorField("qScale"),
+    optionalTensorField("kScale"),
+    optionalTensorField("vScale"),
+    tensorField("blockValidRows"),
+    optionalTensorField("rowPtr"),
+    optionalTensorField("colIdx"),
+    tensorField("out"),
+    intField("batch", 1, kMaxInt32),
+    intField("heads", 1, kMaxInt32),
+    intField("headDim", 1, 256),
+    intField("numBlocks", 1, kMaxInt32),
+    intField("listHeads", 1, kMaxInt32),
+    intField("npad", 1, kMaxDim),
+    intField("vTokenStride", 1, kMaxDim),
+    floatField("softmaxScale"),
+    enumField("dtype", kAttentionDtypeNames),
+};
+
+#if FPSATTN_WITH_CUDA
+Napi::Value run(const Napi::CallbackInfo& info, ParamsReader& r) {
+  AttentionParams p{};
+  p.batch = int32_t(r.integer("batch"));
+  p.heads = int32_t(r.integer("heads"));
+  p.headDim = int32_t(r.integer("headDim"));
+  p.numBlocks = int32_t(r.integer("numBlocks"));
+  p.listHeads = int32_t(r.integer("listHeads"));
+  p.npad = r.integer("npad");
+  p.vTokenStride = r.integer("vTokenStride");
+  p.softmaxScale = float(r.number("softmaxScale"));
+  p.dtype = r.choice("dtype");
+  const bool fp8 = p.dtype == kAttentionE4m3;
+  const int64_t hd = int64_t(p.heads) * p.headDim;
+  const int64_t elem = fp8 ? 1 : 2;
+  p.q = r.tensor<const void>("q", bytesOf({p.batch, p.npad, hd, elem}));
+  p.k = r.tensor<const void>("k", bytesOf({p.batch, p.npad, hd, elem}));
+  p.v = fp8 ? r.tensor<const void>("v", bytesOf({p.batch, hd, p.vTokenStride}))
+            : r.tensor<const void>("v", bytesOf({p.batch, p.npad, hd, 2}));
+  p.qScale = r.optionalTensor<const float>("qScale", bytesOf({p.batch, p.heads, p.npad, 4}));
+  p.kScale = r.optionalTensor<const float>("kScale", bytesOf({p.batch, p.heads, p.npad, 4}));
+  p.vScale = r.optionalTensor<const float>("vScale", bytesOf({p.batch, hd, 4}));
+  p.blockValidRows = r.tensor<const int32_t>("blockValidRows", bytesOf({p.numBlocks, 4}));
+  p.rowPtr = r.optionalTensor<const int32_t>("rowPtr", bytesOf({p.listHeads, int64_t(p.numBlocks) + 1, 4}));
+  // The list entries are made and checked by @fpsattn/attention's geometry (ascending key blocks in 0..numBlocks-1).
+  p.colIdx = r.optionalTensor<const int32_t>("colIdx", 0);
+  p.out = r.tensor<void>("out", bytesOf({p.batch, p.npad, hd, 2}));
+  r.finish();
+  if ((p.rowPtr == nullptr) != (p.colIdx == nullptr)) throw ArgumentError("params.rowPtr and params.colIdx come together");
+  if (fp8 && (p.qScale == nullptr || p.kScale == nullptr || p.vScale == nullptr))
+    throw ArgumentError("params.qScale, kScale and vScale are required for e4m3");
+  try {
+    launchAttention(p, stream());
+  } catch (const std::invalid_argument& e) {
+    throw ArgumentError(e.what());  // the launcher's own checks are argument errors, not CUDA failures
+  }
+  return info.Env().Undefined();
+}
+#endif
+
+}  // namespace
+
+FPSATTN_DEFINE_OP(Attention, attention, "attention/attention.cu", kFields, run)
+
+}  // namespace fpsattn
