@@ -1,0 +1,97 @@
+import { CpuBackend } from '@fpsattn/kernels';
+import type { AttentionPlan } from '@fpsattn/scheduler';
+import { describe, expect, it } from 'vitest';
+import { AttentionGeometryCache, attentionGeometry, createAttentionGeometry, defaultAttentionGeometryCache } from './attention-geometry';
+import { AttentionPlanError } from './errors';
+
+const backend = new CpuBackend();
+const sparse: AttentionPlan = { mode: 'fp8-sparse', granularity: { kind: 'tile', tile: [2, 3, 4] }, sparsity: { tile: [2, 3, 4], window: { kind: 'clamped', tiles: [1, 3, 3] } } };
+const grid = { frames: 3, height: 9, width: 10 };
+
+describe('createAttentionGeometry', () => {
+  it('puts the host geometry on the device: row map, valid rows, block lists, group map', () => {
+    const g = createAttentionGeometry({ backend, grid, plan: sparse });
+    expect(g).toMatchObject({ backend, order: 'tile-major-padded', dtype: 'e4m3', planHeads: null, blockRows: 128, numTokens: 270 });
+    expect(g.rowMap!.length).toBe(g.npad);
+    expect(g.rowMap!.targetRows).toBe(270);
+    expect(g.rowMap!.tensor.downloadSync()).toEqual(g.host.slotToToken);
+    expect(g.blockValidRows.downloadSync()).toEqual(g.host.blockValidRows);
+    expect(g.blockLists!.rowPtr.shape).toEqual([1, g.numBlocks + 1]);
+    expect(g.blockLists!.rowPtr.downloadSync()).toEqual(g.host.lists!.rowPtr);
+    expect(g.blockLists!.colIdx.downloadSync()).toEqual(g.host.lists!.colIdx);
+    expect(g.quantGroups!.groupOfRow.downloadSync()).toEqual(g.host.groups!.groupOfRow);
+    expect(g.quantGroups!.groupCount).toBe(g.host.groups!.groupCount);
+    expect(g.quantGroups!.contiguous).toBe(true);
+    g.dispose();
+    expect(g.disposed).toBe(true);
+    expect(g.blockValidRows.disposed && g.blockLists!.colIdx.disposed && g.quantGroups!.groupOfRow.disposed && g.rowMap!.tensor.disposed).toBe(true);
+    g.dispose(); // idempotent
+  });
+
+  it('needs no row map in raster order when the tokens fill whole blocks, and no lists or groups for dense BF16', () => {
+    using g = createAttentionGeometry({ backend, grid: [2, 8, 16], plan: { mode: 'dense-bf16' } });
+    expect(g.rowMap).toBeNull();
+    expect(g.blockLists).toBeNull();
+    expect(g.quantGroups).toBeNull();
+    expect(g.npad).toBe(256);
+  });
+
+  it('reads the block from the kernel tile policy unless told, and rejects a block it cannot use', () => {
+    expect(createAttentionGeometry({ backend, grid, plan: { mode: 'dense-bf16' } }).npad).toBe(384);
+    expect(createAttentionGeometry({ backend, grid, plan: { mode: 'dense-bf16' }, blockRows: 16 }).npad).toBe(272);
+    expect(() => createAttentionGeometry({ backend, grid, plan: { mode: 'dense-bf16' }, blockRows: 6 })).toThrow(AttentionPlanError);
+  });
+});
+
+describe('AttentionGeometryCache', () => {
+  it('builds a geometry once per (backend, grid, plans, block) and counts hits', () => {
+    const cache = new AttentionGeometryCache();
+    const a = cache.get({ backend, grid, plan: sparse });
+    expect(cache.get({ backend, grid: [3, 9, 10], plan: { ...sparse } })).toBe(a);
+    expect(cache.stats()).toEqual({ hits: 1, misses: 1, size: 1 });
+    expect(cache.get({ backend: new CpuBackend(), grid, plan: sparse })).not.toBe(a);
+    expect(cache.get({ backend, grid, plans: [sparse, sparse] })).not.toBe(a);
+    expect(cache.get({ backend, grid, plan: sparse, blockRows: 64 })).not.toBe(a);
+    expect(cache.get({ backend, grid: [3, 9, 11], plan: sparse })).not.toBe(a);
+    expect(cache.size).toBe(5);
+  });
+
+  it('evicts the least recently used geometry and disposes it', () => {
+    const cache = new AttentionGeometryCache({ capacity: 2 });
+    const a = cache.get({ backend, grid, plan: { mode: 'dense-bf16' } });
+    const b = cache.get({ backend, grid, plan: sparse });
+    expect(cache.get({ backend, grid, plan: { mode: 'dense-bf16' } })).toBe(a); // a is now the most recent
+    cache.get({ backend, grid: [1, 2, 3], plan: { mode: 'dense-bf16' } });
+    expect(b.disposed).toBe(true);
+    expect(a.disposed).toBe(false);
+    expect(cache.size).toBe(2);
+  });
+
+  it('clears (disposing everything), and rebuilds a geometry its user disposed', () => {
+    const cache = new AttentionGeometryCache();
+    const a = cache.get({ backend, grid, plan: sparse });
+    a.dispose();
+    const again = cache.get({ backend, grid, plan: sparse });
+    expect(again).not.toBe(a);
+    expect(again.disposed).toBe(false);
+    cache.clear();
+    expect(again.disposed).toBe(true);
+    expect(cache.stats()).toEqual({ hits: 0, misses: 0, size: 0 });
+    expect(() => new AttentionGeometryCache({ capacity: 0 })).toThrow(/capacity/);
+  });
+
+  it('validates the plans on hits as on misses', () => {
+    const cache = new AttentionGeometryCache();
+    cache.get({ backend, grid, plan: sparse });
+    expect(() => cache.get({ backend, grid, plan: sparse, plans: [sparse] })).toThrow(/pass either plan/);
+  });
+
+  it('backs attentionGeometry, which uses the default cache unless given one', () => {
+    const before = defaultAttentionGeometryCache.size;
+    const g = attentionGeometry({ backend, grid: [1, 1, 5], plan: { mode: 'dense-bf16' } });
+    expect(attentionGeometry({ backend, grid: [1, 1, 5], plan: { mode: 'dense-bf16' } })).toBe(g);
+    expect(defaultAttentionGeometryCache.size).toBe(before + 1);
+    const own = new AttentionGeometryCache();
+    expect(attentionGeometry({ backend, grid: [1, 1, 5], plan: { mode: 'dense-bf16' }, cache: own })).not.toBe(g);
+  });
+});

@@ -1,0 +1,206 @@
+import { CpuBackend } from '@fpsattn/kernels';
+import { randomBf16 } from '@fpsattn/kernels/testing';
+import type { AttentionPlan } from '@fpsattn/scheduler';
+import { bruteForceTokenMask } from '@fpsattn/tiling/testing';
+import { describe, expect, it } from 'vitest';
+import { attention } from './attention';
+import { AttentionGeometryCache } from './attention-geometry';
+import { ATTENTION_ERROR_CODES, AttentionInputError, AttentionPlanError } from './errors';
+import { attentionErrorStats, rasterAttentionReference } from './testing';
+
+const backend = new CpuBackend();
+const cache = new AttentionGeometryCache();
+
+/**
+ * The declared tolerance of the composed op against the raster float64 reference with the same Q/K/V quantization,
+ * as a relative L2 error: what remains is the op's P quantization (BF16: 8 significant bits; E4M3 with the fixed
+ * scale 448: 4 bits, coarse for small p) and the BF16 output. Measured on these inputs (see the log lines): BF16 modes
+ * 3.6e-4 to 5.5e-4, FP8 modes 1.5e-3 to 2.0e-3; the bounds leave a factor of about 4-5.
+ */
+const TOLERANCE = { 'dense-bf16': 2e-3, 'sparse-bf16': 2e-3, 'fp8-dense': 1e-2, 'fp8-sparse': 1e-2 } as const;
+
+interface Case {
+  name: string;
+  grid: [number, number, number];
+  batch: number;
+  heads: number;
+  headDim: number;
+  plan?: AttentionPlan;
+  plans?: AttentionPlan[];
+  kSmoothing?: boolean;
+}
+
+const clamped = (tiles: [number, number, number]) => ({ kind: 'clamped' as const, tiles });
+const sparseTile: [number, number, number] = [2, 3, 4];
+
+const cases: Case[] = [
+  { name: 'dense-bf16, 70 tokens (one partial block)', grid: [2, 5, 7], batch: 1, heads: 2, headDim: 64, plan: { mode: 'dense-bf16' } },
+  { name: 'dense-bf16, 270 tokens, batch 2, heads 1, headDim 128', grid: [3, 9, 10], batch: 2, heads: 1, headDim: 128, plan: { mode: 'dense-bf16' } },
+  { name: 'fp8-dense per tensor, ragged', grid: [3, 9, 10], batch: 2, heads: 2, headDim: 64, plan: { mode: 'fp8-dense', granularity: { kind: 'tensor' } } },
+  { name: 'fp8-dense per token', grid: [3, 9, 10], batch: 1, heads: 2, headDim: 64, plan: { mode: 'fp8-dense', granularity: { kind: 'token' } } },
+  { name: 'fp8-dense per 3D tile (tile-major order)', grid: [3, 9, 10], batch: 2, heads: 2, headDim: 64, plan: { mode: 'fp8-dense', granularity: { kind: 'tile', tile: [2, 4, 3] } } },
+  { name: 'fp8-dense per tile, K smoothing', grid: [3, 9, 10], batch: 2, heads: 2, headDim: 64, plan: { mode: 'fp8-dense', granularity: { kind: 'tile', tile: [1, 3, 5] } }, kSmoothing: true },
+  { name: 'sparse-bf16, clamped window, partial tiles', grid: [3, 9, 10], batch: 2, heads: 2, headDim: 64, plan: { mode: 'sparse-bf16', sparsity: { tile: sparseTile, window: clamped([1, 3, 3]) } } },
+  { name: 'sparse-bf16, seed window, heads 1', grid: [4, 7, 9], batch: 1, heads: 1, headDim: 128, plan: { mode: 'sparse-bf16', sparsity: { tile: sparseTile, window: { kind: 'seed', tokens: [4, 6, 8] } } } },
+  {
+    name: 'fp8-sparse, quantization tile = attention tile',
+    grid: [3, 9, 10],
+    batch: 2,
+    heads: 2,
+    headDim: 64,
+    plan: { mode: 'fp8-sparse', granularity: { kind: 'tile', tile: sparseTile }, sparsity: { tile: sparseTile, window: clamped([2, 1, 3]) } },
+  },
+  {
+    name: 'fp8-sparse, finer quantization slabs [1, 3, 4], K smoothing',
+    grid: [3, 9, 10],
+    batch: 1,
+    heads: 2,
+    headDim: 64,
+    plan: { mode: 'fp8-sparse', granularity: { kind: 'tile', tile: [1, 3, 4] }, sparsity: { tile: sparseTile, window: clamped([1, 3, 3]) } },
+    kSmoothing: true,
+  },
+  {
+    name: 'fp8-sparse per token and per tensor',
+    grid: [3, 9, 10],
+    batch: 2,
+    heads: 1,
+    headDim: 64,
+    plan: { mode: 'fp8-sparse', granularity: { kind: 'tensor' }, sparsity: { tile: sparseTile, window: clamped([1, 1, 1]) } },
+  },
+  {
+    name: 'fp8-sparse, per-head windows (one dense head)',
+    grid: [3, 9, 10],
+    batch: 2,
+    heads: 3,
+    headDim: 64,
+    plans: [
+      { mode: 'fp8-sparse', granularity: { kind: 'token' }, sparsity: { tile: sparseTile, window: clamped([1, 3, 3]) } },
+      { mode: 'fp8-sparse', granularity: { kind: 'token' }, sparsity: { tile: sparseTile, window: { kind: 'seed', tokens: [2, 6, 8] } } },
+      { mode: 'fp8-dense', granularity: { kind: 'token' } },
+    ],
+  },
+  {
+    name: 'sparse-bf16, per-head windows',
+    grid: [2, 6, 8],
+    batch: 1,
+    heads: 2,
+    headDim: 64,
+    plans: [
+      { mode: 'sparse-bf16', sparsity: { tile: [1, 3, 4], window: clamped([1, 1, 1]) } },
+      { mode: 'sparse-bf16', sparsity: { tile: [1, 3, 4], window: clamped([2, 2, 2]) } },
+    ],
+  },
+];
+
+function inputs(c: Case, seed: number) {
+  const n = c.grid[0] * c.grid[1] * c.grid[2];
+  const cols = c.heads * c.headDim;
+  const length = c.batch * n * cols;
+  const bits = [randomBf16(length, seed, { cols }), randomBf16(length, seed + 1, { cols, offset: 4 }), randomBf16(length, seed + 2, { cols })];
+  const tensor = (b: Uint16Array, name: string) => backend.fromArray(b, [c.batch, n, cols], 'bf16', { name });
+  return { bits, q: tensor(bits[0]!, 'q'), k: tensor(bits[1]!, 'k'), v: tensor(bits[2]!, 'v') };
+}
+
+describe('attention (CPU backend) against a raster float64 reference with the same Q/K/V quantization', () => {
+  it.each(cases)('$name', (c) => {
+    const { bits, q, k, v } = inputs(c, 11);
+    const out = attention({ q, k, v, grid: c.grid, plan: c.plan, plans: c.plans, headDim: c.headDim, kSmoothing: c.kSmoothing, cache });
+    expect(out.shape).toEqual(q.shape);
+    const expected = rasterAttentionReference({ q: bits[0]!, k: bits[1]!, v: bits[2]!, batch: c.batch, grid: c.grid, headDim: c.headDim, plan: c.plan, plans: c.plans, kSmoothing: c.kSmoothing });
+    const stats = attentionErrorStats(out.downloadSync(), expected);
+    const mode = (c.plan ?? c.plans![0]!).mode;
+    console.log(`attention ${c.name}: relL2 ${stats.relL2.toExponential(2)}, cosine ${stats.cosine.toFixed(6)}, maxAbs ${stats.maxAbs.toExponential(2)}`);
+    expect(stats.relL2).toBeLessThan(TOLERANCE[mode]);
+    out.dispose();
+  });
+
+  it('is off by far more than the tolerance when the plan differs (the comparison can fail)', () => {
+    const c = cases[6]!;
+    const { bits, q, k, v } = inputs(c, 12);
+    const out = attention({ q, k, v, grid: c.grid, plan: c.plan, headDim: c.headDim, cache });
+    const other = rasterAttentionReference({ q: bits[0]!, k: bits[1]!, v: bits[2]!, batch: c.batch, grid: c.grid, headDim: c.headDim, plan: { mode: 'dense-bf16' } });
+    expect(attentionErrorStats(out.downloadSync(), other).relL2).toBeGreaterThan(10 * TOLERANCE['sparse-bf16']);
+  });
+
+  it('writes into out, and returns the same results through a warm cache', () => {
+    const c = cases[4]!;
+    const { q, k, v } = inputs(c, 13);
+    const first = attention({ q, k, v, grid: c.grid, plan: c.plan, headDim: c.headDim, cache });
+    const out = backend.empty(q.shape, 'bf16');
+    const hits = cache.stats().hits;
+    expect(attention({ q, k, v, grid: { frames: 3, height: 9, width: 10 }, plan: c.plan, headDim: c.headDim, cache, out })).toBe(out);
+    expect(cache.stats().hits).toBe(hits + 1);
+    expect(out.downloadSync()).toEqual(first.downloadSync());
+  });
+
+  it('writes into out in raster order too (no permutation: tokens a multiple of the block)', () => {
+    const grid: [number, number, number] = [1, 8, 16];
+    const c: Case = { name: 'identity', grid, batch: 2, heads: 1, headDim: 64, plan: { mode: 'fp8-dense', granularity: { kind: 'token' } } };
+    const { bits, q, k, v } = inputs(c, 14);
+    const out = backend.empty(q.shape, 'bf16');
+    expect(attention({ q, k, v, grid, plan: c.plan, headDim: 64, cache, out })).toBe(out);
+    const expected = rasterAttentionReference({ q: bits[0]!, k: bits[1]!, v: bits[2]!, batch: 2, grid, headDim: 64, plan: c.plan });
+    expect(attentionErrorStats(out.downloadSync(), expected).relL2).toBeLessThan(TOLERANCE['fp8-dense']);
+  });
+
+  it('spreads a NaN in one key only to the query rows whose window holds it', () => {
+    const c = cases[6]!;
+    const { bits, q, k, v } = inputs(c, 15);
+    const n = 270;
+    const cols = 128;
+    const poisoned = bits[1]!.slice();
+    poisoned[(0 * n + 0) * cols + 3] = 0x7fc0; // batch 0, token 0 (tile 0), head 0
+    const kNaN = backend.fromArray(poisoned, [2, n, cols], 'bf16');
+    const out = attention({ q, k: kNaN, v, grid: c.grid, plan: c.plan, headDim: 64, cache }).downloadSync();
+    const clean = attention({ q, k, v, grid: c.grid, plan: c.plan, headDim: 64, cache }).downloadSync();
+    const isNaN = (bitsOf: number) => (bitsOf & 0x7fff) > 0x7f80;
+    const mask = rasterMaskRow(c, 0);
+    for (let i = 0; i < n; i++) {
+      const row = out.subarray(i * cols, i * cols + 64);
+      expect([...row].every(isNaN), `query ${i}`).toBe(mask[i] === 1);
+      expect(out.subarray(i * cols + 64, (i + 1) * cols)).toEqual(clean.subarray(i * cols + 64, (i + 1) * cols)); // head 1
+    }
+    expect(out.subarray(n * cols)).toEqual(clean.subarray(n * cols)); // batch 1
+  });
+
+  describe('errors name the tensor, the dimension and the rule', () => {
+    const c = cases[0]!;
+    const base = () => {
+      const { q, k, v } = inputs(c, 16);
+      return { q, k, v, grid: c.grid, plan: c.plan, headDim: 64, cache };
+    };
+    it.each([
+      ['k with another token count', { k: backend.empty([1, 69, 128], 'bf16') }, { tensor: 'k', dimension: 1 }],
+      ['q not of the grid', { grid: [2, 5, 8] }, { tensor: 'q', dimension: 1 }],
+      ['columns not whole heads', { q: backend.empty([1, 70, 96], 'bf16'), k: backend.empty([1, 70, 96], 'bf16'), v: backend.empty([1, 70, 96], 'bf16') }, { tensor: 'q', dimension: 2 }],
+      ['a head dim the kernel lacks', { headDim: 32 }, { tensor: 'q', dimension: 2 }],
+      ['v of another dtype', { v: backend.empty([1, 70, 128], 'f32') }, { tensor: 'v', dimension: null }],
+      ['a 2-D q', { q: backend.empty([70, 128], 'bf16') }, { tensor: 'q', dimension: null }],
+      ['an out of another shape', { out: backend.empty([2, 70, 128], 'bf16') }, { tensor: 'out', dimension: 0 }],
+    ])('%s', (_, change, fields) => {
+      let error: unknown;
+      try {
+        attention({ ...base(), ...(change as object) });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(AttentionInputError);
+      expect(error).toMatchObject({ ...fields, code: ATTENTION_ERROR_CODES.INVALID_INPUT });
+      expect((error as Error).message).toMatch(/^attention: /);
+    });
+
+    it('plans that do not match the heads', () => {
+      const { q, k, v } = inputs(c, 17);
+      expect(() => attention({ q, k, v, grid: c.grid, plans: [{ mode: 'dense-bf16' }], headDim: 64, cache })).toThrow(AttentionPlanError);
+      expect(() => attention({ q, k, v, grid: c.grid, plans: [{ mode: 'dense-bf16' }], headDim: 64, cache })).toThrow(/plans is 1 plans: expected one plan per head: q has 2 heads/);
+    });
+  });
+});
+
+/** Which query tokens of case c may attend key token `key` (the tiling package's token-level brute force). */
+function rasterMaskRow(c: Case, key: number): Uint8Array {
+  const { sparsity } = c.plan as Extract<AttentionPlan, { mode: 'sparse-bf16' }>;
+  const n = c.grid[0] * c.grid[1] * c.grid[2];
+  const mask = bruteForceTokenMask({ grid: { frames: c.grid[0], height: c.grid[1], width: c.grid[2] }, tile: sparsity.tile, window: sparsity.window });
+  return Uint8Array.from({ length: n }, (_, i) => mask[i * n + key]!);
+}

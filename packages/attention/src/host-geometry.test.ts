@@ -1,0 +1,193 @@
+import type { AttentionPlan } from '@fpsattn/scheduler';
+import { type WindowSpec, createTokenGrid } from '@fpsattn/tiling';
+import { bruteForceTileId, bruteForceTilePermutation, bruteForceTokenMask } from '@fpsattn/tiling/testing';
+import { describe, expect, it } from 'vitest';
+import { resolvePlans } from './_plans';
+import { AttentionPlanError } from './errors';
+import { type HostGeometry, buildHostGeometry } from './host-geometry';
+
+type Grid = [number, number, number];
+const gridDims = (g: Grid) => ({ frames: g[0], height: g[1], width: g[2] });
+
+function geometry(grid: Grid, plans: { plan?: AttentionPlan; plans?: AttentionPlan[] }, blockRows: number): HostGeometry {
+  return buildHostGeometry({ grid: createTokenGrid(grid), plans: resolvePlans(plans), blockRows });
+}
+
+const clamped = (tiles: Grid) => ({ kind: 'clamped' as const, tiles });
+const tile: Grid = [2, 3, 4];
+
+interface Case {
+  name: string;
+  grid: Grid;
+  blockRows: number;
+  plan?: AttentionPlan;
+  plans?: AttentionPlan[];
+}
+
+const cases: Case[] = [
+  { name: 'sparse, clamped, tiles of 3 blocks, partial tiles with empty blocks', grid: [3, 9, 10], blockRows: 8, plan: { mode: 'sparse-bf16', sparsity: { tile, window: clamped([1, 3, 3]) } } },
+  { name: 'sparse, seed window, tiles of one block', grid: [4, 7, 9], blockRows: 32, plan: { mode: 'sparse-bf16', sparsity: { tile, window: { kind: 'seed', tokens: [4, 6, 8] } } } },
+  { name: 'sparse with the kernel block (128)', grid: [3, 9, 10], blockRows: 128, plan: { mode: 'fp8-sparse', granularity: { kind: 'tile', tile }, sparsity: { tile, window: clamped([2, 1, 3]) } } },
+  { name: 'fp8-sparse, finer quantization slabs', grid: [3, 9, 10], blockRows: 8, plan: { mode: 'fp8-sparse', granularity: { kind: 'tile', tile: [1, 3, 4] }, sparsity: { tile, window: clamped([1, 3, 3]) } } },
+  { name: 'fp8-sparse, coarser quantization tile (two attention tiles along w)', grid: [4, 6, 8], blockRows: 8, plan: { mode: 'fp8-sparse', granularity: { kind: 'tile', tile: [2, 3, 8] }, sparsity: { tile, window: clamped([1, 1, 3]) } } },
+  { name: 'fp8-sparse per token', grid: [3, 9, 10], blockRows: 16, plan: { mode: 'fp8-sparse', granularity: { kind: 'token' }, sparsity: { tile, window: clamped([1, 1, 1]) } } },
+  { name: 'fp8-sparse per tensor', grid: [3, 9, 10], blockRows: 16, plan: { mode: 'fp8-sparse', granularity: { kind: 'tensor' }, sparsity: { tile, window: clamped([3, 3, 3]) } } },
+  {
+    name: 'per-head windows with a dense head',
+    grid: [3, 9, 10],
+    blockRows: 16,
+    plans: [
+      { mode: 'fp8-sparse', granularity: { kind: 'token' }, sparsity: { tile, window: clamped([1, 3, 3]) } },
+      { mode: 'fp8-dense', granularity: { kind: 'token' } },
+      { mode: 'fp8-sparse', granularity: { kind: 'token' }, sparsity: { tile, window: { kind: 'seed', tokens: [2, 6, 8] } } },
+      { mode: 'fp8-sparse', granularity: { kind: 'token' }, sparsity: { tile, window: clamped([1, 3, 3]) } },
+    ],
+  },
+  { name: 'dense BF16: raster, padded at the end', grid: [3, 9, 10], blockRows: 128, plan: { mode: 'dense-bf16' } },
+  { name: 'dense FP8 per tensor: raster', grid: [3, 9, 10], blockRows: 64, plan: { mode: 'fp8-dense', granularity: { kind: 'tensor' } } },
+  { name: 'dense FP8 per tile: quantization-tile-major', grid: [3, 9, 10], blockRows: 64, plan: { mode: 'fp8-dense', granularity: { kind: 'tile', tile: [2, 4, 3] } } },
+  { name: 'dense, tokens a multiple of the block: the identity', grid: [2, 8, 16], blockRows: 128, plan: { mode: 'fp8-dense', granularity: { kind: 'token' } } },
+];
+
+function plansOf(c: Case): AttentionPlan[] {
+  return c.plans ?? [c.plan as AttentionPlan];
+}
+
+describe('buildHostGeometry', () => {
+  describe.each(cases)('$name', (c) => {
+    const g = geometry(c.grid, { plan: c.plan, plans: c.plans }, c.blockRows);
+    const n = c.grid[0] * c.grid[1] * c.grid[2];
+    const real = (s: number) => g.slotToToken[s]! >= 0;
+
+    it('holds every real token exactly once, padded to whole blocks', () => {
+      expect(g.npad).toBe(g.numBlocks * c.blockRows);
+      expect(g.slotToToken.length).toBe(g.npad);
+      const seen = new Array<number>(n).fill(0);
+      for (const t of g.slotToToken) if (t >= 0) seen[t]!++;
+      expect(seen.every((count) => count === 1)).toBe(true);
+      expect(g.identity).toBe(g.npad === n && g.slotToToken.every((t, i) => t === i));
+    });
+
+    it('orders the tokens as its order says', () => {
+      const realTokens = [...g.slotToToken].filter((t) => t >= 0);
+      const sparse = plansOf(c).find((p) => p.mode === 'sparse-bf16' || p.mode === 'fp8-sparse') as Extract<AttentionPlan, { mode: 'fp8-sparse' }> | undefined;
+      if (g.order === 'tile-major-padded') {
+        expect(sparse).toBeDefined();
+        expect(realTokens).toEqual(bruteForceTilePermutation({ grid: gridDims(c.grid), tile: sparse!.sparsity.tile }));
+        // Each attention tile starts on a block boundary, its real rows first.
+        const tileRows = g.paddedLayout!.blockRows;
+        expect(tileRows % c.blockRows).toBe(0);
+        for (let s = 0; s < g.npad; s++) {
+          if (!real(s)) continue;
+          expect(Math.floor(s / tileRows)).toBe(bruteForceTileId({ grid: gridDims(c.grid), tile: sparse!.sparsity.tile, token: g.slotToToken[s]! }));
+        }
+      } else {
+        expect(sparse).toBeUndefined();
+        expect([...g.slotToToken.subarray(n)].every((t) => t === -1)).toBe(true);
+        const granularity = (plansOf(c)[0] as Extract<AttentionPlan, { mode: 'fp8-dense' }>).granularity;
+        if (granularity?.kind === 'tile') {
+          expect(g.order).toBe('tile-major');
+          expect(realTokens).toEqual(bruteForceTilePermutation({ grid: gridDims(c.grid), tile: granularity.tile }));
+        } else {
+          expect(g.order).toBe('raster');
+          expect(realTokens).toEqual(Array.from({ length: n }, (_, i) => i));
+        }
+      }
+    });
+
+    it('counts the real rows of each block, which come first in it', () => {
+      for (let b = 0; b < g.numBlocks; b++) {
+        let count = 0;
+        for (let i = 0; i < c.blockRows; i++) {
+          if (real(b * c.blockRows + i)) {
+            expect(i, `block ${b} row ${i}`).toBe(count);
+            count++;
+          }
+        }
+        expect(g.blockValidRows[b], `block ${b}`).toBe(count);
+      }
+    });
+
+    it('lists, per head, exactly the key blocks holding a real key of the token-level window of a real query', () => {
+      const plans = plansOf(c);
+      if (g.order !== 'tile-major-padded') {
+        expect(g.lists).toBeNull();
+        return;
+      }
+      const lists = g.lists!;
+      const windows = plans.map((p) => (p.mode === 'sparse-bf16' || p.mode === 'fp8-sparse' ? p.sparsity.window : ({ kind: 'full' } as const)));
+      const distinct = new Set(windows.map((w) => JSON.stringify(w))).size;
+      expect(lists.listHeads).toBe(distinct === 1 ? 1 : plans.length);
+      expect(lists.rowPtr.length).toBe(lists.listHeads * (g.numBlocks + 1));
+      for (let h = 0; h < lists.listHeads; h++) {
+        const mask = bruteForceTokenMask({ grid: gridDims(c.grid), tile, window: windows[h]! });
+        const base = h * (g.numBlocks + 1);
+        for (let qb = 0; qb < g.numBlocks; qb++) {
+          const expected: number[] = [];
+          for (let kb = 0; kb < g.numBlocks; kb++) {
+            let hit = false;
+            for (let i = 0; i < c.blockRows && !hit; i++) {
+              const qt = g.slotToToken[qb * c.blockRows + i]!;
+              if (qt < 0) continue;
+              for (let j = 0; j < c.blockRows && !hit; j++) {
+                const kt = g.slotToToken[kb * c.blockRows + j]!;
+                hit = kt >= 0 && mask[qt * n + kt] === 1;
+              }
+            }
+            if (hit) expected.push(kb);
+          }
+          const actual = [...lists.colIdx.subarray(lists.rowPtr[base + qb]!, lists.rowPtr[base + qb + 1]!)];
+          expect(actual, `head ${h} query block ${qb}`).toEqual(expected);
+        }
+      }
+      expect(lists.nnz).toBe(lists.colIdx.length);
+    });
+
+    it('groups the rows by quantization unit, padding rows apart', () => {
+      const plan = plansOf(c)[0]!;
+      if (plan.mode !== 'fp8-dense' && plan.mode !== 'fp8-sparse') {
+        expect(g.groups).toBeNull();
+        return;
+      }
+      const groups = g.groups!;
+      expect(groups.groupCount % 4).toBe(0);
+      const unitOf = (token: number) =>
+        plan.granularity.kind === 'tile' ? bruteForceTileId({ grid: gridDims(c.grid), tile: plan.granularity.tile, token }) : plan.granularity.kind === 'token' ? token : 0;
+      const groupOfUnit = new Map<number, number>();
+      for (let s = 0; s < g.npad; s++) {
+        const group = groups.groupOfRow[s]!;
+        expect(group).toBeLessThan(groups.groupCount);
+        if (!real(s)) {
+          expect(groups.groupUnit[group], `padding row ${s}`).toBe(-1);
+          continue;
+        }
+        const unit = unitOf(g.slotToToken[s]!);
+        expect(groups.groupUnit[group], `row ${s}`).toBe(unit);
+        if (!groupOfUnit.has(unit)) groupOfUnit.set(unit, group);
+        expect(group, `one group per unit (row ${s})`).toBe(groupOfUnit.get(unit));
+      }
+      const runs = [...groups.groupOfRow].every((grp, s, a) => s === 0 || grp === a[s - 1] || grp > Math.max(...a.slice(0, s)));
+      expect(groups.contiguous).toBe(runs);
+      if (plan.granularity.kind !== 'tensor') expect(groups.contiguous).toBe(true);
+    });
+  });
+
+  it('makes a sparse per-tensor map contiguous only when no padding sits between real rows', () => {
+    const plan: AttentionPlan = { mode: 'fp8-sparse', granularity: { kind: 'tensor' }, sparsity: { tile: [1, 2, 4], window: clamped([1, 1, 1]) } };
+    expect(geometry([1, 4, 8], { plan }, 8).groups!.contiguous).toBe(true); // 8-token tiles fill their blocks
+    expect(geometry([1, 4, 8], { plan }, 16).groups!.contiguous).toBe(false);
+  });
+
+  it('rejects quantization tiles that are not runs of rows of the order, naming the field', () => {
+    const plan: AttentionPlan = { mode: 'fp8-sparse', granularity: { kind: 'tile', tile: [2, 3, 2] }, sparsity: { tile, window: clamped([1, 1, 1]) } };
+    let error: unknown;
+    try {
+      geometry([2, 3, 8], { plan }, 8);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(AttentionPlanError);
+    expect(error).toMatchObject({ field: 'granularity.tile', code: 'FPSATTN_ATTENTION_INVALID_PLAN' });
+    expect((error as Error).message).toMatch(/quantization tile \d+ covers padded rows \d+\.\. and again row \d+ of the tile-major-padded order of attention tile \[2, 3, 4\]/);
+  });
+});
