@@ -189,6 +189,12 @@ describe('attention (CPU backend) against a raster float64 reference with the sa
       expect((error as Error).message).toMatch(/^attention: /);
     });
 
+    it('reads the head dim off per-head plans', () => {
+      const { q, k, v } = inputs(c, 18);
+      const plans: AttentionPlan[] = [{ mode: 'dense-bf16' }, { mode: 'dense-bf16' }];
+      expect(attention({ q, k, v, grid: c.grid, plans, cache }).downloadSync()).toEqual(attention({ q, k, v, grid: c.grid, plan: plans[0], headDim: 64, cache }).downloadSync());
+    });
+
     it('plans that do not match the heads', () => {
       const { q, k, v } = inputs(c, 17);
       expect(() => attention({ q, k, v, grid: c.grid, plans: [{ mode: 'dense-bf16' }], headDim: 64, cache })).toThrow(AttentionPlanError);

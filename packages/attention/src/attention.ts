@@ -27,7 +27,8 @@ export interface AttentionOptions {
   plan?: AttentionPlan;
   /** ...or one plan per head (plans.length = heads). */
   plans?: readonly AttentionPlan[];
-  /** Default 128 (64 runs on the CPU backend; the CUDA kernel implements 128). */
+  /** Default: columns / plans.length with per-head plans, else 128 (64 runs on the CPU backend; the CUDA kernel
+   * implements 128). */
   headDim?: number;
   /** Default 1 / sqrt(headDim). */
   softmaxScale?: number;
@@ -95,7 +96,8 @@ export function attention(options: AttentionOptions): Tensor<'bf16'> {
     });
   }
   if (batch < 1) throw new AttentionInputError({ tensor: 'q', dimension: 0, actual: String(batch), rule: 'the batch holds at least one item' });
-  const headDim = options.headDim ?? 128;
+  // Per-head plans say how many heads there are; otherwise the head dim defaults to 128 (the kernel's).
+  const headDim = options.headDim ?? (Array.isArray(options.plans) && options.plans.length > 0 ? cols / options.plans.length : 128);
   if (!(ATTENTION_HEAD_DIMS as readonly number[]).includes(headDim)) {
     throw new AttentionInputError({ tensor: 'q', dimension: 2, actual: `split into heads of ${headDim}`, rule: `headDim is one of ${ATTENTION_HEAD_DIMS.join(', ')}` });
   }
