@@ -25,7 +25,9 @@ export function encodeMinifloat(value: number, layout: MinifloatLayout, overflow
   // powers of two, so correct it against exact powers of two.
   const minExponent = 1 - layout.bias;
   let exponent = Math.floor(Math.log2(magnitude));
+  // Stryker disable next-line EqualityOperator: at magnitude = 2^exponent either binade gives the same code (the carry below) (equivalent)
   if (2 ** exponent > magnitude) exponent -= 1;
+  // Stryker disable next-line EqualityOperator,ConditionalExpression: equality as above; and V8's Math.log2 is exact on powers of two and monotonic, so it never lands a binade low (defensive, no input reaches it)
   else if (2 ** (exponent + 1) <= magnitude) exponent += 1;
   exponent = Math.max(exponent, minExponent);
 

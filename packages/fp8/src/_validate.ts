@@ -16,6 +16,7 @@ export function expectLength(tensor: string, actual: number, expected: number, h
 
 /** Throws unless `value` is a positive safe integer. */
 export function expectPositiveInteger(argument: string, value: unknown): asserts value is number {
+  // Stryker disable next-line ConditionalExpression: the typeof test is documentation: Number.isSafeInteger is false for every non-number (equivalent)
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
     throw new InvalidArgumentError({ argument, value, message: `expected a positive integer, got ${String(value)}` });
   }

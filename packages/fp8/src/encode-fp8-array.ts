@@ -45,11 +45,13 @@ export function encodeFp8Array(
   const overflowCode = fp8OverflowCode(spec, options.saturate ?? true);
   const nanCode = spec.canonicalNanCode;
 
+  // Stryker disable next-line EqualityOperator: with <= the extra iteration reads and writes one past the end of a typed array, which JavaScript ignores (equivalent)
   for (let i = 0; i < bits.length; i++) {
     const word = bits[i] as number;
     const sign = (word >>> 24) & 0x80;
     const abs = word & 0x7fffffff;
     let code: number;
+    // Stryker disable next-line EqualityOperator: at exactly the smallest normal both paths give the code 2^mantissaBits (equivalent)
     if (abs >= minNormalBits) {
       if (abs > 0x7f800000) {
         out[i] = nanCode;
