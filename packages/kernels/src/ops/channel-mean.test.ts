@@ -109,7 +109,7 @@ describe('channelMean', () => {
     expect(() => channelMean({ x: backend.empty([4, 8], 'f32') as never })).toThrow(/dtype bf16/);
     expect(() => channelMean({ x: backend.empty([4, 12], 'bf16') })).toThrow(/a multiple of 8 columns.*12 columns/);
     expect(() => channelMean({ x: backend.empty([4, 8, 8], 'bf16') })).toThrow(ShapeMismatchError);
-    expect(() => channelMean({ x: backend.empty([MAX_TOKEN_ROWS + 1, 8], 'bf16') })).toThrow(/at most 16776960 rows/);
-    expect(channelMean({ x: backend.empty([MAX_TOKEN_ROWS, 0], 'bf16') }).shape).toEqual([0]);
+    expect(() => channelMean({ x: backend.empty([MAX_TOKEN_ROWS + 1, 0], 'bf16') })).toThrow(/at most 16776960 rows.*16776961 rows/);
+    expect(channelMean({ x: backend.empty([0, 8], 'bf16') }).shape).toEqual([8]);
   });
 });

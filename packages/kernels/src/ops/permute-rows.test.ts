@@ -1,5 +1,6 @@
 import { InvalidArgumentError, ShapeMismatchError } from '@fpsattn/fp8';
 import { describe, expect, it } from 'vitest';
+import { sealMap } from '../core/maps';
 import { CpuBackend } from '../cpu/backend';
 import { channelAmaxCpu } from '../cpu/channel-amax';
 import { tileMajor } from '../_test/tiling';
@@ -126,7 +127,12 @@ describe('gatherRows / scatterRows', () => {
     expect(() => gatherRows({ src: v, map: m, out, amax })).toThrow(/cannot write amax into the storage of src or out/);
     const vOnF32 = new (v.constructor as typeof import('../core/tensor').Tensor)({ storage: f32.storage, dtype: 'bf16', shape: [rows, cols], byteOffset: 512 });
     expect(() => gatherRows({ src: vOnF32, map: m, amax })).toThrow(InvalidArgumentError);
-    const long = createRowMap({ backend, indices: new Int32Array(MAX_TOKEN_ROWS + 1).fill(-1), targetRows: rows });
-    expect(() => gatherRows({ src: v, map: long, amax: backend.empty([cols], 'f32') })).toThrow(/at most 16776960 rows with amax/);
+    // A map one row past the amax kernel's grid (sealed by hand: a real one would take 64 MiB and seconds to check).
+    const indices = backend.empty([0], 'i32');
+    const long = sealMap({ ...m, length: MAX_TOKEN_ROWS + 1, tensor: indices }, new Int32Array(0));
+    expect(() => gatherRows({ src: v, map: long, amax: backend.empty([cols], 'f32') })).toThrow(/at most 16776960 rows with amax.*16776961 rows/);
+    const atLimit = sealMap({ ...m, length: MAX_TOKEN_ROWS, tensor: indices }, new Int32Array(0));
+    // At the limit the call gets past the check (to the next one: an out of the wrong shape).
+    expect(() => gatherRows({ src: v, map: atLimit, out: backend.empty([1, cols], 'bf16'), amax: backend.empty([cols], 'f32') })).toThrow(/Shape mismatch for 'out'/);
   });
 });
