@@ -639,12 +639,13 @@ static void bench(const char* name, const Prepared& P, const Lists& L, void* dOu
 int main(int argc, char** argv) {
   bool quick = false, doBench = true;
   int reps = 10;
-  std::string only;
+  std::string only, dtypeOnly;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--quick")) quick = true;
     else if (!strcmp(argv[i], "--no-bench")) doBench = false;
     else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+    else if (!strcmp(argv[i], "--dtype") && i + 1 < argc) dtypeOnly = argv[++i];  // fp8 | bf16 (large shapes)
   }
   initDecode();
   cudaDeviceProp prop;
@@ -724,6 +725,7 @@ int main(int argc, char** argv) {
     const int64_t n = int64_t(d.sh.B) * d.sh.npad * d.sh.H * 128;
     CK(cudaMalloc(&dOut, n * 2));
     for (int fp8 = 1; fp8 >= 0; --fp8) {
+      if (!dtypeOnly.empty() && dtypeOnly != (fp8 ? "fp8" : "bf16")) continue;
       Prepared P;
       prepare(d, fp8, false, P);
       char name[128];

@@ -69,7 +69,14 @@ __global__ void __launch_bounds__(kThreads, 1)
     const int quadLane = t % 4;
     float acc[64];
     OnlineSoftmax<kFp8> sm;
-    consumerLoop<kFp8>(p, base, c, list, cw, rowInTile0, quadLane, acc, sm, smemRaw, rawAddr);
+    if constexpr (Schedule<kFp8>::kPingPong) {
+      if (cw == 1) ptx::namedBarArrive(1, 2 * 128);  // consumer warpgroup 0 takes the first turn
+    }
+    if constexpr (Schedule<kFp8>::kPipeline) {
+      consumerLoop<kFp8>(p, base, c, list, cw, rowInTile0, quadLane, acc, sm, smemRaw, rawAddr);
+    } else {
+      consumerLoopSerial<kFp8>(p, base, c, list, cw, rowInTile0, quadLane, acc, sm, smemRaw, rawAddr);
+    }
     sm.finish();
     storeOutput<kFp8>(p, c, acc, sm.l, rowInTile0, quadLane);
   }

@@ -35,16 +35,29 @@ __device__ __forceinline__ void mbarArrive(uint32_t bar) {
   asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" ::"r"(bar) : "memory");
 }
 __device__ __forceinline__ void mbarWait(uint32_t bar, uint32_t parity) {
+  // The suspend-time hint (ns) lets a waiting warp sleep until the phase completes instead of re-polling: the
+  // producer is almost always ahead, and its polling took issue slots from the consumer warps of its scheduler.
   uint32_t done;
   do {
     asm volatile(
         "{\n.reg .pred p;\n"
-        "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
+        "mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2, %3;\n"
         "selp.u32 %0, 1, 0, p;\n}\n"
         : "=r"(done)
-        : "r"(bar), "r"(parity)
+        : "r"(bar), "r"(parity), "r"(0x989680u)
         : "memory");
   } while (!done);
+}
+
+// Orders this thread's generic-proxy shared-memory accesses before later async-proxy (TMA) writes to them.
+__device__ __forceinline__ void fenceProxyAsync() { asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory"); }
+
+// Named barriers (ids 1.. ; 0 is __syncthreads): sync waits for `threads` arrivals, arrive only signals.
+__device__ __forceinline__ void namedBarSync(int id, int threads) {
+  asm volatile("bar.sync %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
+}
+__device__ __forceinline__ void namedBarArrive(int id, int threads) {
+  asm volatile("bar.arrive %0, %1;\n" ::"r"(id), "r"(threads) : "memory");
 }
 
 // ---- TMA ------------------------------------------------------------------------------------------------------
@@ -163,9 +176,11 @@ __device__ __forceinline__ void wgmmaRsBf16TransB(float (&d)[64], const uint32_t
 }
 
 // ---- math and packing -------------------------------------------------------------------------------------------
+// volatile: keeps the exponentials in program order relative to the (volatile) wgmma waits; without it the compiler
+// sank the softmax below the P V wait and the intra-warpgroup overlap vanished (seen in SASS, 630 TFLOP/s).
 __device__ __forceinline__ float ex2(float x) {
   float y;
-  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  asm volatile("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
   return y;
 }
 // Two fp32 -> two E4M3 codes (RNE, saturating to +-448; NaN stays NaN); lo in the low byte.

@@ -6,12 +6,15 @@
 //                block's 128 K scales with a 512-byte bulk copy) into stage s = it % kStages.
 //   warpgroups 1, 2  consumers: setmaxnreg 240; rows 64*(wg-1) .. +63 of the query tile each. Per key block:
 //                S = Q K^T (SS WGMMA), online softmax (softmax.cuh), O += P V (RS WGMMA, P from registers), release
-//                the stage (lane 0 of each warp arrives on empty[s]). The two consumer warpgroups run the same loop
-//                out of phase, so one's softmax overlaps the other's WGMMAs.
+//                the stage (lane 0 of each warp arrives on empty[s]). Software-pipelined (consumerLoop): the softmax
+//                of block i runs while P V of block i-1 is on the tensor cores; and the two consumer warpgroups run
+//                the same loop out of phase, so one's softmax also overlaps the other's WGMMAs.
 // FP8 two-level accumulation: each block's P.V goes into a zeroed temporary (scale-d = 0 on the first k step), and
 //   acc = acc * alpha + tmp in true fp32 (one FFMA per element, which also does the online-softmax rescale), so the
 //   ~22-bit FP8 WGMMA accumulator never sums more than 128 keys.
-// BF16: acc *= alpha, then O += P V accumulates straight into acc.
+// BF16 takes the same path (a per-block temporary added with one FFMA that also rescales): it keeps the accumulator
+//   out of the WGMMA pipeline, which lets ptxas overlap the S and P V WGMMAs (accumulating in place made ptxas
+//   serialise them, warning C7514).
 #pragma once
 
 #include <cstdint>
@@ -45,9 +48,9 @@ __device__ __forceinline__ void producerLoop(const AttentionParams& p, const voi
     ptx::tmaLoad2d(base + L::kQ + 16384, tmQ, L::qFull(base), col + 64, qRow);
   }
   const int hd = p.heads * kHeadDim;
-  for (int it = 0; it < n; ++it) {
-    const int s = it % L::kStages;
-    const uint32_t parity = ((it / L::kStages) & 1) ^ 1;
+  int s = 0;
+  uint32_t parity = 1;  // first pass over the stages: the empty barriers' preceding phase counts as complete
+  for (int it = 0; it < n; ++it, s = (s + 1 == L::kStages) ? 0 : s + 1, parity ^= (s == 0)) {
     const int kb = list.block(it);
     ptx::mbarWait(L::empty(base, s), parity);
     const uint32_t full = L::full(base, s);
@@ -69,14 +72,88 @@ __device__ __forceinline__ void producerLoop(const AttentionParams& p, const voi
   }
 }
 
+// S = Q K^T of one stage into sc (issued, not waited). qDesc / kDesc: descriptors of the tile starts; a descriptor's
+// low 14 bits are the address / 16, so k-step offsets are added to the descriptor directly.
+template <bool kFp8>
+__device__ __forceinline__ void issueQK(float (&sc)[64], uint64_t qDesc, uint64_t kDesc) {
+  if constexpr (kFp8) {
+#pragma unroll
+    for (int k = 0; k < 4; ++k) ptx::wgmmaSsE4m3(sc, qDesc + 2 * k, kDesc + 2 * k, k);  // +32 bytes per k step
+  } else {
+#pragma unroll
+    for (int k = 0; k < 8; ++k) {
+      const uint64_t off = (k / 4) * (16384 >> 4) + (k % 4) * 2;  // second 64-column box after 4 k steps
+      ptx::wgmmaSsBf16(sc, qDesc + off, kDesc + off, k);
+    }
+  }
+}
+
+// o = P V of one stage into a zeroed accumulator (scale-d = 0 on the first k step; issued, not waited).
+template <bool kFp8>
+__device__ __forceinline__ void issuePV(float (&o)[64], const uint32_t (&pa)[kFp8 ? 4 : 8][4], uint64_t vDesc) {
+  if constexpr (kFp8) {
+#pragma unroll
+    for (int k = 0; k < 4; ++k) ptx::wgmmaRsE4m3(o, pa[k], vDesc + 2 * k, k);  // 32 keys = 32 bytes per k step
+  } else {
+#pragma unroll
+    for (int k = 0; k < 8; ++k) ptx::wgmmaRsBf16TransB(o, pa[k], vDesc + k * (2048 >> 4), k);  // 16 key rows
+  }
+}
+
+// Descriptors of stage s: K-major SW128 for Q, K, FP8 V^T; MN-major SW128 (LBO = 64-column box) for BF16 V.
+template <bool kFp8>
+struct StageDescs {
+  uint64_t k0, v0;
+  __device__ __forceinline__ StageDescs(uint32_t base) {
+    using L = SmemLayout<kFp8>;
+    k0 = ptx::makeDesc(L::k(base, 0), 16, 1024);
+    v0 = kFp8 ? ptx::makeDesc(L::v(base, 0), 16, 1024) : ptx::makeDesc(L::v(base, 0), 16384, 1024);
+  }
+  __device__ __forceinline__ uint64_t k(int s) const { return k0 + uint64_t(s) * (SmemLayout<kFp8>::kStageBytes >> 4); }
+  __device__ __forceinline__ uint64_t v(int s) const { return v0 + uint64_t(s) * (SmemLayout<kFp8>::kStageBytes >> 4); }
+};
+
+// Two-level accumulation: acc = acc * alpha + o in true fp32 (o = this block's P V from a zeroed WGMMA accumulator).
+__device__ __forceinline__ void addBlock(float (&acc)[64], const float (&alpha)[2], const float (&o)[64]) {
+#pragma unroll
+  for (int j = 0; j < 16; ++j) {
+    acc[4 * j + 0] = __fmaf_rn(acc[4 * j + 0], alpha[0], o[4 * j + 0]);
+    acc[4 * j + 1] = __fmaf_rn(acc[4 * j + 1], alpha[0], o[4 * j + 1]);
+    acc[4 * j + 2] = __fmaf_rn(acc[4 * j + 2], alpha[1], o[4 * j + 2]);
+    acc[4 * j + 3] = __fmaf_rn(acc[4 * j + 3], alpha[1], o[4 * j + 3]);
+  }
+}
+
+// Release a stage: the warp's reads of it (WGMMA retired, K scales read) happen before the producer's next TMA write.
+template <class L>
+__device__ __forceinline__ void releaseStage(uint32_t base, int s) {
+  if constexpr (L::kScaleBytes > 0) ptx::fenceProxyAsync();  // FP8 only: the K scales are read with LDS
+  __syncwarp();
+  if (threadIdx.x % 32 == 0) ptx::mbarArrive(L::empty(base, s));
+}
+
+// Ping-pong between the two consumer warpgroups: wg waits for its turn (barrier 1 + wg) before issuing its WGMMAs and
+// hands the turn to the other (barrier 2 - wg) right after, so one warpgroup's softmax runs under the other's GEMMs.
+template <bool kFp8>
+__device__ __forceinline__ void turnBegin(int wg) {
+  if constexpr (Schedule<kFp8>::kPingPong) ptx::namedBarSync(1 + wg, 2 * 128);
+}
+template <bool kFp8>
+__device__ __forceinline__ void turnEnd(int wg) {
+  if constexpr (Schedule<kFp8>::kPingPong) ptx::namedBarArrive(2 - wg, 2 * 128);
+}
+
 // Consumer warpgroup wg (0 or 1) of the tile. Leaves the unnormalised accumulator in acc and the softmax state in sm.
+// Software pipeline inside the warpgroup (FA3's intra-warpgroup overlap): iteration i issues S_i = Q K_i^T and the
+// P_{i-1} V_{i-1} of the previous block back to back, waits only for S_i, runs the softmax of block i while P V
+// still runs on the tensor cores, then retires P V (adds it to acc, releases the previous stage) and packs P_i.
+// Blocks with no valid key are released without any work.
 template <bool kFp8>
 __device__ __forceinline__ void consumerLoop(const AttentionParams& p, uint32_t base, const TileCoord& c,
                                              const KeyList& list, int wg, int rowInTile0, int quadLane,
                                              float (&acc)[64], OnlineSoftmax<kFp8>& sm, uint8_t* smemGeneric,
                                              uint32_t smemGenericAddr) {
   using L = SmemLayout<kFp8>;
-  const int warpLane = threadIdx.x % 32;
 #pragma unroll
   for (int i = 0; i < 64; ++i) acc[i] = 0.f;
   sm.init();
@@ -95,72 +172,147 @@ __device__ __forceinline__ void consumerLoop(const AttentionParams& p, uint32_t 
   const uint32_t qAddr = base + L::kQ + wg * 8192;  // this warpgroup's 64 rows (of each 128-row box)
   ptx::mbarWait(L::qFull(base), 0);
 
-  for (int it = 0; it < n; ++it) {
-    const int s = it % L::kStages;
-    const int kb = list.block(it);
-    const int validKeys = __ldg(p.blockValidRows + kb);
-    ptx::mbarWait(L::full(base, s), (it / L::kStages) & 1);
+  uint32_t pa[kFp8 ? 4 : 8][4];
+  float o[64];
+  float alphaPrev[2] = {1.f, 1.f};
+  int prevStage = -1;
+  const uint64_t qDesc = ptx::makeDesc(qAddr, 16, 1024);
+  const StageDescs<kFp8> desc(base);
+
+  int s = 0;
+  uint32_t phase = 0;
+  // The block id and its valid-row count are loaded one iteration ahead (they were exposed global-load latency).
+  int kbNext = list.block(0);
+  int validNext = __ldg(p.blockValidRows + kbNext);
+  for (int it = 0; it < n; ++it, s = (s + 1 == L::kStages) ? 0 : s + 1, phase ^= (s == 0)) {
+    const int validKeys = validNext;
+    if (it + 1 < n) {
+      kbNext = list.block(it + 1);
+      validNext = __ldg(p.blockValidRows + kbNext);
+    }
+    ptx::mbarWait(L::full(base, s), phase);
+    if (validKeys <= 0) {
+      releaseStage<L>(base, s);
+      continue;
+    }
+    float sc[64];
+    turnBegin<kFp8>(wg);
+    ptx::wgmmaFence();
+    issueQK<kFp8>(sc, qDesc, desc.k(s));
+    ptx::wgmmaCommit();
+    if (prevStage >= 0) {
+      issuePV<kFp8>(o, pa, desc.v(prevStage));
+      ptx::wgmmaCommit();
+      turnEnd<kFp8>(wg);
+      ptx::wgmmaWait<1>();
+    } else {
+      turnEnd<kFp8>(wg);
+      ptx::wgmmaWait<0>();
+    }
+    ptx::fenceRegs(sc);
+
+    const float* colScale =
+        kFp8 ? reinterpret_cast<const float*>(smemGeneric + (L::scale(base, s) - smemGenericAddr)) : nullptr;
+    float alpha[2];
+    sm.step(sc, rowFactor, colScale, colMul, validKeys, quadLane, alpha);
+
+    if (prevStage >= 0) {
+      // alpha + 0 * l (exact, not foldable without fast math) makes the retirement of P V depend on every
+      // exponential of this block: without it ptxas hoisted wait + add + release above the softmax (SASS), which
+      // serialised P V and the softmax again.
+      const float alphaDep[2] = {alphaPrev[0] + sm.l[0] * 0.f, alphaPrev[1] + sm.l[1] * 0.f};
+      ptx::wgmmaWait<0>();
+      ptx::fenceRegs(o);
+      addBlock(acc, alphaDep, o);
+      releaseStage<L>(base, prevStage);
+    }
+    if constexpr (kFp8) {
+      packPFp8(sc, pa);
+    } else {
+      packPBf16(sc, pa);
+    }
+    alphaPrev[0] = alpha[0];
+    alphaPrev[1] = alpha[1];
+    prevStage = s;
+  }
+  if (prevStage >= 0) {
+    turnBegin<kFp8>(wg);
+    ptx::wgmmaFence();
+    issuePV<kFp8>(o, pa, desc.v(prevStage));
+    ptx::wgmmaCommit();
+    turnEnd<kFp8>(wg);
+    ptx::wgmmaWait<0>();
+    ptx::fenceRegs(o);
+    addBlock(acc, alphaPrev, o);
+    releaseStage<L>(base, prevStage);
+  }
+}
+
+// Serial schedule (FPSATTN_ATTN_PIPELINE 0, the first rung of the ladder): S, softmax, P V, retire, per block.
+template <bool kFp8>
+__device__ __forceinline__ void consumerLoopSerial(const AttentionParams& p, uint32_t base, const TileCoord& c,
+                                                   const KeyList& list, int wg, int rowInTile0, int quadLane,
+                                                   float (&acc)[64], OnlineSoftmax<kFp8>& sm, uint8_t* smemGeneric,
+                                                   uint32_t smemGenericAddr) {
+  using L = SmemLayout<kFp8>;
+#pragma unroll
+  for (int i = 0; i < 64; ++i) acc[i] = 0.f;
+  sm.init();
+  const int n = list.count();
+  if (n <= 0) return;
+  float rowFactor[2];
+  const float colMul = p.softmaxScale * kLog2e;
+  if constexpr (kFp8) {
+    const float* qs = p.qScale + (int64_t(c.batch) * p.heads + c.head) * p.npad + int64_t(c.qb) * kBlockM;
+    rowFactor[0] = __ldg(qs + rowInTile0);
+    rowFactor[1] = __ldg(qs + rowInTile0 + 8);
+  } else {
+    rowFactor[0] = rowFactor[1] = colMul;
+  }
+  const uint32_t qAddr = base + L::kQ + wg * 8192;
+  const uint64_t qDesc = ptx::makeDesc(qAddr, 16, 1024);
+  const StageDescs<kFp8> desc(base);
+  ptx::mbarWait(L::qFull(base), 0);
+  int s = 0;
+  uint32_t phase = 0;
+  // The block id and its valid-row count are loaded one iteration ahead (they were exposed global-load latency).
+  int kbNext = list.block(0);
+  int validNext = __ldg(p.blockValidRows + kbNext);
+  for (int it = 0; it < n; ++it, s = (s + 1 == L::kStages) ? 0 : s + 1, phase ^= (s == 0)) {
+    const int validKeys = validNext;
+    if (it + 1 < n) {
+      kbNext = list.block(it + 1);
+      validNext = __ldg(p.blockValidRows + kbNext);
+    }
+    ptx::mbarWait(L::full(base, s), phase);
     if (validKeys > 0) {
       float sc[64];
+      turnBegin<kFp8>(wg);
       ptx::wgmmaFence();
-      if constexpr (kFp8) {
-#pragma unroll
-        for (int k = 0; k < 4; ++k)
-          ptx::wgmmaSsE4m3(sc, ptx::makeDesc(qAddr + 32 * k, 16, 1024), ptx::makeDesc(L::k(base, s) + 32 * k, 16, 1024),
-                           k);
-      } else {
-#pragma unroll
-        for (int k = 0; k < 8; ++k)
-          ptx::wgmmaSsBf16(sc, ptx::makeDesc(qAddr + (k / 4) * 16384 + (k % 4) * 32, 16, 1024),
-                           ptx::makeDesc(L::k(base, s) + (k / 4) * 16384 + (k % 4) * 32, 16, 1024), k);
-      }
+      issueQK<kFp8>(sc, qDesc, desc.k(s));
       ptx::wgmmaCommit();
+      turnEnd<kFp8>(wg);
       ptx::wgmmaWait<0>();
       ptx::fenceRegs(sc);
-
       const float* colScale =
           kFp8 ? reinterpret_cast<const float*>(smemGeneric + (L::scale(base, s) - smemGenericAddr)) : nullptr;
       float alpha[2];
       sm.step(sc, rowFactor, colScale, colMul, validKeys, quadLane, alpha);
-
+      uint32_t pa[kFp8 ? 4 : 8][4];
       if constexpr (kFp8) {
-        uint32_t pa[4][4];
         packPFp8(sc, pa);
-        float o[64];
-        ptx::wgmmaFence();
-#pragma unroll
-        for (int k = 0; k < 4; ++k) ptx::wgmmaRsE4m3(o, pa[k], ptx::makeDesc(L::v(base, s) + 32 * k, 16, 1024), k);
-        ptx::wgmmaCommit();
-        ptx::wgmmaWait<0>();
-        ptx::fenceRegs(o);
-#pragma unroll
-        for (int j = 0; j < 16; ++j) {
-          acc[4 * j + 0] = __fmaf_rn(acc[4 * j + 0], alpha[0], o[4 * j + 0]);
-          acc[4 * j + 1] = __fmaf_rn(acc[4 * j + 1], alpha[0], o[4 * j + 1]);
-          acc[4 * j + 2] = __fmaf_rn(acc[4 * j + 2], alpha[1], o[4 * j + 2]);
-          acc[4 * j + 3] = __fmaf_rn(acc[4 * j + 3], alpha[1], o[4 * j + 3]);
-        }
       } else {
-        uint32_t pa[8][4];
         packPBf16(sc, pa);
-#pragma unroll
-        for (int j = 0; j < 16; ++j) {
-          acc[4 * j + 0] *= alpha[0];
-          acc[4 * j + 1] *= alpha[0];
-          acc[4 * j + 2] *= alpha[1];
-          acc[4 * j + 3] *= alpha[1];
-        }
-        ptx::wgmmaFence();
-#pragma unroll
-        for (int k = 0; k < 8; ++k)
-          ptx::wgmmaRsBf16TransB(acc, pa[k], ptx::makeDesc(L::v(base, s) + 2048 * k, 16384, 1024), 1);
-        ptx::wgmmaCommit();
-        ptx::wgmmaWait<0>();
-        ptx::fenceRegs(acc);
       }
+      float o[64];
+      ptx::wgmmaFence();
+      issuePV<kFp8>(o, pa, desc.v(s));
+      ptx::wgmmaCommit();
+      ptx::wgmmaWait<0>();
+      ptx::fenceRegs(o);
+      addBlock(acc, alpha, o);
     }
-    __syncwarp();
-    if (warpLane == 0) ptx::mbarArrive(L::empty(base, s));
+    releaseStage<L>(base, s);
   }
 }
 

@@ -1,8 +1,8 @@
 // smem_layout.cuh: shared-memory layout of one CTA (dynamic shared memory, base rounded up to 1024 bytes so that
 // every tile starts on a 128-byte-swizzle atom boundary).
 //
-//   FP8  (kStagesFp8 = 4):  [Q 128x128 B = 16 KiB] [stage s: K 16 KiB | V^T 16 KiB] x4 [K scales 512 B] x4 [barriers]
-//   BF16 (kStagesBf16 = 2): [Q 2 x (128 rows x 64 cols) = 32 KiB] [stage s: K 32 KiB | V 32 KiB] x2 [barriers]
+//   FP8  (kStagesFp8 = 5):  [Q 128x128 B = 16 KiB] [stage s: K 16 KiB | V^T 16 KiB] x5 [K scales 512 B] x5 [barriers]
+//   BF16 (kStagesBf16 = 3): [Q 2 x (128 rows x 64 cols) = 32 KiB] [stage s: K 32 KiB | V 32 KiB] x3 [barriers]
 // Every tile is written by TMA with CU_TENSOR_MAP_SWIZZLE_128B: rows of 128 bytes, 16-byte chunk c of row r stored at
 // chunk c ^ (r % 8). BF16 tiles (256-byte rows) are two 128-row x 64-column boxes, the second 16 KiB after the first.
 // FP8 K rows are stored in the key order of kFp8KeyOfRow (below) so that the S accumulator's columns are already in

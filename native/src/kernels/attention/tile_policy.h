@@ -16,8 +16,39 @@ constexpr int kConsumerWarpgroups = 2;
 constexpr int kThreads = 128 * (1 + kConsumerWarpgroups);  // warpgroup 0 = producer
 
 // Pipeline depth (key blocks in flight) per dtype, bounded by the 227 KiB of shared memory per CTA.
-constexpr int kStagesFp8 = 4;   // Q 16 KiB + 4 x (K 16 + V^T 16 KiB + K scales 0.5 KiB)
-constexpr int kStagesBf16 = 2;  // Q 32 KiB + 2 x (K 32 + V 32 KiB)
+// A stage is released only after the P V of its block retired, one iteration after its S = Q K^T: 3+ stages keep
+// the next block's load in flight during that iteration.
+#ifndef FPSATTN_ATTN_STAGES_FP8
+#define FPSATTN_ATTN_STAGES_FP8 5
+#endif
+#ifndef FPSATTN_ATTN_STAGES_BF16
+#define FPSATTN_ATTN_STAGES_BF16 3
+#endif
+constexpr int kStagesFp8 = FPSATTN_ATTN_STAGES_FP8;    // Q 16 KiB + 5 x (K 16 + V^T 16 KiB + K scales 0.5 KiB) = 179 KiB
+constexpr int kStagesBf16 = FPSATTN_ATTN_STAGES_BF16;  // Q 32 KiB + 3 x (K 32 + V 32 KiB) = 224 KiB
+
+// Consumer schedule per dtype (compile-time; measured on an H200, README.md ladder):
+//   PIPELINE  1: intra-warpgroup overlap (softmax of block i under P V of block i-1); 0: serial per block
+//   PINGPONG  1: the two consumer warpgroups take turns issuing their WGMMAs (named barriers 1, 2)
+// FP8 is fastest serial (704 vs 623-652 TFLOP/s pipelined: the pipelined loop holds S, the P V temporary, O and P
+// at once and its extra latency was not repaid); BF16 is fastest pipelined + ping-pong (56.8 vs 61.5 ms serial).
+#ifndef FPSATTN_ATTN_PIPELINE_FP8
+#define FPSATTN_ATTN_PIPELINE_FP8 0
+#endif
+#ifndef FPSATTN_ATTN_PINGPONG_FP8
+#define FPSATTN_ATTN_PINGPONG_FP8 0
+#endif
+#ifndef FPSATTN_ATTN_PIPELINE_BF16
+#define FPSATTN_ATTN_PIPELINE_BF16 1
+#endif
+#ifndef FPSATTN_ATTN_PINGPONG_BF16
+#define FPSATTN_ATTN_PINGPONG_BF16 1
+#endif
+template <bool kFp8>
+struct Schedule {
+  static constexpr bool kPipeline = kFp8 ? FPSATTN_ATTN_PIPELINE_FP8 != 0 : FPSATTN_ATTN_PIPELINE_BF16 != 0;
+  static constexpr bool kPingPong = kFp8 ? FPSATTN_ATTN_PINGPONG_FP8 != 0 : FPSATTN_ATTN_PINGPONG_BF16 != 0;
+};
 
 // Registers per thread after setmaxnreg: 24 for the producer, 240 for the consumers (24*128 + 2*240*128 <= 64K).
 constexpr int kProducerRegs = 24;
