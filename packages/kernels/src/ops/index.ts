@@ -9,6 +9,7 @@ import { dequantizeV } from './dequantize-v';
 import { gatherRows, scatterRows } from './permute-rows';
 import { quantizeRows } from './quantize-rows';
 import { quantizeV } from './quantize-v';
+import { attentionForward } from './attention/attention-forward';
 import { expandRowScales } from './attention/expand-row-scales';
 
 /** Every op of the package, with its `info` (name, exactness, native op). */
@@ -21,6 +22,7 @@ export const KERNEL_OPS: readonly KernelOp[] = Object.freeze([
   dequantizeRows,
   dequantizeV,
   expandRowScales,
+  attentionForward,
 ]);
 
 /** The native ops the registered ops call (each once), in registration order. */

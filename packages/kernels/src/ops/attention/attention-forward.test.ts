@@ -61,7 +61,7 @@ describe('attentionForward (CPU backend)', () => {
     });
     expect(out.shape).toEqual([batch, npad, cols]);
     expect(out.downloadSync()).toEqual(float64ToBf16Bits(expected));
-  });
+  }, 60_000);
 
   it('reads E4M3 V^T codes with a token stride past npad, and applies the scales and softmaxScale', () => {
     const stride = npad + 16;
@@ -104,7 +104,7 @@ describe('attentionForward (CPU backend)', () => {
       softmaxScale: 0.5,
     });
     expect(out.downloadSync()).toEqual(float64ToBf16Bits(expected));
-  });
+  }, 60_000);
 
   it('declares a tolerance, not bit-exactness', () => {
     expect(attentionForward.info.exactness).toMatchObject({ tolerance: { referenceErrorFactor: 2 } });
