@@ -6,8 +6,8 @@
 // per-channel V scales, P quantized to E4M3 with the fixed scale 448; BF16: P rounded to bf16). No workspace.
 //
 // Launch: grid = numBlocks * heads * batch CTAs (tile_scheduler.cuh), 384 threads = 1 producer + 2 consumer
-// warpgroups (mainloop.cuh), dynamic shared memory SmemLayout<kFp8>::kAlloc (smem_layout.cuh: 147,520 B FP8,
-// 164,888 B BF16), 1 CTA per SM. Tensor maps (TMA descriptors) are built on the host per call from the params
+// warpgroups (mainloop.cuh), dynamic shared memory SmemLayout<kFp8>::kAlloc (smem_layout.cuh: 183,896 B FP8 with
+// 5 stages, 230,456 B BF16 with 3 stages), 1 CTA per SM. Consumer schedule per dtype: tile_policy.h Schedule. Tensor maps (TMA descriptors) are built on the host per call from the params
 // (cuTensorMapEncodeTiled, fetched through cudaGetDriverEntryPointByVersion: no libcuda link) and passed as
 // __grid_constant__ parameters:
 //   FP8  Q: 2-D uint8 [H*D, B*Npad] box 128x128;  K: 5-D permuted view (smem_layout.cuh kFp8KeyOfRow);

@@ -30,13 +30,14 @@ constexpr int kStagesBf16 = FPSATTN_ATTN_STAGES_BF16;  // Q 32 KiB + 3 x (K 32 +
 // Consumer schedule per dtype (compile-time; measured on an H200, README.md ladder):
 //   PIPELINE  1: intra-warpgroup overlap (softmax of block i under P V of block i-1); 0: serial per block
 //   PINGPONG  1: the two consumer warpgroups take turns issuing their WGMMAs (named barriers 1, 2)
-// FP8 is fastest serial (704 vs 623-652 TFLOP/s pipelined: the pipelined loop holds S, the P V temporary, O and P
-// at once and its extra latency was not repaid); BF16 is fastest pipelined + ping-pong (56.8 vs 61.5 ms serial).
+// FP8 is fastest serial + ping-pong (703 TFLOP/s at 720p vs 675 pipelined + ping-pong, 696 serial alone: the
+// pipelined loop holds S, the P V temporary, O and P at once and its extra latency was not repaid); BF16 is fastest
+// pipelined + ping-pong (56.8-57.2 ms vs 61.5 ms serial).
 #ifndef FPSATTN_ATTN_PIPELINE_FP8
 #define FPSATTN_ATTN_PIPELINE_FP8 0
 #endif
 #ifndef FPSATTN_ATTN_PINGPONG_FP8
-#define FPSATTN_ATTN_PINGPONG_FP8 0
+#define FPSATTN_ATTN_PINGPONG_FP8 1
 #endif
 #ifndef FPSATTN_ATTN_PIPELINE_BF16
 #define FPSATTN_ATTN_PIPELINE_BF16 1
