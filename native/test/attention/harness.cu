@@ -30,10 +30,6 @@
 
 #include "kernels/attention/attention_params.h"
 
-namespace fpsattn {
-void launchAttention(const AttentionParams& p, cudaStream_t stream);
-}
-
 #define CK(x)                                                                                          \
   do {                                                                                                 \
     cudaError_t e_ = (x);                                                                              \

@@ -9,13 +9,15 @@
 //   colIdx    key block ids of the lists (ascending within a row)
 //   out       bf16 [B, Npad, H*D]; padding rows and rows with no valid key are written as 0
 // Alignment: q, k, v, out 16-byte aligned; kScale 16-byte aligned (bulk copies of 512 bytes per key block).
+// Launcher (attention.cu): launchAttention(params, stream) enqueues one kernel on `stream`; throws
+// std::invalid_argument for parameters outside the contract and fpsattn::CudaError for CUDA failures.
 #pragma once
 
 #include <cstdint>
 
-#ifdef __cplusplus
+#include "common/stream_type.h"
+
 namespace fpsattn {
-#endif
 
 struct AttentionParams {
   const void* q;
@@ -36,6 +38,6 @@ struct AttentionParams {
 
 enum AttentionDtype : int32_t { kAttentionBf16 = 0, kAttentionE4m3 = 1 };
 
-#ifdef __cplusplus
+void launchAttention(const AttentionParams& p, cudaStream_t stream);
+
 }  // namespace fpsattn
-#endif
