@@ -19,3 +19,10 @@ export const anyWindow: fc.Arbitrary<WindowSpec> = fc.oneof(
   dims3([5, 6, 7]).map((tiles): WindowSpec => ({ kind: 'clamped', tiles })),
   fc.constant<WindowSpec>({ kind: 'full' }),
 );
+
+/**
+ * Property-test run counts: `n` for `npm test`, an eighth of it under mutation testing (FPSATTN_MUTATION=1, set by
+ * `npm run mutation`), where every surviving mutant replays every covering property. The first runs already reach
+ * the small and ragged cases that kill mutants; the full counts stay in CI.
+ */
+export const runs = (n: number): number => (process.env.FPSATTN_MUTATION === '1' ? Math.ceil(n / 8) : n);

@@ -77,6 +77,7 @@ export class BlockMaskCache {
     this.entries.set(key, mask);
     if (this.entries.size > this.capacity) {
       const oldest = this.entries.keys().next().value;
+      // Stryker disable next-line ConditionalExpression: the map holds capacity + 1 >= 2 entries here, so oldest is never undefined (the test only narrows the type)
       if (oldest !== undefined) this.entries.delete(oldest);
     }
     return mask;

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@fpsattn/fp8';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { anyWindow, smallGrid, smallTile } from './_arbitraries.test-helpers';
+import { anyWindow, smallGrid, smallTile, runs } from './_arbitraries.test-helpers';
 import { buildBlockMask } from './block-mask';
 import { blockMaskNnz } from './block-mask-nnz';
 import { createTileLayout } from './tile-layout';
@@ -13,7 +13,7 @@ describe('blockMaskNnz', () => {
       fc.property(smallGrid, smallTile, anyWindow, (grid, tile, window) => {
         expect(blockMaskNnz({ grid, tile, window })).toBe(buildBlockMask({ layout: createTileLayout({ grid, tile }), window }).nnz);
       }),
-      { numRuns: 400 },
+      { numRuns: runs(400) },
     );
   });
 

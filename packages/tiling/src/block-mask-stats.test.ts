@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@fpsattn/fp8';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { anyWindow, smallGrid, smallTile } from './_arbitraries.test-helpers';
+import { anyWindow, smallGrid, smallTile, runs } from './_arbitraries.test-helpers';
 import { buildBlockMask } from './block-mask';
 import { blockMaskStats, headBlockMasksStats } from './block-mask-stats';
 import { buildHeadBlockMasks } from './head-block-masks';
@@ -23,7 +23,7 @@ describe('blockMaskStats', () => {
         expect(stats.denseFlops).toBe(4 * headDim * n * n);
         expect(stats.denseBlocks).toBe(mask.nnz);
       }),
-      { numRuns: 300 },
+      { numRuns: runs(300) },
     );
   });
 

@@ -107,12 +107,8 @@ export function headBlockMasksStats(options: {
   const perHead = options.masks.masks.map((mask) => {
     let s = cache.get(mask);
     if (!s) {
-      // `!== undefined`, not truthiness: 0 and NaN must reach blockMaskStats' validation, not become the default.
-      s = blockMaskStats({
-        mask,
-        ...(options.headDim === undefined ? {} : { headDim: options.headDim }),
-        ...(options.rowMultiple === undefined ? {} : { rowMultiple: options.rowMultiple }),
-      });
+      // Passed as given: undefined takes blockMaskStats' default, 0 and NaN reach its validation.
+      s = blockMaskStats({ mask, headDim: options.headDim, rowMultiple: options.rowMultiple });
       cache.set(mask, s);
     }
     return s;

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@fpsattn/fp8';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { anyWindow, smallGrid, smallTile } from './_arbitraries.test-helpers';
+import { anyWindow, smallGrid, smallTile, runs } from './_arbitraries.test-helpers';
 import { buildBlockMask, keyTilesOf } from './block-mask';
 import { createTileLayout } from './tile-layout';
 import { bruteForceAxisInWindow, bruteForceTileLists, bruteForceTokenMask } from './testing';
@@ -19,7 +19,7 @@ describe('buildBlockMask', () => {
         lists.forEach((list, u) => expect([...keyTilesOf({ mask: mask, tile: u })]).toEqual(list));
         expect(mask.nnz).toBe(lists.reduce((s, l) => s + l.length, 0));
       }),
-      { numRuns: 400 },
+      { numRuns: runs(400) },
     );
   });
 
@@ -33,7 +33,7 @@ describe('buildBlockMask', () => {
           expect([...keys]).toContain(u); // every window holds its own tile
         }
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 
@@ -45,7 +45,7 @@ describe('buildBlockMask', () => {
         const per = tiles.map((w, a) => Math.min(w, layout.tilesPerAxis[a]!));
         for (let u = 0; u < mask.numQueryTiles; u++) expect(mask.rowPtr[u + 1]! - mask.rowPtr[u]!).toBe(per[0]! * per[1]! * per[2]!);
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 

@@ -21,13 +21,7 @@ export function padRows<A extends NumericTypedArray>(options: {
   if (src.length !== numTokens * rowWidth) {
     throw new ShapeMismatchError({ tensor: 'src', expected: `${numTokens} x ${rowWidth}`, actual: src.length });
   }
-  return permuteRows({
-    src,
-    rowWidth,
-    index: padded.slotToToken,
-    ...(out ? { out } : {}),
-    ...(fill === undefined ? {} : { fill }),
-  });
+  return permuteRows({ src, rowWidth, index: padded.slotToToken, out, fill });
 }
 
 /** Padded tile-major order -> raster order, dropping padding: row r = `src` slot `tokenToSlot[r]`. Inverts {@link padRows}. */
@@ -42,5 +36,5 @@ export function unpadRows<A extends NumericTypedArray>(options: {
   if (src.length !== padded.numRows * rowWidth) {
     throw new ShapeMismatchError({ tensor: 'src', expected: `${padded.numRows} x ${rowWidth}`, actual: src.length });
   }
-  return permuteRows({ src, rowWidth, index: padded.tokenToSlot, ...(out ? { out } : {}) });
+  return permuteRows({ src, rowWidth, index: padded.tokenToSlot, out });
 }

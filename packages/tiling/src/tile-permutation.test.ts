@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { smallGrid, smallTile } from './_arbitraries.test-helpers';
+import { smallGrid, smallTile, runs } from './_arbitraries.test-helpers';
 import { createTileLayout } from './tile-layout';
 import { createTilePermutation } from './tile-permutation';
 import { bruteForceTilePermutation } from './testing';
@@ -37,7 +37,7 @@ describe('createTilePermutation', () => {
         for (let i = 0; i < forward.length; i++) expect(inverse[forward[i]!]).toBe(i);
         expect([...forward]).toEqual(bruteForceTilePermutation({ grid, tile }));
       }),
-      { numRuns: 300 },
+      { numRuns: runs(300) },
     );
   });
 
@@ -54,7 +54,7 @@ describe('createTilePermutation', () => {
           expect([...forward.subarray(begin, end)]).toEqual(expected.slice(begin, end));
         }
       }),
-      { numRuns: 100 },
+      { numRuns: runs(100) },
     );
   });
 

@@ -1,7 +1,7 @@
 import { InvalidArgumentError, ShapeMismatchError } from '@fpsattn/fp8';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { smallGrid, smallTile } from './_arbitraries.test-helpers';
+import { smallGrid, smallTile, runs } from './_arbitraries.test-helpers';
 import { createPaddedTileLayout } from './padded-tile-layout';
 import { padRows, unpadRows } from './pad-rows';
 import { createTileLayout } from './tile-layout';
@@ -31,7 +31,7 @@ describe('tileRows / untileRows', () => {
           expect(untileRows({ permutation, src: tiled, rowWidth })).toEqual(src);
         },
       ),
-      { numRuns: 150 },
+      { numRuns: runs(150) },
     );
   });
 
@@ -70,7 +70,7 @@ describe('padRows / unpadRows', () => {
         }
         expect(unpadRows({ padded, src: out, rowWidth })).toEqual(src);
       }),
-      { numRuns: 150 },
+      { numRuns: runs(150) },
     );
   });
 

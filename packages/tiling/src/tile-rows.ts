@@ -27,7 +27,7 @@ export function tileRows<A extends NumericTypedArray>(options: {
 }): A {
   const { permutation, src, rowWidth, out } = options;
   checkRows('src', src, rowWidth, permutation.layout.grid.numTokens);
-  return permuteRows({ src, rowWidth, index: permutation.forward, ...(out ? { out } : {}) });
+  return permuteRows({ src, rowWidth, index: permutation.forward, out });
 }
 
 /** Compact tile-major order -> raster order: `out` row r = `src` row `permutation.inverse[r]`. Inverts {@link tileRows}. */
@@ -39,5 +39,5 @@ export function untileRows<A extends NumericTypedArray>(options: {
 }): A {
   const { permutation, src, rowWidth, out } = options;
   checkRows('src', src, rowWidth, permutation.layout.grid.numTokens);
-  return permuteRows({ src, rowWidth, index: permutation.inverse, ...(out ? { out } : {}) });
+  return permuteRows({ src, rowWidth, index: permutation.inverse, out });
 }

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@fpsattn/fp8';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { anyWindow } from './_arbitraries.test-helpers';
+import { anyWindow, runs } from './_arbitraries.test-helpers';
 import { createTileLayout } from './tile-layout';
 import { bruteForceAxisInWindow } from './testing';
 import { seedHalfWidths, validateWindow, windowAxisRange, windowKey, windowRanges, type WindowSpec } from './window-3d';
@@ -55,7 +55,7 @@ describe('windowAxisRange', () => {
           if (window.kind === 'clamped') expect(e - s).toBe(Math.min(window.tiles[axis], numTiles));
         }
       }),
-      { numRuns: 300 },
+      { numRuns: runs(300) },
     );
   });
 });

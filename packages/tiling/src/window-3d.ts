@@ -79,6 +79,7 @@ export function axisRange(window: WindowSpec, axis: 0 | 1 | 2, center: number, n
     }
     case 'clamped': {
       const w = window.tiles[axis];
+      // Stryker disable next-line EqualityOperator: at w = numTiles the clamped start is 0 and the range [0, numTiles] either way (equivalent)
       if (w >= numTiles) return [0, numTiles];
       const start = Math.min(Math.max(center - Math.floor(w / 2), 0), numTiles - w);
       return [start, start + w];
