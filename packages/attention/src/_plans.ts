@@ -129,7 +129,7 @@ export function resolvePlans(options: { plan?: AttentionPlan | undefined; plans?
         });
       }
       attentionTile = tile;
-      sparseWindows.push(readWindow(`${field}.sparsity.window`, sparsity?.window));
+      sparseWindows.push(readWindow(`${field}.sparsity.window`, (sparsity as { window?: unknown }).window)); // readTile passed: sparsity is an object
     } else {
       sparseWindows.push(null);
     }

@@ -11,7 +11,10 @@ const grid = { frames: 3, height: 9, width: 10 };
 describe('createAttentionGeometry', () => {
   it('puts the host geometry on the device: row map, valid rows, block lists, group map', () => {
     const g = createAttentionGeometry({ backend, grid, plan: sparse });
-    expect(g).toMatchObject({ backend, order: 'tile-major-padded', dtype: 'e4m3', planHeads: null, blockRows: 128, numTokens: 270 });
+    expect(g).toMatchObject({ order: 'tile-major-padded', dtype: 'e4m3', planHeads: null, blockRows: 128, numTokens: 270 });
+    expect(g.backend).toBe(backend);
+    expect(g.host.grid).toEqual({ ...grid, numTokens: 270 });
+    expect(g.blockValidRows.name).toBe('attention.blockValidRows');
     expect(g.rowMap!.length).toBe(g.npad);
     expect(g.rowMap!.targetRows).toBe(270);
     expect(g.rowMap!.tensor.downloadSync()).toEqual(g.host.slotToToken);
@@ -39,7 +42,12 @@ describe('createAttentionGeometry', () => {
   it('reads the block from the kernel tile policy unless told, and rejects a block it cannot use', () => {
     expect(createAttentionGeometry({ backend, grid, plan: { mode: 'dense-bf16' } }).npad).toBe(384);
     expect(createAttentionGeometry({ backend, grid, plan: { mode: 'dense-bf16' }, blockRows: 16 }).npad).toBe(272);
-    expect(() => createAttentionGeometry({ backend, grid, plan: { mode: 'dense-bf16' }, blockRows: 6 })).toThrow(AttentionPlanError);
+    for (const blockRows of [6, 0, -4, 4.5, Number.NaN]) {
+      expect(() => createAttentionGeometry({ backend, grid, plan: { mode: 'dense-bf16' }, blockRows }), String(blockRows)).toThrow(
+        /attention: blockRows is .*: expected a positive multiple of 4/,
+      );
+    }
+    expect(createAttentionGeometry({ backend, grid, plan: { mode: 'dense-bf16' }, blockRows: 4 }).npad).toBe(272);
   });
 });
 
@@ -50,7 +58,10 @@ describe('AttentionGeometryCache', () => {
     expect(cache.get({ backend, grid: [3, 9, 10], plan: { ...sparse } })).toBe(a);
     expect(cache.stats()).toEqual({ hits: 1, misses: 1, size: 1 });
     expect(cache.get({ backend: new CpuBackend(), grid, plan: sparse })).not.toBe(a);
-    expect(cache.get({ backend, grid, plans: [sparse, sparse] })).not.toBe(a);
+    const perHead = cache.get({ backend, grid, plans: [sparse, sparse] });
+    expect(perHead).not.toBe(a);
+    expect(perHead.planHeads).toBe(2);
+    expect(perHead.plans.plans).toEqual([sparse, sparse]);
     expect(cache.get({ backend, grid, plan: sparse, blockRows: 64 })).not.toBe(a);
     expect(cache.get({ backend, grid: [3, 9, 11], plan: sparse })).not.toBe(a);
     expect(cache.size).toBe(5);
@@ -77,13 +88,26 @@ describe('AttentionGeometryCache', () => {
     cache.clear();
     expect(again.disposed).toBe(true);
     expect(cache.stats()).toEqual({ hits: 0, misses: 0, size: 0 });
-    expect(() => new AttentionGeometryCache({ capacity: 0 })).toThrow(/capacity/);
+    for (const capacity of [0, -1, 1.5]) expect(() => new AttentionGeometryCache({ capacity })).toThrow(/attention: capacity is .*: expected a positive integer/);
+    expect(new AttentionGeometryCache().capacity).toBe(32);
+    expect(new AttentionGeometryCache({ capacity: 1 }).capacity).toBe(1);
   });
 
   it('validates the plans on hits as on misses', () => {
     const cache = new AttentionGeometryCache();
     cache.get({ backend, grid, plan: sparse });
     expect(() => cache.get({ backend, grid, plan: sparse, plans: [sparse] })).toThrow(/pass either plan/);
+  });
+
+  it('keeps geometries of two backends apart', () => {
+    const cache = new AttentionGeometryCache();
+    const other = new CpuBackend();
+    const a = cache.get({ backend, grid, plan: sparse });
+    const b = cache.get({ backend: other, grid, plan: sparse });
+    expect(b).not.toBe(a);
+    expect(b.backend).toBe(other);
+    expect(cache.get({ backend: other, grid, plan: sparse })).toBe(b);
+    expect(cache.get({ backend, grid, plan: sparse })).toBe(a);
   });
 
   it('backs attentionGeometry, which uses the default cache unless given one', () => {

@@ -1,7 +1,7 @@
 import type { AttentionPlan } from '@fpsattn/scheduler';
 import { type WindowSpec, createTokenGrid } from '@fpsattn/tiling';
 import { bruteForceTileId, bruteForceTilePermutation, bruteForceTokenMask } from '@fpsattn/tiling/testing';
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { resolvePlans } from './_plans';
 import { AttentionPlanError } from './errors';
 import { type HostGeometry, buildHostGeometry } from './host-geometry';
@@ -43,6 +43,15 @@ const cases: Case[] = [
       { mode: 'fp8-sparse', granularity: { kind: 'token' }, sparsity: { tile, window: clamped([1, 3, 3]) } },
     ],
   },
+  {
+    name: 'per-head plans with one window: one shared list',
+    grid: [3, 9, 10],
+    blockRows: 16,
+    plans: [
+      { mode: 'sparse-bf16', sparsity: { tile, window: clamped([1, 3, 3]) } },
+      { mode: 'sparse-bf16', sparsity: { tile, window: clamped([1, 3, 3]) } },
+    ],
+  },
   { name: 'dense BF16: raster, padded at the end', grid: [3, 9, 10], blockRows: 128, plan: { mode: 'dense-bf16' } },
   { name: 'dense FP8 per tensor: raster', grid: [3, 9, 10], blockRows: 64, plan: { mode: 'fp8-dense', granularity: { kind: 'tensor' } } },
   { name: 'dense FP8 per tile: quantization-tile-major', grid: [3, 9, 10], blockRows: 64, plan: { mode: 'fp8-dense', granularity: { kind: 'tile', tile: [2, 4, 3] } } },
@@ -55,7 +64,11 @@ function plansOf(c: Case): AttentionPlan[] {
 
 describe('buildHostGeometry', () => {
   describe.each(cases)('$name', (c) => {
-    const g = geometry(c.grid, { plan: c.plan, plans: c.plans }, c.blockRows);
+    // Built inside each test (not while collecting), so that a failure is that test's.
+    let g: HostGeometry;
+    beforeEach(() => {
+      g = geometry(c.grid, { plan: c.plan, plans: c.plans }, c.blockRows);
+    });
     const n = c.grid[0] * c.grid[1] * c.grid[2];
     const real = (s: number) => g.slotToToken[s]! >= 0;
 
@@ -166,6 +179,10 @@ describe('buildHostGeometry', () => {
         if (!groupOfUnit.has(unit)) groupOfUnit.set(unit, group);
         expect(group, `one group per unit (row ${s})`).toBe(groupOfUnit.get(unit));
       }
+      // The group count is the used groups rounded up to a multiple of 4; unused groups stand for nothing.
+      const used = Math.max(...groups.groupOfRow) + 1;
+      expect(groups.groupCount).toBe(Math.ceil(used / 4) * 4);
+      for (let grp = 0; grp < groups.groupCount; grp++) if (!groups.groupOfRow.includes(grp)) expect(groups.groupUnit[grp], `group ${grp}`).toBe(-1);
       const runs = [...groups.groupOfRow].every((grp, s, a) => s === 0 || grp === a[s - 1] || grp > Math.max(...a.slice(0, s)));
       expect(groups.contiguous).toBe(runs);
       if (plan.granularity.kind !== 'tensor') expect(groups.contiguous).toBe(true);

@@ -115,8 +115,8 @@ function expandLists(layout: TileLayout, windows: readonly WindowSpec[], blocksP
     }
     return { mask, counts, nnz };
   });
-  const listOf = (h: number) => (listHeads === 1 ? 0 : (headOfWindow[h] as number));
-  const total = listHeads === 1 ? (rowsOf[0]?.nnz ?? 0) : rowsOf.reduce((sum, r) => sum + r.nnz, 0);
+  const total = rowsOf.reduce((sum, r) => sum + r.nnz, 0);
+  // Stryker disable all: reached only past 2^31 list entries, far beyond what a test can build
   if (total > INT32_MAX) {
     throw new AttentionPlanError({
       field: 'plans',
@@ -124,6 +124,7 @@ function expandLists(layout: TileLayout, windows: readonly WindowSpec[], blocksP
       rule: 'the block lists are Int32 (at most 2^31 - 1 entries): use larger attention tiles or smaller windows',
     });
   }
+  // Stryker restore all
   // Entries are stored once per distinct window; list heads point at their window's entries.
   const colIdx = new Int32Array(total);
   const start = new Float64Array(rowsOf.length);
@@ -144,7 +145,7 @@ function expandLists(layout: TileLayout, windows: readonly WindowSpec[], blocksP
   });
   const rowPtr = new Int32Array(listHeads * (numBlocks + 1));
   for (let h = 0; h < listHeads; h++) {
-    const w = listOf(h);
+    const w = headOfWindow[h] as number; // list head h is head h, or head 0 of a shared list
     const { counts } = rowsOf[w] as (typeof rowsOf)[number];
     let p = start[w] as number;
     const base = h * (numBlocks + 1);
@@ -177,8 +178,7 @@ function quantGroups(options: { grid: TokenGrid; granularity: ResolvedGranularit
       if (real && sawPadding) contiguous = false;
       sawPadding ||= !real;
     }
-    units.push(0);
-    if (sawPadding) units.push(-1);
+    units.push(0); // group 1 (padding rows, if any) stands for nothing: -1 below
   } else {
     const quantLayout = granularity.kind === 'tile' ? createTileLayout({ grid, tile: granularity.tile }) : null;
     const unitOf = (token: number): number => (quantLayout ? tileOfToken({ layout: quantLayout, token }) : token);
@@ -201,7 +201,7 @@ function quantGroups(options: { grid: TokenGrid; granularity: ResolvedGranularit
               ': each quantization tile must be one run of rows (use the attention tile itself, a whole slab of it such as [1, h, w], or a tile whose rows stay together)',
           });
         }
-        groupOfUnit.set(unit >= 0 ? unit : -2 - s, units.length);
+        if (unit >= 0) groupOfUnit.set(unit, units.length);
         units.push(unit);
         previous = unit;
       }
