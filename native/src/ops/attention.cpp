@@ -1,5 +1,5 @@
 // attention: the fused FP8/BF16 block-sparse attention kernel (kernel family: kernels/attention/, launcher
-// launchAttention in attention.cu, params AttentionParams in attention_params.h; TS op: packages/kernels
+// launchAttention in attention.cu, declared with AttentionParams in attention_params.h; TS op: packages/kernels
 // src/ops/attention/attention-forward.ts, `attentionForward`).
 #include <stdexcept>
 
@@ -11,9 +11,6 @@
 #endif
 
 namespace fpsattn {
-
-// Defined in kernels/attention/attention.cu (its family has no separate launcher header).
-void launchAttention(const AttentionParams& p, cudaStream_t stream);
 
 namespace {
 
