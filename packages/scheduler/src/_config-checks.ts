@@ -88,8 +88,11 @@ function readSize3(issues: IssueList, path: string, value: unknown, what: string
     values = value;
     paths = [0, 1, 2].map((axis) => `${path}[${axis}]`);
   } else {
-    const o = readObject(issues, path, value, SIZE3_FIELDS, `${what} as [t, h, w] or { frames, height, width }`);
-    if (!o) return undefined;
+    if (!isRecord(value)) {
+      issues.add(path, value, `expected ${what} as [t, h, w] or { frames, height, width }`, SIZE3_ALLOWED);
+      return undefined;
+    }
+    const o = readObject(issues, path, value, SIZE3_FIELDS, `${what} as [t, h, w] or { frames, height, width }`)!;
     values = SIZE3_FIELDS.map((name) => o[name]);
     paths = SIZE3_FIELDS.map((name) => child(path, name));
   }

@@ -78,7 +78,7 @@ describe('parseScheduleConfig', () => {
     ['fractional steps', (c: any) => (c.steps = 12.5), 'steps', 12.5, 'integer in [1, 10000]'],
     ['denseSteps above steps', (c: any) => (c.denseSteps = 51), 'denseSteps', 51, '[0, 50]'],
     ['zero grid height', (c: any) => (c.grid.height = 0), 'grid.height', 0, 'integer in [1, 2147483647]'],
-    ['missing grid', (c: any) => delete c.grid, 'grid', undefined, "'frames'"],
+    ['missing grid', (c: any) => delete c.grid, 'grid', undefined, '{ frames, height, width }'],
     ['unknown top-level field', (c: any) => (c.alpha3 = 1), 'alpha3', 1, "'alpha1'"],
     ['unknown mode', (c: any) => (c.phases.middle.mode = 'fp4-dense'), 'phases.middle.mode', 'fp4-dense', "'fp8-sparse'"],
     ['zero quantization tile', (c: any) => (c.phases.early.granularity.tile = [3, 0, 8]), 'phases.early.granularity.tile[1]', 0, 'integer >= 1'],

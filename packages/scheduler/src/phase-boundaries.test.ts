@@ -2,6 +2,7 @@ import { InvalidArgumentError } from '@fpsattn/fp8';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { phaseBoundaries, phaseBoundary, stepPhase } from './phase-boundaries';
+import { runs } from './_runs.test-helpers';
 import { exactPhase, float64Phase } from './testing';
 
 describe('phaseBoundary', () => {
@@ -73,7 +74,7 @@ describe('stepPhase', () => {
 
   it('agrees with exact rational arithmetic for every step, D in 1..100 and alpha in multiples of 0.05', () => {
     const alphas = Array.from({ length: 21 }, (_, k) => k);
-    for (let steps = 1; steps <= 100; steps++) {
+    for (let steps = 1; steps <= runs(100); steps++) {
       for (const a1 of alphas) {
         for (const a2 of alphas) {
           if (a1 > a2) continue;
@@ -108,7 +109,7 @@ describe('stepPhase', () => {
           return true;
         },
       ),
-      { numRuns: 500 },
+      { numRuns: runs(500) },
     );
   });
 
@@ -121,7 +122,7 @@ describe('stepPhase', () => {
         }
         return true;
       }),
-      { numRuns: 300 },
+      { numRuns: runs(300) },
     );
   });
 
