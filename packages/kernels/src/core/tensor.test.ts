@@ -80,7 +80,10 @@ describe('Tensor', () => {
 
   it('dtype and length mismatches are clear errors', () => {
     expect(() => b.fromArray(new Float32Array(4) as never, [4], 'bf16')).toThrow(/a bf16 tensor is filled from a Uint16Array of bit patterns, got Float32Array/);
-    expect(() => b.fromArray(new Uint8Array(4) as never, [4], 'f32')).toThrow(/a f32 tensor is filled from a Float32Array, got Uint8Array/);
+    expect(() => b.fromArray(new Uint8Array(4) as never, [4], 'f32')).toThrow(/'f32\[4\]': a f32 tensor is filled from a Float32Array, got Uint8Array$/);
+    expect(() => b.fromArray(new Uint8Array(4) as never, [4], 'f16')).toThrow(/a f16 tensor is filled from a Uint16Array of bit patterns, got Uint8Array/);
+    expect(() => b.fromArray(null as never, [4], 'f32')).toThrow(/a f32 tensor is filled from a Float32Array, got object/);
+    expect(() => b.fromArray(Object.create(null) as never, [4], 'f32')).toThrow(/got object/);
     expect(() => b.fromArray(new Uint16Array(3), [4], 'bf16')).toThrow(ShapeMismatchError);
     expect(() => b.fromArray(new Uint16Array(3), [4], 'bf16')).toThrow(/4 elements for \[4\].*3 elements/);
     expect(() => b.empty([2, -1], 'f32')).toThrow(InvalidArgumentError);
@@ -90,7 +93,7 @@ describe('Tensor', () => {
     const t = b.empty([4, 6], 'f32');
     expect(() => t.reshape([5, 5])).toThrow(ShapeMismatchError);
     expect(() => t.reshape([5, 5])).toThrow(/a shape of 24 elements \(from \[4, 6\]\)/);
-    expect(() => t.upload(new Float32Array(23))).toThrow(/24 elements/);
+    expect(() => t.upload(new Float32Array(23))).toThrow(/Shape mismatch for 'f32\[4, 6\]': expected 24 elements, got 23 elements/);
     expect(() => t.upload(new Uint16Array(24) as never)).toThrow(InvalidArgumentError);
     expect(() => t.sliceRows(3, 2)).toThrow(InvalidArgumentError);
     expect(() => t.sliceRows(3, 2)).toThrow(/rows \[3, 5\) are outside 0..4/);
@@ -100,10 +103,37 @@ describe('Tensor', () => {
     expect(() => b.empty([], 'f32').sliceRows(0, 1)).toThrow(/at least 1 dimension/);
   });
 
+  it('frees its storage when the tensor and every view are disposed (dispose twice counts once)', () => {
+    const t = b.empty([4, 4], 'f32');
+    const view = t.sliceRows(1, 2);
+    t.dispose();
+    t.dispose();
+    expect(t.storage.live).toBe(true); // the view still holds it
+    expect(view.disposed).toBe(false);
+    view.dispose();
+    expect(t.storage.live).toBe(false);
+  });
+
+  it('sliceRows checks start and count as integers in range, naming both', () => {
+    const t = b.empty([4, 4], 'f32', { name: 't' });
+    const e = (() => {
+      try {
+        t.sliceRows(3, 2);
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(e).toMatchObject({ argument: 'start/count', value: [3, 2] });
+    expect(() => t.sliceRows(0, -1)).toThrow(/'start\/count'/);
+    expect(() => t.sliceRows(0.5, 1)).toThrow(/'start\/count'/);
+    expect(() => t.sliceRows(0, 1.5)).toThrow(/'start\/count'/);
+    expect(() => b.empty([], 'f32').sliceRows(0, 1)).toThrow(/Shape mismatch for 'f32\[\]': expected at least 1 dimension, got 0 dimensions/);
+  });
+
   it('fillBytes takes byte values only', () => {
     const t = b.empty([4], 'u8');
     expect(Array.from(t.fillBytes(255).downloadSync())).toEqual([255, 255, 255, 255]);
-    expect(() => t.fillBytes(256)).toThrow(/expected a byte value 0..255/);
+    expect(() => t.fillBytes(256)).toThrow(/Invalid argument 'value': expected a byte value 0..255/);
     expect(() => t.fillBytes(-1)).toThrow(InvalidArgumentError);
     expect(() => t.fillBytes(0.5)).toThrow(InvalidArgumentError);
   });
@@ -118,11 +148,15 @@ describe('Tensor', () => {
   it('a view that would run past its storage is refused', async () => {
     const { Tensor } = await import('./tensor');
     const t = b.empty([4], 'f32');
-    expect(() => new Tensor({ storage: t.storage, dtype: 'f32', shape: [4], byteOffset: 4 })).toThrow(/at most 12 bytes/);
+    expect(() => new Tensor({ storage: t.storage, dtype: 'f32', shape: [4], byteOffset: 4 })).toThrow(/expected at most 12 bytes, got 16 bytes for \[4\] f32/);
   });
 
   it('host out-of-memory is an OutOfMemoryError, not a crash', () => {
-    expect(() => b.empty([2 ** 40], 'u8')).toThrow(expect.objectContaining({ code: 'FPSATTN_OUT_OF_MEMORY', name: 'OutOfMemoryError' }));
+    expect(() => b.empty([2 ** 40], 'u8', { name: 'huge' })).toThrow(
+      expect.objectContaining({ code: 'FPSATTN_OUT_OF_MEMORY', name: 'OutOfMemoryError', call: 'allocate huge', requestedBytes: 2 ** 40 }),
+    );
+    expect(() => b.empty([2 ** 40], 'u8', { name: 'huge' })).toThrow(/^out of host memory: 1099511627776 bytes for 'huge' \(/);
+    expect(() => b.empty([2 ** 40], 'u8')).toThrow(/for 'tensor'/);
   });
 });
 

@@ -25,6 +25,7 @@ export interface Storage {
 
 /** Row-major strides (in elements) of a shape. */
 export function contiguousStrides(shape: readonly number[]): number[] {
+  // Stryker disable next-line ArrayDeclaration: every entry is assigned below, whatever the initial length
   const strides = new Array<number>(shape.length);
   let s = 1;
   for (let i = shape.length - 1; i >= 0; i--) {
@@ -95,8 +96,10 @@ export class Tensor<D extends DType = DType> implements Disposable {
 
   /** The dimensions (frozen). */
   get shape(): readonly number[] {
+    // Stryker disable next-line ConditionalExpression,BooleanLiteral: freezing again is a no-op (the flag only saves the call)
     if (!this.#shapeFrozen) {
       Object.freeze(this.#shape);
+      // Stryker disable next-line BooleanLiteral: as above
       this.#shapeFrozen = true;
     }
     return this.#shape;
@@ -174,6 +177,7 @@ export class Tensor<D extends DType = DType> implements Disposable {
     const unknown = resolved.indexOf(-1);
     if (unknown >= 0) {
       const known = numelOf(resolved.filter((_, i) => i !== unknown));
+      // Stryker disable next-line ConditionalExpression: numel % 0 is NaN, which fails the second test too (known === 0 says why)
       if (known === 0 || this.numel % known !== 0) {
         throw new ShapeMismatchError({
           tensor: this.name,

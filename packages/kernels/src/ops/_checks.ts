@@ -74,6 +74,7 @@ export function matrixOf(t: Tensor, name: string): { rows: number; cols: number 
 
 /** Checks headDim (a power of two in [16, 256]) against the columns; returns the head count. */
 export function expectHeadDim(headDim: unknown, cols: number, tensor: string): number {
+  // Stryker disable next-line ConditionalExpression: Number.isInteger rejects every non-number too (the typeof narrows the type)
   if (typeof headDim !== 'number' || !Number.isInteger(headDim) || headDim < 16 || headDim > 256 || (headDim & (headDim - 1)) !== 0) {
     throw new InvalidArgumentError({ argument: 'headDim', value: headDim, message: 'expected a power of two in [16, 256]' });
   }

@@ -30,6 +30,7 @@ describe('createGroupMap', () => {
 
   it('rejects negative groups, groups past groupCount and bad counts', () => {
     expect(() => createGroupMap({ backend, groupOfRow: Int32Array.of(0, 3), groupCount: 2 })).toThrow(/row 1 maps to group 3, outside 0..1/);
+    expect(() => createGroupMap({ backend, groupOfRow: Int32Array.of(0, 2, 3), groupCount: 2 })).toThrow(/row 1 maps to group 2, outside 0..1/); // the first row past the count
     expect(() => createGroupMap({ backend, groupOfRow: Int32Array.of(0, -1) })).toThrow(/row 1 maps to group -1; groups are >= 0/);
     expect(() => createGroupMap({ backend, groupOfRow: Int32Array.of(0), groupCount: 0 })).toThrow(/expected an integer in 1..2\^31-1/);
     expect(() => createGroupMap({ backend, groupOfRow: Int32Array.of(0), groupCount: 2 ** 31 })).toThrow(InvalidArgumentError);
@@ -43,6 +44,9 @@ describe('createGroupMap', () => {
     g[Symbol.dispose]();
     expect(g.groupOfRow.disposed).toBe(true);
     expect(g.groupStart!.disposed).toBe(true);
+    const nc = createGroupMap({ backend, groupOfRow: Int32Array.of(1, 0) }); // no starts to free
+    nc.dispose();
+    expect(nc.groupOfRow.disposed).toBe(true);
     const { backend: cuda, live } = fakeCudaBackend({ capacityBytes: 10 });
     expect(() => createGroupMap({ backend: cuda, groupOfRow: Int32Array.of(0, 1) })).toThrow(/out of device memory/);
     cuda.emptyCache();

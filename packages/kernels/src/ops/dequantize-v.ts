@@ -38,6 +38,7 @@ export function dequantizeVCpu(o: {
   const out = o.out ?? new Float32Array(rows * cols);
   for (let c = 0; c < cols; c++) {
     const s = scales[c] as number;
+    // Stryker disable next-line EqualityOperator: one more iteration only touches indices past a typed array's end (reads undefined, writes ignored)
     for (let t = 0; t < rows; t++) out[t * cols + c] = (decoded[c * tokenStride + t] as number) * s;
   }
   return out;

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, ShapeMismatchError } from '@fpsattn/fp8';
 import { describe, expect, it } from 'vitest';
+import { thrown } from '../_test/thrown';
 import { sealMap } from '../core/maps';
 import { CpuBackend } from '../cpu/backend';
 import { channelAmaxCpu } from '../cpu/channel-amax';
@@ -73,23 +74,40 @@ describe('gatherRows / scatterRows', () => {
     expect(Array.from(gatherRows({ src: u8, map: m }).downloadSync().subarray(0, 2))).toEqual([16, 17]);
     const threeD = backend.fromArray(Uint8Array.from({ length: 32 }, (_, i) => i), [2, 4, 4], 'u8');
     expect(gatherRows({ src: threeD, map: m }).shape).toEqual([2, 4, 4]);
-    expect(() => gatherRows({ src: backend.empty([2, 12], 'u8'), map: m })).toThrow(/rows of a multiple of 16 bytes.*12 bytes per row/);
-    expect(() => gatherRows({ src: backend.empty([], 'u8'), map: m })).toThrow(/at least 1 dimension \(rows\)/);
+    expect(thrown(() => gatherRows({ src: backend.empty([2, 12], 'u8', { name: 'u' }), map: m }))).toMatchObject({
+      tensor: 'src',
+      expected: 'rows of a multiple of 16 bytes (the kernels move 16-byte vectors)',
+      actual: '12 bytes per row',
+      message: /\('u'\)$/,
+    });
+    expect(thrown(() => gatherRows({ src: backend.empty([], 'u8'), map: m }))).toMatchObject({ tensor: 'src', expected: 'at least 1 dimension (rows)', actual: '[]' });
+    // A 1-D tensor has rows of one element: never 16 bytes, whatever its dtype.
+    expect(thrown(() => scatterRows({ src: backend.empty([2], 'i32'), map: m }))).toMatchObject({ tensor: 'src', actual: '4 bytes per row' });
   });
 
   it('checks the map against the tensors', () => {
-    expect(() => gatherRows({ src: x.sliceRows(0, 64), map })).toThrow(/600 rows \(the map's targetRows\)/);
-    expect(() => scatterRows({ src: x.sliceRows(0, 64), map })).toThrow(/600 rows \(one per map entry\)/);
+    expect(thrown(() => gatherRows({ src: x.sliceRows(0, 64), map }))).toMatchObject({ tensor: 'src', expected: "600 rows (the map's targetRows)", actual: '64 rows', message: /\('x\[0:64\]'\)$/ });
+    expect(thrown(() => scatterRows({ src: x.sliceRows(0, 64), map }))).toMatchObject({ tensor: 'src', expected: '600 rows (one per map entry)', actual: '64 rows', message: /\('x\[0:64\]'\)$/ });
+    expect(thrown(() => scatterRows({ src: x, map, rows: 601 }))).toMatchObject({ tensor: 'out', expected: "600 rows (the map's targetRows)", actual: '601 rows' });
+    expect(thrown(() => gatherRows({ src: x, map: { ...map } }))).toMatchObject({ argument: 'map', message: "Invalid argument 'map': gatherRows expects a RowMap from createRowMap" });
+    expect(thrown(() => scatterRows({ src: x, map: undefined as never }))).toMatchObject({ argument: 'map', message: /scatterRows expects a RowMap/ });
+    expect(thrown(() => gatherRows({ src: 'x' as never, map }))).toMatchObject({ argument: 'src', message: /gatherRows expects a Tensor/ });
+    expect(thrown(() => scatterRows({ src: null as never, map }))).toMatchObject({ argument: 'src', message: /scatterRows expects a Tensor/ });
     expect(() => scatterRows({ src: x, map, rows: 601 })).toThrow(ShapeMismatchError);
     expect(() => scatterRows({ src: x, map, out: backend.empty([601, COLS], 'bf16') })).toThrow(/600 rows \(the map's targetRows\).*601 rows/);
     const dup = createRowMap({ backend, indices: Int32Array.of(0, 0, -1), targetRows: 5 });
-    expect(() => scatterRows({ src: backend.empty([3, 8], 'bf16'), map: dup })).toThrow(/needs a map whose non-padding entries are distinct/);
+    expect(thrown(() => scatterRows({ src: backend.empty([3, 8], 'bf16'), map: dup }))).toMatchObject({
+      argument: 'map',
+      value: 'not injective',
+      message: "Invalid argument 'map': scatterRows needs a map whose non-padding entries are distinct",
+    });
     const g = gatherRows({ src: backend.empty([5, 8], 'bf16').fillBytes(1), map: dup });
     expect(Array.from(g.downloadSync().subarray(16, 24))).toEqual(new Array(8).fill(0));
   });
 
   it('checks out: dtype, shape, and not the storage it reads', () => {
-    expect(() => gatherRows({ src: x, map, out: backend.empty([ROWS, COLS], 'f16') as never })).toThrow(/dtype bf16/);
+    expect(thrown(() => gatherRows({ src: x, map, out: backend.empty([ROWS, COLS], 'f16') as never }))).toMatchObject({ tensor: 'out', expected: 'dtype bf16' });
+    expect(thrown(() => scatterRows({ src: x, map, out: backend.empty([ROWS, COLS], 'f16') as never }))).toMatchObject({ tensor: 'out', expected: 'dtype bf16' });
     expect(() => gatherRows({ src: x, map, out: backend.empty([ROWS, COLS + 8], 'bf16') })).toThrow(/Shape mismatch for 'out'/);
     expect(() => gatherRows({ src: x, map, out: x.reshape([ROWS, COLS]) })).toThrow(/gatherRows cannot write into storage it reads \('x'\)/);
     expect(() => scatterRows({ src: x, map, out: x.reshape([ROWS, COLS]) })).toThrow(/scatterRows cannot write into storage it reads/);
@@ -109,8 +127,10 @@ describe('gatherRows / scatterRows', () => {
     const onePass = quantizeV({ v: vt, format: 'e4m3', amax });
     expect(bitsEqual(await onePass.codesT.download(), await twoPass.codesT.download())).toBe(-1);
     expect(Array.from(await onePass.scales.download())).toEqual(Array.from(await twoPass.scales.download()));
-    expect(() => gatherRows({ src: backend.empty([rows, 64], 'f32'), map: m, amax })).toThrow(/dtype bf16/);
-    expect(() => gatherRows({ src: backend.empty([rows, 8, 8], 'bf16'), map: m, amax })).toThrow(/a 2-D \[tokens, heads \* headDim\] tensor/);
+    expect(thrown(() => gatherRows({ src: backend.empty([rows, 64], 'f32'), map: m, amax }))).toMatchObject({ tensor: 'src', expected: 'dtype bf16', actual: 'dtype f32' });
+    expect(thrown(() => gatherRows({ src: backend.empty([rows, 8, 8], 'bf16'), map: m, amax }))).toMatchObject({ tensor: 'src', expected: 'a 2-D [tokens, heads * headDim] tensor', actual: '[96, 8, 8]' });
+    expect(thrown(() => gatherRows({ src: v, map: m, amax: 'a' as never }))).toMatchObject({ argument: 'amax', message: /gatherRows expects a Tensor/ });
+    expect(thrown(() => gatherRows({ src: v, map: m, amax: backend.empty([], 'f32') }))).toMatchObject({ tensor: 'amax', expected: '[128]', actual: '[]' });
     expect(() => gatherRows({ src: v, map: m, amax: backend.empty([64], 'f32') })).toThrow(/Shape mismatch for 'amax'/);
     expect(() => gatherRows({ src: v, map: m, amax: backend.empty([cols], 'i32') as never })).toThrow(/Shape mismatch for 'amax'.*dtype f32/);
     expect(() => gatherRows({ src: v, map: m, amax: v.reshape([-1]).sliceRows(0, cols) as never })).toThrow(/dtype f32/);
@@ -124,13 +144,13 @@ describe('gatherRows / scatterRows', () => {
     const m = createRowMap({ backend, indices: Int32Array.from({ length: rows }, (_, i) => i), targetRows: rows });
     const out = new (v.constructor as typeof import('../core/tensor').Tensor)({ storage: f32.storage, dtype: 'bf16', shape: [rows, cols], byteOffset: 512 });
     const amax = f32.sliceRows(0, cols);
-    expect(() => gatherRows({ src: v, map: m, out, amax })).toThrow(/cannot write amax into the storage of src or out/);
+    expect(thrown(() => gatherRows({ src: v, map: m, out, amax }))).toMatchObject({ argument: 'amax', message: "Invalid argument 'amax': gatherRows cannot write amax into the storage of src or out" });
     const vOnF32 = new (v.constructor as typeof import('../core/tensor').Tensor)({ storage: f32.storage, dtype: 'bf16', shape: [rows, cols], byteOffset: 512 });
     expect(() => gatherRows({ src: vOnF32, map: m, amax })).toThrow(InvalidArgumentError);
     // A map one row past the amax kernel's grid (sealed by hand: a real one would take 64 MiB and seconds to check).
     const indices = backend.empty([0], 'i32');
     const long = sealMap({ ...m, length: MAX_TOKEN_ROWS + 1, tensor: indices }, new Int32Array(0));
-    expect(() => gatherRows({ src: v, map: long, amax: backend.empty([cols], 'f32') })).toThrow(/at most 16776960 rows with amax.*16776961 rows/);
+    expect(thrown(() => gatherRows({ src: v, map: long, amax: backend.empty([cols], 'f32') }))).toMatchObject({ tensor: 'map', expected: 'at most 16776960 rows with amax', actual: '16776961 rows' });
     const atLimit = sealMap({ ...m, length: MAX_TOKEN_ROWS, tensor: indices }, new Int32Array(0));
     // At the limit the call gets past the check (to the next one: an out of the wrong shape).
     expect(() => gatherRows({ src: v, map: atLimit, out: backend.empty([1, cols], 'bf16'), amax: backend.empty([cols], 'f32') })).toThrow(/Shape mismatch for 'out'/);

@@ -52,6 +52,7 @@ export interface ScatterRowsOptions<D extends DType> {
 /** gather: dst[i] = src[map[i]] (a zero row where map[i] is -1 or out of range). `rowElems` elements per row. */
 export function gatherRowsCpu<T extends Uint8Array | Uint16Array | Int32Array | Float32Array>(src: T, rowElems: number, map: Int32Array, dst: T): T {
   const srcRows = src.length / rowElems;
+  // Stryker disable next-line EqualityOperator: one more iteration only touches indices past a typed array's end (reads undefined, writes ignored)
   for (let i = 0; i < map.length; i++) {
     const s = map[i] as number;
     const to = i * rowElems;
@@ -64,6 +65,7 @@ export function gatherRowsCpu<T extends Uint8Array | Uint16Array | Int32Array | 
 /** scatter: dst[map[i]] = src[i] for map[i] in range; other dst rows keep their contents. */
 export function scatterRowsCpu<T extends Uint8Array | Uint16Array | Int32Array | Float32Array>(src: T, rowElems: number, map: Int32Array, dst: T): T {
   const dstRows = dst.length / rowElems;
+  // Stryker disable next-line EqualityOperator: one more iteration only touches indices past a typed array's end (reads undefined, writes ignored)
   for (let i = 0; i < map.length; i++) {
     const d = map[i] as number;
     if (d >= 0 && d < dstRows) dst.set(src.subarray(i * rowElems, (i + 1) * rowElems), d * rowElems);

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, ShapeMismatchError, dequantize, quantize } from '@fpsattn/fp8';
 import { describe, expect, it } from 'vitest';
+import { thrown } from '../_test/thrown';
 import { bf16BitsToFloat32Array } from '../cpu/bf16';
 import { CpuBackend } from '../cpu/backend';
 import { DisposedError } from '../core/errors';
@@ -71,7 +72,7 @@ describe('quantizeRowsCpu is bit-exact with @fpsattn/fp8 quantize', () => {
 
   it('a head of one group takes its scale from its own channels only', () => {
     const bits = new Uint16Array(2 * COLS).fill(0x3f80); // 1.0
-    bits[COLS - 1] = 0x4100; // 8.0 in head 1 of row 0
+    bits[HEAD_DIM] = 0x4100; // 8.0 in the first channel of head 1 (next to head 0's last)
     const twin = quantizeRowsCpu({ x: bits, rows: 2, cols: COLS, headDim: HEAD_DIM, groupOfRow: Int32Array.of(0, 0), groupCount: 1, format: 'e4m3' });
     expect(Array.from(twin.scales)).toEqual([Math.fround(1 / 448), Math.fround(8 / 448)]);
   });
@@ -139,6 +140,17 @@ describe('quantizeRows', () => {
     expect(() => quantizeRows({ x: empty, groups: g32, headDim: 128, format: 'e4m3' })).toThrow(/at least one head/);
   });
 
+  it('names the argument each check is about', () => {
+    expect(thrown(() => quantizeRows({ x: backend.empty([rows, cols], 'f32') as never, groups, headDim: 128, format: 'e4m3' }))).toMatchObject({ tensor: 'x', expected: 'dtype bf16' });
+    expect(thrown(() => quantizeRows({ x: backend.empty([rows * cols], 'bf16'), groups, headDim: 128, format: 'e4m3' }))).toMatchObject({ tensor: 'x' });
+    expect(thrown(() => quantizeRows({ x: backend.empty([rows, 192], 'bf16'), groups, headDim: 128, format: 'e4m3' }))).toMatchObject({ tensor: 'x', actual: '192 columns' });
+    expect(thrown(() => quantizeRows({ x, groups: {} as never, headDim: 128, format: 'e4m3' }))).toMatchObject({ argument: 'groups', message: "Invalid argument 'groups': quantizeRows expects a GroupMap from createGroupMap" });
+    expect(thrown(() => quantizeRows({ x, groups: undefined as never, headDim: 128, format: 'e4m3' }))).toMatchObject({ argument: 'groups' });
+    expect(thrown(() => quantizeRows({ x, groups, headDim: 128, format: 'e4m3', mean: backend.empty([], 'f32') }))).toMatchObject({ tensor: 'mean', expected: '[256]', actual: '[]' });
+    const descending = createGroupMap({ backend, groupOfRow: Int32Array.of(...new Array(60).fill(1), ...new Array(60).fill(0)) });
+    expect(thrown(() => quantizeRows({ x, groups: descending, headDim: 128, format: 'e4m3', path: 'fused' }))).toMatchObject({ argument: 'path', value: 'fused' });
+  });
+
   it('names the tensor and the expected vs actual shape', () => {
     expect(() => quantizeRows({ x, groups, headDim: 128, format: 'e4m2' as never })).toThrow(/'format': expected 'e4m3' or 'e5m2'/);
     const wrongRows = createGroupMap({ backend, groupOfRow: new Int32Array(rows - 1) });
@@ -159,6 +171,8 @@ describe('quantizeRows', () => {
     expect(() => quantizeRows({ x, groups, headDim: 128, format: 'e4m3', out: { codes: backend.empty([rows, cols], 'e5m2') as never, scales } })).toThrow(/'out.codes'.*dtype e4m3/);
     expect(() => quantizeRows({ x, groups, headDim: 128, format: 'e4m3', out: { codes, scales: backend.empty([3, 2], 'i32') as never } })).toThrow(/'out.scales'.*dtype f32/);
     expect(() => quantizeRows({ x, groups, headDim: 128, format: 'e4m3', out: { scales } as never })).toThrow(/'out.codes': quantizeRows expects a Tensor/);
+    const xScales = new (x.constructor as never as typeof import('../core/tensor').Tensor)({ storage: x.storage, dtype: 'f32', shape: [3, 2] });
+    expect(thrown(() => quantizeRows({ x, groups, headDim: 128, format: 'e4m3', out: { codes, scales: xScales } }))).toMatchObject({ argument: 'out.scales', message: /cannot write into storage it reads/ });
     const aliased = x.reshape([-1]).reshape([rows, cols]);
     expect(() => quantizeRows({ x, groups, headDim: 128, format: 'e4m3', out: { codes: new (x.constructor as never as typeof import('../core/tensor').Tensor)({ storage: aliased.storage, dtype: 'e4m3', shape: [rows, cols] }), scales } })).toThrow(/cannot write into storage it reads \('x'\)/);
   });
@@ -190,6 +204,10 @@ describe('quantizeRows', () => {
     const q = quantizeRows({ x, groups, headDim: 128, format: 'e4m3' });
     expect(() => dequantizeRows({ ...q, groups, headDim: 96 })).toThrow(/'headDim': expected a power of two/);
     expect(() => dequantizeRows({ ...q, groups, headDim: 64 })).toThrow(/Shape mismatch for 'scales'.*\[3, 4\].*\[3, 2\]/);
+    expect(thrown(() => dequantizeRows({ ...q, codes: q.codes.reshape([-1]) as never, groups }))).toMatchObject({ tensor: 'codes', expected: 'a 2-D [tokens, heads * headDim] tensor' });
+    expect(thrown(() => dequantizeRows({ ...q, codes: backend.empty([rows, 192], 'e4m3'), groups }))).toMatchObject({ tensor: 'codes', actual: '192 columns' });
+    expect(thrown(() => dequantizeRows({ ...q, groups: { ...groups } }))).toMatchObject({ argument: 'groups', message: /dequantizeRows expects a GroupMap/ });
+    expect(thrown(() => dequantizeRows({ ...q, codes: 'c' as never, groups }))).toMatchObject({ argument: 'codes', message: /dequantizeRows expects a Tensor/ });
     expect(() => dequantizeRows({ ...q, groups: createGroupMap({ backend, groupOfRow: new Int32Array(rows + 1) }) })).toThrow(/Shape mismatch for 'groups'.*120 rows.*121 rows/);
     expect(() => dequantizeRows({ codes: x as never, scales: q.scales, groups, headDim: 128 })).toThrow(/'codes'.*dtype e4m3 or e5m2/);
     expect(() => dequantizeRows({ codes: q.codes, scales: q.codes as never, groups, headDim: 128 })).toThrow(/'scales'.*dtype f32/);

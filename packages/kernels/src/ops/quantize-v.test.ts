@@ -1,5 +1,6 @@
 import { InvalidArgumentError, ShapeMismatchError, decodeFp8, dequantize, quantize } from '@fpsattn/fp8';
 import { describe, expect, it } from 'vitest';
+import { thrown } from '../_test/thrown';
 import { bf16BitsToFloat32Array } from '../cpu/bf16';
 import { CpuBackend } from '../cpu/backend';
 import { bitsEqual, randomBf16 } from '../testing';
@@ -43,6 +44,12 @@ describe('quantizeVCpu', () => {
       }
     }
     expect(worst).toBeLessThanOrEqual(1);
+  });
+
+  it('saturates codes of values past the handed-in amax (an amax that does not describe v) instead of making NaN', () => {
+    const v = new Uint16Array(2 * 4).fill(0x4000); // 2.0
+    const { codesT } = quantizeVCpu({ v, rows: 2, cols: 4, tokenStride: 2, format: 'e4m3', amax: Float32Array.of(1, 1, 1, 1) });
+    expect(Array.from(codesT)).toEqual(new Array(8).fill(0x7e)); // 896 saturates to 448, not the NaN code 0x7f
   });
 
   it('a handed-in amax sets the scales; amax values that are not positive finite numbers give scale 1', () => {
@@ -91,6 +98,10 @@ describe('quantizeV / dequantizeV', () => {
     expect(() => quantizeV({ v: x, format: 'e4m3', out: { codesT: out.codesT, scales: out.scales } })).toThrow(/Shape mismatch for 'out.codesT'.*\[256, 128\].*\[256, 144\]/);
     expect(() => quantizeV({ v: x, format: 'e4m3', tokenStride: 144, out: { codesT: out.codesT, scales: backend.empty([COLS + 1], 'f32') } })).toThrow(/'out.scales'/);
     expect(() => quantizeV({ v: x, format: 'e4m3', tokenStride: 144, out: { scales: out.scales } as never })).toThrow(/'out.codesT': quantizeV expects a Tensor/);
+    const T = x.constructor as never as typeof import('../core/tensor').Tensor;
+    const onV = <D extends 'e4m3' | 'f32'>(dtype: D, shape: number[]) => new T<D>({ storage: x.storage, dtype, shape });
+    expect(thrown(() => quantizeV({ v: x, format: 'e4m3', tokenStride: 128, out: { codesT: onV('e4m3', [COLS, 128]), scales: out.scales } }))).toMatchObject({ argument: 'out.codesT', message: /cannot write into storage it reads \('v'\)/ });
+    expect(thrown(() => quantizeV({ v: x, format: 'e4m3', tokenStride: 144, out: { codesT: out.codesT, scales: onV('f32', [COLS]) } }))).toMatchObject({ argument: 'out.scales', message: /cannot write into storage it reads/ });
   });
 
   it('validates the token stride, the column multiple and the row limit', () => {
@@ -98,6 +109,10 @@ describe('quantizeV / dequantizeV', () => {
       expect(() => quantizeV({ v: x, format: 'e4m3', tokenStride })).toThrow(InvalidArgumentError);
     }
     expect(() => quantizeV({ v: x, format: 'e4m3', tokenStride: 100 })).toThrow(/'tokenStride': expected a multiple of 16 in 120..16776960/);
+    expect(quantizeV({ v: backend.empty([16, 0], 'bf16'), format: 'e4m3', tokenStride: MAX_TOKEN_ROWS }).codesT.shape).toEqual([0, MAX_TOKEN_ROWS]); // at the limit
+    expect(thrown(() => quantizeV({ v: backend.empty([4, 32], 'bf16'), format: 'e4m3' }))).toMatchObject({ tensor: 'v', expected: 'a multiple of 64 columns', actual: '32 columns' });
+    expect(thrown(() => quantizeV({ v: backend.empty([4 * 64], 'bf16'), format: 'e4m3' }))).toMatchObject({ tensor: 'v', expected: 'a 2-D [tokens, heads * headDim] tensor' });
+    expect(thrown(() => quantizeV({ v: 'v' as never, format: 'e4m3' }))).toMatchObject({ argument: 'v', message: /quantizeV expects a Tensor/ });
     expect(quantizeV({ v: x, format: 'e4m3', tokenStride: 128 }).codesT.shape).toEqual([COLS, 128]);
     expect(() => quantizeV({ v: backend.empty([4, 32], 'bf16'), format: 'e4m3' })).toThrow(/a multiple of 64 columns.*32 columns/);
     expect(() => quantizeV({ v: backend.empty([4, 64], 'f32') as never, format: 'e4m3' })).toThrow(/'v'.*dtype bf16/);
@@ -116,8 +131,12 @@ describe('quantizeV / dequantizeV', () => {
   it('dequantizeV checks codes, scales and rows', () => {
     const q = quantizeV({ v: x, format: 'e4m3' });
     expect(() => dequantizeV({ ...q, rows: 129 })).toThrow(/'rows': expected 0..128 \(the codes' token stride\)/);
-    expect(() => dequantizeV({ ...q, rows: -1 })).toThrow(InvalidArgumentError);
-    expect(() => dequantizeV({ ...q, rows: 1.5 })).toThrow(InvalidArgumentError);
+    expect(thrown(() => dequantizeV({ ...q, rows: -1 }))).toMatchObject({ argument: 'rows', value: -1 });
+    expect(thrown(() => dequantizeV({ ...q, rows: 1.5 }))).toMatchObject({ argument: 'rows', value: 1.5 });
+    expect(thrown(() => dequantizeV({ ...q, rows: '4' as never }))).toMatchObject({ argument: 'rows' });
+    expect(thrown(() => dequantizeV({ ...q, codesT: q.codesT.reshape([-1]) }))).toMatchObject({ tensor: 'codesT', expected: 'a 2-D [tokens, heads * headDim] tensor' });
+    expect(thrown(() => dequantizeV({ ...q, scales: backend.empty([COLS + 64], 'f32') }))).toMatchObject({ tensor: 'scales', expected: '[256]' });
+    expect(thrown(() => dequantizeV({ ...q, codesT: 'c' as never }))).toMatchObject({ argument: 'codesT', message: /dequantizeV expects a Tensor/ });
     expect(dequantizeV({ ...q, rows: 128 }).shape).toEqual([128, COLS]);
     expect(() => dequantizeV({ codesT: x as never, scales: q.scales, rows })).toThrow(/'codesT'.*dtype e4m3 or e5m2/);
     expect(() => dequantizeV({ codesT: q.codesT, scales: q.codesT as never, rows })).toThrow(/'scales'.*dtype f32/);
