@@ -171,7 +171,7 @@ describe('attention (CPU backend) against a raster float64 reference with the sa
     };
     it.each([
       ['k with another token count', { k: backend.empty([1, 69, 128], 'bf16') }, { tensor: 'k', dimension: 1 }],
-      ['q not of the grid', { grid: [2, 5, 8] }, { tensor: 'q', dimension: 1 }],
+      ['q not of the grid', { grid: [2, 5, 8] }, { tensor: 'q', dimension: 1, message: 'attention: q dimension 1 is 70: expected 80 tokens, one per token of the grid 2x5x8' }],
       ['columns not whole heads', { q: backend.empty([1, 70, 96], 'bf16'), k: backend.empty([1, 70, 96], 'bf16'), v: backend.empty([1, 70, 96], 'bf16') }, { tensor: 'q', dimension: 2 }],
       ['a head dim the kernel lacks', { headDim: 32 }, { tensor: 'q', dimension: 2 }],
       ['v of another dtype', { v: backend.empty([1, 70, 128], 'f32') }, { tensor: 'v', dimension: null }],

@@ -12,7 +12,7 @@ import {
   scatterRows,
 } from '@fpsattn/kernels';
 import type { AttentionPlan } from '@fpsattn/scheduler';
-import type { Size3 } from '@fpsattn/tiling';
+import { type Size3, createTokenGrid } from '@fpsattn/tiling';
 import { type AttentionGeometry, type AttentionGeometryCache, attentionGeometry } from './attention-geometry';
 import { AttentionInputError, AttentionPlanError } from './errors';
 
@@ -105,16 +105,16 @@ export function attention(options: AttentionOptions): Tensor<'bf16'> {
     throw new AttentionInputError({ tensor: 'q', dimension: 2, actual: String(cols), rule: `expected heads * headDim columns, a positive multiple of headDim ${headDim}` });
   }
   const heads = cols / headDim;
-  const geometry = attentionGeometry({ backend, grid: options.grid, plan: options.plan, plans: options.plans, cache: options.cache });
-  if (tokens !== geometry.numTokens) {
-    const g = geometry.grid;
+  const grid = createTokenGrid(options.grid); // checked before any geometry is built for it
+  if (tokens !== grid.numTokens) {
     throw new AttentionInputError({
       tensor: 'q',
       dimension: 1,
       actual: String(tokens),
-      rule: `expected ${geometry.numTokens} tokens, one per token of the grid ${g.frames}x${g.height}x${g.width}`,
+      rule: `expected ${grid.numTokens} tokens, one per token of the grid ${grid.frames}x${grid.height}x${grid.width}`,
     });
   }
+  const geometry = attentionGeometry({ backend, grid, plan: options.plan, plans: options.plans, cache: options.cache });
   if (geometry.planHeads !== null && geometry.planHeads !== heads) {
     throw new AttentionPlanError({ field: 'plans', actual: `${geometry.planHeads} plans`, rule: `expected one plan per head: q has ${heads} heads of ${headDim}` });
   }
