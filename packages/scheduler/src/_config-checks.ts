@@ -50,6 +50,7 @@ export function readObject(
 
 export function readInt(issues: IssueList, path: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
   const allowed = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`;
+  // Stryker disable next-line ConditionalExpression: the typeof test only narrows the type: Number.isInteger is false for every non-number (equivalent)
   if (typeof value !== 'number' || !Number.isInteger(value)) {
     issues.add(path, value, 'expected an integer', allowed);
     return undefined;
@@ -62,6 +63,7 @@ export function readInt(issues: IssueList, path: string, value: unknown, min: nu
 }
 
 export function readUnit(issues: IssueList, path: string, value: unknown): number | undefined {
+  // Stryker disable next-line ConditionalExpression: the typeof test only narrows the type: Number.isFinite is false for every non-number (equivalent)
   if (typeof value !== 'number' || !Number.isFinite(value)) {
     issues.add(path, value, 'expected a finite number', 'a number in [0, 1]');
     return undefined;
@@ -125,6 +127,7 @@ export function readModel(issues: IssueList, path: string, value: unknown): Mode
   const layers = readInt(issues, child(path, 'layers'), o.layers, 1, SCHEDULE_LIMITS.maxLayers);
   const heads = readInt(issues, child(path, 'heads'), o.heads, 1, SCHEDULE_LIMITS.maxHeads);
   const headDim = readInt(issues, child(path, 'headDim'), o.headDim, 1, SCHEDULE_LIMITS.maxHeadDim);
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: a missing size has already added an issue, so the config is rejected whatever this returns (equivalent)
   return layers && heads && headDim ? { layers, heads, headDim } : undefined;
 }
 
@@ -145,6 +148,7 @@ export function readGranularity(issues: IssueList, path: string, value: unknown)
       return { kind: value.kind };
     default: {
       const kind = value.kind;
+      // Stryker disable next-line ConditionalExpression: the typeof test only narrows the type: Object.hasOwn is false for a non-string kind here (equivalent)
       const renamed = typeof kind === 'string' && Object.hasOwn(RENAMED_GRANULARITY_KINDS, kind) ? RENAMED_GRANULARITY_KINDS[kind] : undefined;
       if (renamed !== undefined) {
         issues.add(child(path, 'kind'), value.kind, `granularity kind '${String(value.kind)}' was renamed: use '${renamed}'`, quoteList(GRANULARITY_KINDS));
@@ -173,6 +177,7 @@ export function readWindow(issues: IssueList, path: string, value: unknown, grid
       if (extents) {
         tokens.forEach((w, axis) => {
           if (w > extents[axis]!) {
+            // Stryker disable next-line BooleanLiteral: the issue added below rejects the config whatever is returned (equivalent)
             ok = false;
             issues.add(`${path}.tokens[${axis}]`, w, `window is larger than the grid (${AXES[axis]} = ${extents[axis]} tokens)`, `an integer in [1, ${extents[axis]}]`);
           }
@@ -189,6 +194,7 @@ export function readWindow(issues: IssueList, path: string, value: unknown, grid
         tiles.forEach((w, axis) => {
           const n = Math.ceil(extents[axis]! / tile[axis]!);
           if (w > n) {
+            // Stryker disable next-line BooleanLiteral: the issue added below rejects the config whatever is returned (equivalent)
             ok = false;
             issues.add(`${path}.tiles[${axis}]`, w, `window is larger than the grid (${AXES[axis]}: ${n} tiles of ${tile[axis]})`, `an integer in [1, ${n}]`);
           }
@@ -248,6 +254,7 @@ function checkQuantTile(issues: IssueList, path: string, granularity: Granularit
     `quantization tile ${granularity.tile.join('x')} cuts across the attention tile ${a} (sparsity.tile): a scale must cover whole attention blocks or whole parts of one`,
     `a tile that divides ${a} on every axis (finer) or a multiple of ${a} on every axis (coarser)`,
   );
+  // Stryker disable next-line BooleanLiteral: the issue above rejects the config whatever is returned (equivalent)
   return false;
 }
 
@@ -298,6 +305,7 @@ function readIndexList(issues: IssueList, path: string, value: unknown, count: n
     return undefined;
   }
   const out = value.map((v, i) => readInt(issues, `${path}[${i}]`, v, 0, count - 1));
+  // Stryker disable next-line ConditionalExpression,MethodExpression: a bad index has already added an issue, so the rule is rejected whatever this returns (equivalent)
   return out.every((v) => v !== undefined) ? (out as number[]) : undefined;
 }
 
@@ -321,6 +329,7 @@ export function readOverrides(
       ok = false;
       return;
     }
+    // Stryker disable next-line ObjectLiteral: the placeholder plan is always replaced (a rule without a valid plan is rejected) (equivalent)
     const rule: { -readonly [K in keyof OverrideRule]: OverrideRule[K] } = { plan: { mode: 'dense-bf16' } };
     if (o.layers !== undefined) rule.layers = readIndexList(issues, child(p, 'layers'), o.layers, context.model?.layers ?? SCHEDULE_LIMITS.maxLayers, 'layer');
     if (o.heads !== undefined) rule.heads = readIndexList(issues, child(p, 'heads'), o.heads, context.model?.heads ?? SCHEDULE_LIMITS.maxHeads, 'head');
@@ -340,6 +349,7 @@ export function readOverrides(
         const max = context.steps ?? SCHEDULE_LIMITS.maxSteps;
         const from = readInt(issues, `${p}.steps.from`, s.from, 0, max - 1);
         const to = readInt(issues, `${p}.steps.to`, s.to, 1, max);
+        // Stryker disable next-line ConditionalExpression,LogicalOperator: a bad bound has already added an issue, so the rule is rejected whatever is stored (equivalent)
         if (from !== undefined && to !== undefined) {
           if (from >= to) issues.add(`${p}.steps`, s, `empty step range (from ${from} >= to ${to})`, 'from < to (half-open [from, to))');
           else rule.steps = { from, to };
@@ -349,8 +359,10 @@ export function readOverrides(
     if (!('plan' in o)) issues.add(child(p, 'plan'), undefined, 'missing plan', 'an attention plan');
     else {
       const plan = readPlan(issues, child(p, 'plan'), o.plan, context.grid);
+      // Stryker disable next-line ConditionalExpression: an invalid plan has already added an issue, so the rule is rejected (equivalent)
       if (plan) rule.plan = plan;
     }
+    // Stryker disable next-line ConditionalExpression,BooleanLiteral: a rule with issues makes the whole table fail through the issue list as well (equivalent)
     if (issues.issues.length !== before) ok = false;
     else rules.push(rule);
   });

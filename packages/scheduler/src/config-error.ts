@@ -17,10 +17,9 @@ export interface ConfigIssue {
 }
 
 function show(value: unknown): string {
-  if (value === undefined) return 'undefined';
-  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value); // JSON would print null
   try {
-    const text = JSON.stringify(value);
+    const text = JSON.stringify(value) ?? String(value); // undefined, functions and symbols have no JSON
     return text.length > 80 ? `${text.slice(0, 77)}...` : text;
   } catch {
     return String(value);

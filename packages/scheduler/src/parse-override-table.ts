@@ -26,11 +26,7 @@ export function safeParseOverrideTable(options: ParseOverrideTableOptions): Safe
   const issues = new IssueList();
   const input = options.table;
   const grid = options.grid === undefined ? undefined : readGrid(issues, 'grid', options.grid);
-  const context = {
-    ...(options.steps === undefined ? {} : { steps: options.steps }),
-    ...(options.model === undefined ? {} : { model: options.model }),
-    ...(grid === undefined ? {} : { grid }),
-  };
+  const context = { steps: options.steps, model: options.model, grid };
   const isWrapped = typeof input === 'object' && input !== null && !Array.isArray(input) && 'overrides' in input;
   if (isWrapped) readObject(issues, '', input, ['overrides'], 'an override table { overrides: [...] }'); // unknown fields
   const value = isWrapped ? (input as { overrides: unknown }).overrides : input;

@@ -20,6 +20,7 @@ const TOP_FIELDS = ['extends', 'steps', 'alpha1', 'alpha2', 'denseSteps', 'grid'
 /** Applies `extends: '<preset>'`: top-level fields replace the preset's, `phases` and `model` merge per key. */
 function withPreset(issues: IssueList, input: Record<string, unknown>): Record<string, unknown> {
   if (input.extends === undefined) return input;
+  // Stryker disable next-line ConditionalExpression: the typeof test only narrows the type: includes() is false for every non-string (equivalent)
   if (typeof input.extends !== 'string' || !(SCHEDULE_PRESET_NAMES as readonly string[]).includes(input.extends)) {
     issues.add('extends', input.extends, 'unknown preset', SCHEDULE_PRESET_NAMES.map((n) => `'${n}'`).join(', '));
     return input;
@@ -57,6 +58,7 @@ export function safeParseScheduleConfig(input: unknown): SafeParseResult<Schedul
   const steps = readInt(issues, 'steps', o.steps, 1, SCHEDULE_LIMITS.maxSteps);
   const alpha1 = readUnit(issues, 'alpha1', o.alpha1);
   const alpha2 = readUnit(issues, 'alpha2', o.alpha2);
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: the undefined tests only narrow the type: any comparison with undefined is false (equivalent)
   if (alpha1 !== undefined && alpha2 !== undefined && alpha1 > alpha2) {
     issues.add('alpha1', alpha1, `alpha1 must not exceed alpha2 (${alpha2})`, `a number in [0, alpha2 = ${alpha2}]`);
   }
@@ -77,16 +79,13 @@ export function safeParseScheduleConfig(input: unknown): SafeParseResult<Schedul
     const early = read('early');
     const middle = read('middle');
     const late = read('late');
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: a missing plan has already added an issue, so the config is rejected whatever phases holds (equivalent)
     if (early && middle && late) phases = { early, middle, late };
   }
   const overrides =
     o.overrides === undefined
       ? []
-      : readOverrides(issues, 'overrides', o.overrides, {
-          ...(steps === undefined ? {} : { steps }),
-          ...(model === undefined ? {} : { model }),
-          ...(grid === undefined ? {} : { grid }),
-        });
+      : readOverrides(issues, 'overrides', o.overrides, { steps, model, grid });
 
   if (issues.issues.length > 0) return { success: false, error: new ConfigError({ issues: issues.issues }) };
   const value: ScheduleConfig = {

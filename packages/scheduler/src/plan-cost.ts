@@ -25,7 +25,7 @@ export interface PlanCost {
   readonly executedRelative: number;
 }
 
-const sharedCache = new BlockMaskCache({ capacity: 64 });
+const sharedCache = new BlockMaskCache(); // 64 masks
 
 /**
  * Cost of `plan` on `grid` (`{ frames, height, width }` or `[T, H, W]`). `blockRows` is the row count of the
@@ -37,6 +37,7 @@ const sharedCache = new BlockMaskCache({ capacity: 64 });
 export function planCost(options: { plan: AttentionPlan; grid: Size3; blockRows: number; cache?: BlockMaskCache }): PlanCost {
   const { plan, blockRows } = options;
   const grid = toGridDims(options.grid);
+  // Stryker disable next-line ConditionalExpression: the typeof test only narrows the type: Number.isSafeInteger is false for every non-number (equivalent)
   if (typeof blockRows !== 'number' || !Number.isSafeInteger(blockRows) || blockRows < 1) {
     throw new InvalidArgumentError({
       argument: 'blockRows',
