@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# One GPU call for a session's acceptance checks: the kernels suite, sanitizers and benchmark (run-kernels.sh), the
+# composed attention op's GPU suite (small and medium) with compute-sanitizer memcheck, and the composed-vs-kernel
+# benchmark at Wan 720p. Needs (carried, git-ignored): .gpu/node.xz, native/build/Release, packages/*/dist.
+# Usage: scripts/gpu/run-session.sh   (logs under $OUT)
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-/tmp/fpsattn-out}
+mkdir -p "$OUT"
+if ! command -v node >/dev/null 2>&1; then
+  mkdir -p /tmp/nodebin && xz -dc .gpu/node.xz > /tmp/nodebin/node && chmod +x /tmp/nodebin/node
+  export PATH=/tmp/nodebin:$PATH
+fi
+mkdir -p node_modules/@fpsattn
+for p in fp8 tiling scheduler kernels attention; do [ -e node_modules/@fpsattn/$p ] || ln -s ../../packages/$p node_modules/@fpsattn/$p; done
+[ -e node_modules/@fpsattn/native ] || ln -s ../../native node_modules/@fpsattn/native
+SAN=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+rc=0
+OUT=$OUT scripts/gpu/run-kernels.sh test sanitize bench > "$OUT/kernels.log" 2>&1 || rc=1
+grep -E "^# (tests|pass|fail)|exit status|run-kernels: exit|== " "$OUT/kernels.log"
+echo "== attention GPU suite (small, medium)"
+for size in small medium; do
+  FPSATTN_GPU_TEST_SIZE=$size node --test --test-reporter=spec packages/attention/gpu-test/attention.test.mjs > "$OUT/attention-$size.log" 2>&1 || rc=1
+  grep -E "^ℹ (tests|pass|fail)|✖" "$OUT/attention-$size.log" | head -20
+done
+echo "== compute-sanitizer memcheck on the attention GPU suite (small)"
+FPSATTN_GPU_TEST_SIZE=small FPSATTN_SYNC_CHECK=1 "$SAN" --tool memcheck --error-exitcode 3 --print-limit 20 \
+  node --test packages/attention/gpu-test/attention.test.mjs > "$OUT/attention-memcheck.log" 2>&1
+s=$?; echo "attention memcheck exit status: $s"; tail -n 4 "$OUT/attention-memcheck.log"; [ $s -eq 0 ] || rc=1
+echo "== composed op vs kernel alone (720p)"
+(cd packages/attention && node bench/composed-vs-kernel.mjs --reps 10 --out "$OUT/composed.json") 2>&1 | tee "$OUT/composed.log" || rc=1
+echo "run-session: exit $rc"
+exit $rc
