@@ -4,8 +4,9 @@
  * order, no padding, no block lists, no group maps; masks come from tiling's token-level brute force and groups from
  * each token's tile coordinates.
  */
-import { computeScale, decodeFp8, encodeFp8, reciprocalScale } from '@fpsattn/fp8';
+import { computeScale, decodeFp8, encodeFp8, float32ToBf16Bits, reciprocalScale } from '@fpsattn/fp8';
 import { channelMeanCpu } from '@fpsattn/kernels';
+import { seededRandom } from '@fpsattn/kernels/testing';
 import type { AttentionPlan } from '@fpsattn/scheduler';
 import { type Size3, toDims3, toGridDims } from '@fpsattn/tiling';
 import { bruteForceTileId, bruteForceTokenMask } from '@fpsattn/tiling/testing';
@@ -162,4 +163,22 @@ export function attentionErrorStats(actual: Uint16Array | Float64Array, expected
     dot += a * e;
   }
   return { maxAbs, relL2: Math.sqrt(diff2 / ref2), cosine: dot / Math.sqrt(act2 * ref2) };
+}
+
+/**
+ * BF16 inputs for attention tests, [rows, cols] row-major: values of about unit size (sums of three uniforms), so that
+ * scores q.k / sqrt(headDim) are O(1) and the softmax is soft (every key of a window matters, P's quantization shows,
+ * a wrong mask or scale cannot hide behind a one-hot row). `kLike`: a per-channel offset of up to 3 (what K smoothing
+ * removes) and every 37th channel (from 5) 20-50x larger (outliers).
+ */
+export function unitBf16(options: { length: number; seed: number; cols: number; kLike?: boolean }): Uint16Array {
+  const { length, seed, cols } = options;
+  const rnd = seededRandom(seed);
+  const offset = Float64Array.from({ length: cols }, () => (options.kLike ? 3 * (rnd() * 2 - 1) : 0));
+  const gain = Float64Array.from({ length: cols }, (_, c) => (options.kLike && c % 37 === 5 ? 20 + 30 * rnd() : 1));
+  return Uint16Array.from({ length }, (_, i) => {
+    const c = i % cols;
+    const x = (rnd() + rnd() + rnd() - 1.5) * 2;
+    return float32ToBf16Bits(x * (gain[c] as number) + (offset[c] as number));
+  });
 }
