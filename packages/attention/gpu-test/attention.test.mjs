@@ -7,7 +7,7 @@
 // FPSATTN_GPU_TEST_SIZE=small (3x10x16 tokens, default) | medium (6x20x24); FPSATTN_GPU_TEST_ON_CPU=1: dry run on CPU.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CpuBackend, attentionForward, loadBackend } from '@fpsattn/kernels';
+import { CpuBackend, attentionForward, channelMean, expandRowScales, gatherRows, loadBackend, quantizeRows, quantizeV } from '@fpsattn/kernels';
 import { AttentionGeometryCache, attention } from '../dist/index.js';
 import { attentionErrorStats, rasterAttentionReference, unitBf16 } from '../dist/testing.js';
 
@@ -93,5 +93,80 @@ describe(`attention on ${gpu?.name ?? 'no device'} (${SIZE}: ${N} tokens, ${HEAD
         assert.ok(agree.cosine > 0.9999, `gpu vs twin cosine ${agree.cosine}`);
       });
     }
+  }
+});
+
+// Diagnostics that split a composed-op disagreement in two: (1) every preparation step (gather with V amax, channel
+// mean, quantizeRows, expandRowScales, quantizeV) must give the same bytes on CUDA as on the CPU (they are bit-exact
+// ops); (2) attentionForward alone, on byte-identical prepared operands, CUDA against the float64 twin.
+describe(`attention preparation and kernel alone on ${gpu?.name ?? 'no device'}`, { skip: skipReason ?? false }, () => {
+  const fp8Plans = PLANS.filter(([, o]) => (o.plan ?? o.plans[0]).mode.startsWith('fp8'));
+  for (const [name, options] of fp8Plans) {
+    test(`${name}: preparation bit-exact, then attentionForward alone`, async () => {
+      const batch = 2;
+      const bits = inputs(batch, 300);
+      const prepare = (be) => {
+        const g = new AttentionGeometryCache().get({ backend: be, grid: GRID, plan: options.plan, plans: options.plans });
+        const t = (b) => be.fromArray(b, [batch * N, COLS], 'bf16');
+        const [q, k, v] = [t(bits.q), t(bits.k), t(bits.v)];
+        const G = g.quantGroups.groupCount;
+        const pad = (x, amax) => {
+          const dst = be.empty([batch * g.npad, COLS], 'bf16');
+          for (let b = 0; b < batch; b++) gatherRows({ src: x.sliceRows(b * N, N), map: g.rowMap, out: dst.sliceRows(b * g.npad, g.npad), amax: amax?.sliceRows(b, 1).reshape([COLS]) });
+          return dst;
+        };
+        const vAmax = be.empty([batch, COLS], 'f32');
+        const [qp, kp, vp] = [pad(q), pad(k), pad(v, vAmax)];
+        const means = options.kSmoothing ? [0, 1].map((b) => channelMean({ x: k.sliceRows(b * N, N) })) : [undefined, undefined];
+        const quant = (xp, mean) => {
+          const codes = be.empty([batch * g.npad, COLS], 'e4m3');
+          const table = be.empty([batch * G, HEADS], 'f32');
+          for (let b = 0; b < batch; b++) {
+            quantizeRows({ x: xp.sliceRows(b * g.npad, g.npad), groups: g.quantGroups, headDim: HEAD_DIM, format: 'e4m3', mean: mean[b], out: { codes: codes.sliceRows(b * g.npad, g.npad), scales: table.sliceRows(b * G, G) } });
+          }
+          return { codes, table, perRow: expandRowScales({ scales: table, groups: g.quantGroups }) };
+        };
+        const qq = quant(qp, [undefined, undefined]);
+        const kq = quant(kp, means);
+        const vCodes = be.empty([batch * COLS, g.npad], 'e4m3');
+        const vScales = be.empty([batch, COLS], 'f32');
+        for (let b = 0; b < batch; b++) {
+          quantizeV({ v: vp.sliceRows(b * g.npad, g.npad), format: 'e4m3', amax: vAmax.sliceRows(b, 1).reshape([COLS]), tokenStride: g.npad, out: { codesT: vCodes.sliceRows(b * COLS, COLS), scales: vScales.sliceRows(b, 1).reshape([COLS]) } });
+        }
+        return { g, tensors: { qp, kp, vp, vAmax, qCodes: qq.codes, qTable: qq.table, qScale: qq.perRow, kCodes: kq.codes, kTable: kq.table, kScale: kq.perRow, vCodes, vScales } };
+      };
+      const onGpu = prepare(gpu);
+      await gpu.synchronize();
+      const onCpu = prepare(cpu);
+      for (const [key, t] of Object.entries(onCpu.tensors)) {
+        const a = new Uint8Array(t.downloadSync().buffer);
+        const b = new Uint8Array((await onGpu.tensors[key].download()).buffer);
+        const first = a.findIndex((x, i) => x !== b[i]);
+        assert.equal(first, -1, `${key}: CUDA and CPU bytes differ first at byte ${first}`);
+      }
+      // attentionForward alone on the same bytes.
+      const run = (be, prep) => {
+        const { g, tensors: p } = prep;
+        return attentionForward({
+          q: p.qCodes.reshape([batch, g.npad, COLS]),
+          k: p.kCodes.reshape([batch, g.npad, COLS]),
+          v: p.vCodes.reshape([batch, COLS, g.npad]),
+          qScale: p.qScale,
+          kScale: p.kScale,
+          vScale: p.vScales,
+          blockValidRows: g.blockValidRows,
+          rowPtr: g.blockLists?.rowPtr ?? null,
+          colIdx: g.blockLists?.colIdx ?? null,
+          headDim: HEAD_DIM,
+        });
+      };
+      const gpuOut = run(gpu, onGpu);
+      await gpu.synchronize();
+      const gpuBits = await gpuOut.download();
+      const cpuBits = run(cpu, onCpu).downloadSync();
+      const agree = attentionErrorStats(gpuBits, bf16ToF64(cpuBits));
+      console.log(`# ${name}: attentionForward alone, CUDA vs twin relL2 ${agree.relL2.toExponential(2)} cosine ${agree.cosine.toFixed(7)} maxAbs ${agree.maxAbs.toExponential(2)}`);
+      assert.ok(agree.cosine > 0.9999, `attentionForward alone: CUDA vs twin cosine ${agree.cosine}`);
+    });
   }
 });
