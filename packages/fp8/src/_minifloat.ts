@@ -19,16 +19,19 @@ export function encodeMinifloat(value: number, layout: MinifloatLayout, overflow
   const sign = value < 0 || Object.is(value, -0) ? layout.signBit : 0;
   const magnitude = Math.abs(value);
   if (magnitude === Infinity) return sign | overflowCode;
+  // Stryker disable next-line ConditionalExpression: without it zero still encodes to the signed zero code (log2(0) = -Infinity clamps to the subnormal binade, quantized to 0) (equivalent)
   if (magnitude === 0) return sign;
 
   // Exponent of the binade holding `magnitude`, clamped to the subnormal binade. Math.log2 can be off by one near
   // powers of two, so correct it against exact powers of two.
   const minExponent = 1 - layout.bias;
   let exponent = Math.floor(Math.log2(magnitude));
-  // Stryker disable next-line EqualityOperator: at magnitude = 2^exponent either binade gives the same code (the carry below) (equivalent)
+  // The two corrections below are defensive: Math.log2 is off only within an ulp of a power of two, where both binades
+  // round to the same code (the carry), so their mutants are equivalent; at magnitude = 2^exponent likewise.
+  // Stryker disable next-line EqualityOperator,ConditionalExpression: see above (equivalent)
   if (2 ** exponent > magnitude) exponent -= 1;
-  // Stryker disable next-line EqualityOperator,ConditionalExpression: equality as above; and V8's Math.log2 is exact on powers of two and monotonic, so it never lands a binade low (defensive, no input reaches it)
-  else if (2 ** (exponent + 1) <= magnitude) exponent += 1;
+  // Stryker disable next-line EqualityOperator,ConditionalExpression,AssignmentOperator: see above (equivalent, and unreached: V8's log2 never lands a binade low)
+  if (2 ** (exponent + 1) <= magnitude) exponent += 1;
   exponent = Math.max(exponent, minExponent);
 
   // `magnitude / quantum` is exact (division by a power of two, far from underflow) and below 2^(mantissaBits+1),

@@ -29,6 +29,7 @@ describe('deprecated positional forms', () => {
     expect(decodeFp8(0x7e, 'e4m3')).toBe(448);
     expect(computeScale(896, 'e4m3')).toBe(2);
     expect(computeScale(0, 'e5m2')).toBe(1);
+    expect(() => computeScale(null as never, 'e4m3')).toThrow("'amax' holds null at flat index 0");
   });
 
   it('encodeBf16Array(input, out) and decodeBf16Array(input, out)', () => {

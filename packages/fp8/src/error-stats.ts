@@ -54,12 +54,14 @@ export function errorStats(first: ErrorStatsOptions | ArrayLike<number>, second?
     sumSqDiff += d * d;
     dot += r * a;
     const ad = Math.abs(d);
+    // Stryker disable next-line EqualityOperator: >= only rewrites an equal maximum (equivalent)
     if (ad > maxAbsError) maxAbsError = ad;
   }
   const count = reference.length;
   if (nonFiniteCount > 0) {
     return { relativeL2: Number.NaN, cosine: Number.NaN, maxAbsError: Number.NaN, snrDb: Number.NaN, nonFiniteCount, count };
   }
+  // Stryker disable next-line ConditionalExpression: with sumSqRef = 0 and a non-zero difference the division also gives Infinity (equivalent)
   const relativeL2 = sumSqDiff === 0 ? 0 : sumSqRef === 0 ? Infinity : Math.sqrt(sumSqDiff) / Math.sqrt(sumSqRef);
   const cosine =
     sumSqRef === 0 && sumSqApprox === 0 ? 1 : sumSqRef === 0 || sumSqApprox === 0 ? 0 : dot / Math.sqrt(sumSqRef * sumSqApprox);
