@@ -1,5 +1,5 @@
 // Standalone GPU harness of the fused attention kernel (native/src/kernels/attention): correctness against a
-// float64 CPU reference of the SPEC math (tmp/SPEC.md, "Attention contract") and CUDA-event timings.
+// float64 CPU reference of the SPEC math (docs/attention-contract.md) and CUDA-event timings.
 //
 //   build: native/test/attention/build.sh  ->  .gpu/attention_harness
 //   run:   .gpu/attention_harness [--quick] [--no-bench] [--reps N] [--only NAME]

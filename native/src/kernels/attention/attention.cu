@@ -1,4 +1,4 @@
-// attention.cu: kernel shell and launcher of the fused FP8/BF16 block-sparse attention (issue 8, tmp/SPEC.md).
+// attention.cu: kernel shell and launcher of the fused FP8/BF16 block-sparse attention (issue 8, docs/attention-contract.md).
 //
 //   void launchAttention(const AttentionParams& p, cudaStream_t stream)
 // computes out = softmax(Q K^T * scales) V per (batch, head, 128-row query block) over the key blocks of the query

@@ -1,4 +1,4 @@
-// AttentionParams: the argument block of the fused attention kernel (tmp/SPEC.md, "Attention contract").
+// AttentionParams: the argument block of the fused attention kernel (docs/attention-contract.md).
 // Host and device visible, plain data. The caller allocates every buffer (no workspace is needed):
 //   q, k      [B, Npad, H*D]  e4m3 codes (dtype 1) or bf16 (dtype 0), rows tile-major and padded to 128-row blocks
 //   v         fp8: V^T codes [B, H*D, vTokenStride] (keys contiguous); bf16: [B, Npad, H*D]

@@ -1,5 +1,5 @@
 /**
- * The float64 CPU twin of the attention kernel (tmp/SPEC.md "Attention contract"): block-streaming online softmax
+ * The float64 CPU twin of the attention kernel (docs/attention-contract.md): block-streaming online softmax
  * over key blocks in CSR order, with the kernel's fake quantization of P, on already decoded operands. Pure functions
  * on typed arrays: the CPU backend of `attentionForward` runs them, and the GPU suite compares the kernel with them.
  *
