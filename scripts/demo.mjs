@@ -3,16 +3,20 @@
 //   1. @fpsattn/kernels: which backend runs (CUDA on a Hopper GPU, else the bit-identical CPU backend), and why.
 //   2. @fpsattn/scheduler: the Wan 720p schedule (Algorithm 1's phases) with density and FLOPs per step.
 //   3. @fpsattn/tiling: the block mask of the early-phase window on the real 720p grid, built and timed.
-//   4. @fpsattn/kernels + @fpsattn/fp8: Q, K, V of a small video (tile-major gather, FP8 quantization with one scale
-//      per (tile, head) for Q/K and per channel for V, K smoothing), checked against a float64 reference.
+//   4. @fpsattn/attention geometry + @fpsattn/kernels + @fpsattn/fp8: Q, K, V of a small video through the
+//      plan-to-device path (tile-major padded gather, FP8 quantization with one scale per (tile, head) for Q/K and per
+//      channel for V, K smoothing), checked against a float64 reference.
+//   5. @fpsattn/attention: the FPSAttention op in its four modes, against float64 attention.
 // Usage: npm run demo   (after npm ci; `turbo run build` runs first)   Options: --steps N (default 50)
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { decodeBf16Array, encodeBf16Array, errorStats } from '@fpsattn/fp8';
 import { createRng, randomFloat32 } from '@fpsattn/fp8/testing';
-import { channelMean, createGroupMap, createRowMap, dequantizeRows, dequantizeV, doctor, formatDoctor, gatherRows, getBackend, quantizeRows, quantizeV } from '@fpsattn/kernels';
+import { channelMean, dequantizeRows, dequantizeV, doctor, formatDoctor, gatherRows, getBackend, quantizeRows, quantizeV } from '@fpsattn/kernels';
 import { explain, formatExplainTable, schedulePreset } from '@fpsattn/scheduler';
-import { blockMaskStats, buildBlockMask, createTileLayout, createTilePermutation, WAN_720P_GRID } from '@fpsattn/tiling';
+import { blockMaskStats, buildBlockMask, createTileLayout, WAN_720P_GRID } from '@fpsattn/tiling';
+import { attention, attentionGeometry } from '@fpsattn/attention';
+import { attentionErrorStats, rasterAttentionReference, unitBf16 } from '@fpsattn/attention/testing';
 
 const { values: args } = parseArgs({ options: { steps: { type: 'string', default: '50' } } });
 const steps = Number(args.steps);
@@ -53,11 +57,13 @@ const tile = [3, 5, 8];
 const heads = 2;
 const headDim = 128;
 const cols = heads * headDim;
-const layout = createTileLayout({ grid, tile });
-const { forward } = createTilePermutation(layout);
-const tokens = layout.grid.numTokens;
-const tileOfRow = new Int32Array(tokens);
-for (let u = 0; u < layout.numTiles; u++) tileOfRow.fill(u, layout.tileOffsets[u], layout.tileOffsets[u + 1]);
+// The plan-to-device path: the geometry of the early phase's plan (FP8 sparse, Q/K scales per 3D tile) gives the
+// tile-major padded order, the gather map and the quantization groups, cached for every later call with this plan.
+const plan = { mode: 'fp8-sparse', granularity: { kind: 'tile', tile }, sparsity: { tile, window: { kind: 'clamped', tiles: [1, 1, 1] } } };
+const geometry = attentionGeometry({ backend, grid, plan });
+const tokens = geometry.numTokens;
+const npad = geometry.npad;
+const { slotToToken } = geometry.host;
 
 const rng = createRng(2026);
 // BF16 bit patterns, as GPU tensors hold them (encodeBf16Array rounds to nearest even, like __float2bfloat16_rn).
@@ -65,12 +71,11 @@ const qBits = encodeBf16Array(randomFloat32(rng, tokens * cols, { outlierFractio
 const kBits = encodeBf16Array(randomFloat32(rng, tokens * cols, { std: 2 }).map((x) => x + 3)); // a bias K smoothing removes
 const vBits = encodeBf16Array(randomFloat32(rng, tokens * cols, { std: 0.5 }));
 
-const map = createRowMap({ backend, indices: forward, targetRows: tokens, name: 'tile-major' });
-const groups = createGroupMap({ backend, groupOfRow: tileOfRow, groupCount: layout.numTiles, name: 'tiles' });
-const q = gatherRows({ src: backend.fromArray(qBits, [tokens, cols], 'bf16', { name: 'q' }), map });
-const k = gatherRows({ src: backend.fromArray(kBits, [tokens, cols], 'bf16', { name: 'k' }), map });
+const groups = geometry.quantGroups;
+const q = gatherRows({ src: backend.fromArray(qBits, [tokens, cols], 'bf16', { name: 'q' }), map: geometry.rowMap });
+const k = gatherRows({ src: backend.fromArray(kBits, [tokens, cols], 'bf16', { name: 'k' }), map: geometry.rowMap });
 const vAmax = backend.empty([cols], 'f32', { name: 'v.amax' }); // V's per-channel amax, computed during the gather
-const v = gatherRows({ src: backend.fromArray(vBits, [tokens, cols], 'bf16', { name: 'v' }), map, amax: vAmax });
+const v = gatherRows({ src: backend.fromArray(vBits, [tokens, cols], 'bf16', { name: 'v' }), map: geometry.rowMap, amax: vAmax });
 const mean = channelMean({ x: k });
 const q8 = quantizeRows({ x: q, groups, headDim, format: 'e4m3' });
 const k8 = quantizeRows({ x: k, groups, headDim, format: 'e4m3', mean });
@@ -79,30 +84,73 @@ const qBack = dequantizeRows({ ...q8, groups });
 const kBack = dequantizeRows({ ...k8, groups });
 const vBack = dequantizeV({ ...v8 });
 
-// float64 references in tile-major order (K smoothed with its own float64 mean).
+// float64 references in the geometry's padded tile-major order (padding rows are zeros; K smoothed with its own
+// float64 mean over the padded rows, as channelMean averages what it is given).
 const tiled = (f) => {
-  const out = new Float64Array(f.length);
-  for (let i = 0; i < tokens; i++) for (let c = 0; c < cols; c++) out[i * cols + c] = f[forward[i] * cols + c];
+  const out = new Float64Array(npad * cols);
+  for (let i = 0; i < npad; i++) {
+    const t = slotToToken[i];
+    if (t >= 0) for (let c = 0; c < cols; c++) out[i * cols + c] = f[t * cols + c];
+  }
   return out;
 };
 const refQ = tiled(decodeBf16Array(qBits));
 const refV = tiled(decodeBf16Array(vBits));
 const refK = tiled(decodeBf16Array(kBits));
 const kMean = new Float64Array(cols);
-for (let i = 0; i < tokens; i++) for (let c = 0; c < cols; c++) kMean[c] += refK[i * cols + c] / tokens;
-for (let i = 0; i < tokens; i++) for (let c = 0; c < cols; c++) refK[i * cols + c] -= kMean[c];
+for (let i = 0; i < npad; i++) for (let c = 0; c < cols; c++) kMean[c] += refK[i * cols + c] / npad;
+for (let i = 0; i < npad; i++) for (let c = 0; c < cols; c++) refK[i * cols + c] -= kMean[c];
 
 const rows = [
   ['Q', 'per (tile, head)', q8.scales.numel, refQ, await qBack.download()],
   ['K (smoothed)', 'per (tile, head)', k8.scales.numel, refK, await kBack.download()],
-  ['V', 'per channel, K-major', v8.scales.numel, refV, await vBack.download()],
+  ['V', 'per channel, K-major', v8.scales.numel, refV, (await vBack.download()).subarray(0, npad * cols)],
 ].map(([tensor, granularity, scales, ref, back]) => {
   const s = errorStats(ref, back);
   return { tensor, granularity, scales, 'rel L2': s.relativeL2.toExponential(2), cosine: s.cosine.toFixed(6), 'SNR dB': s.snrDb.toFixed(1) };
 });
-console.log(`${tokens} tokens (grid ${grid.frames}x${grid.height}x${grid.width}, ${layout.numTiles} tiles of ${tile.join('x')}), ${heads} heads x ${headDim}, E4M3; quantized path: ${q8.path}`);
+console.log(
+  `${tokens} tokens (grid ${grid.frames}x${grid.height}x${grid.width}, ${geometry.tileLayout.numTiles} tiles of ${tile.join('x')}, ` +
+    `padded to ${npad} rows), ${heads} heads x ${headDim}, E4M3; quantized path: ${q8.path}`,
+);
 console.table(rows);
 for (const t of [q, k, v, vAmax, mean, q8.codes, q8.scales, k8.codes, k8.scales, v8.codesT, v8.scales, qBack, kBack, vBack]) t.dispose();
-map.dispose();
-groups.dispose();
+await backend.synchronize();
+
+section(`5. the FPSAttention op in every mode on the ${backend.name} backend, against float64 attention`);
+// Soft inputs (O(1) scores, K offsets and outlier channels) for the op, raster order, batch 1.
+const aq = unitBf16({ length: tokens * cols, seed: 1, cols });
+const ak = unitBf16({ length: tokens * cols, seed: 2, cols, kLike: true });
+const av = unitBf16({ length: tokens * cols, seed: 3, cols });
+const window = { kind: 'clamped', tiles: [1, 1, 1] };
+const modes = [
+  ['dense-bf16', { mode: 'dense-bf16' }],
+  ['sparse-bf16', { mode: 'sparse-bf16', sparsity: { tile, window } }],
+  ['fp8-dense', { mode: 'fp8-dense', granularity: { kind: 'tile', tile } }],
+  ['fp8-sparse', { mode: 'fp8-sparse', granularity: { kind: 'tile', tile }, sparsity: { tile, window } }],
+];
+const table = [];
+for (const [mode, p] of modes) {
+  const t = (bits, name) => backend.fromArray(bits, [1, tokens, cols], 'bf16', { name });
+  const [tq, tk, tv] = [t(aq, 'q'), t(ak, 'k'), t(av, 'v')];
+  const t0 = performance.now();
+  const out = attention({ q: tq, k: tk, v: tv, grid, plan: p, kSmoothing: true });
+  const bits = await out.download();
+  const ms = performance.now() - t0;
+  const reference = rasterAttentionReference({ q: aq, k: ak, v: av, batch: 1, grid, headDim, plan: p, kSmoothing: true });
+  // The same attention without FP8: the BF16 mode of the same sparsity.
+  const bf16Plan = p.mode === 'fp8-dense' ? { mode: 'dense-bf16' } : p.mode === 'fp8-sparse' ? { mode: 'sparse-bf16', sparsity: p.sparsity } : p;
+  const exact = rasterAttentionReference({ q: aq, k: ak, v: av, batch: 1, grid, headDim, plan: bf16Plan });
+  const vsSame = attentionErrorStats(bits, reference);
+  const vsExact = attentionErrorStats(bits, exact);
+  table.push({
+    mode,
+    'rel L2 vs float64 (same quantization)': vsSame.relL2.toExponential(2),
+    'rel L2 vs float64 (unquantized)': vsExact.relL2.toExponential(2),
+    cosine: vsExact.cosine.toFixed(6),
+    'wall ms': ms.toFixed(1),
+  });
+  for (const x of [tq, tk, tv, out]) x.dispose();
+}
+console.table(table);
 await backend.synchronize();
