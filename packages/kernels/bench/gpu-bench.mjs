@@ -111,7 +111,7 @@ function record(name, t, minBytes, actualBytes = minBytes, note = '') {
 
 // Permutation (tile-major order from @fpsattn/tiling; the argument works with a layout or { layout } signature)
 const layout = createTileLayout({ grid: { frames: GRID[0], height: GRID[1], width: GRID[2] }, tile: [3, 5, 8] });
-const { forward } = createTilePermutation({ ...layout, layout });
+const { forward } = createTilePermutation({ layout });
 const tm = { perm: forward, tileOfSlot: T.groupOfRuns(layout.tileOffsets), tileCount: layout.numTiles };
 const perm = K.createRowMap({ backend, indices: tm.perm, targetRows: ROWS });
 const mapBytes = ROWS * 4;

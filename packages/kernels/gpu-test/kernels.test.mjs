@@ -65,7 +65,7 @@ function assertMatches(op, actual, expected, what) {
 }
 
 /** tiling's tile permutation, whichever argument style the installed tiling takes (a layout, or { layout }). */
-const permutationOf = (layout) => createTilePermutation({ ...layout, layout });
+const permutationOf = (layout) => createTilePermutation({ layout });
 
 /** Tile-major order from @fpsattn/tiling: perm[tileMajor] = raster, the tile of each tile-major row, raster groups. */
 function tileMajor(grid, tile) {

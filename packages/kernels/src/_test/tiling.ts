@@ -1,17 +1,12 @@
 // Tile-major maps of a small video from @fpsattn/tiling (a devDependency of the tests), in the form the kernel tests use.
-import { type TilePermutation, createPaddedTileLayout, createTileLayout, createTilePermutation } from '@fpsattn/tiling';
+import { createPaddedTileLayout, createTileLayout, createTilePermutation } from '@fpsattn/tiling';
 import { groupOfRuns, groupsInRasterOrder } from '../testing';
 
 export type Grid3 = readonly [number, number, number];
 
-/** tiling's tile permutation, whichever argument style the installed tiling takes (a layout, or `{ layout }`). */
-function permutationOf(layout: ReturnType<typeof createTileLayout>): TilePermutation {
-  return createTilePermutation({ ...layout, layout } as never);
-}
-
 export function tileMajor(grid: Grid3, tile: Grid3) {
   const layout = createTileLayout({ grid: { frames: grid[0], height: grid[1], width: grid[2] }, tile: [tile[0], tile[1], tile[2]] });
-  const { forward } = permutationOf(layout);
+  const { forward } = createTilePermutation({ layout });
   const tileOfSlot = groupOfRuns(layout.tileOffsets);
   return { layout, perm: forward, tileOfSlot, tileCount: layout.numTiles, rasterGroups: groupsInRasterOrder(tileOfSlot, forward) };
 }
