@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { decodeBf16Array, encodeBf16Array, errorStats } from '@fpsattn/fp8';
 import { createRng, randomFloat32 } from '@fpsattn/fp8/testing';
-import { channelMean, dequantizeRows, dequantizeV, doctor, formatDoctor, gatherRows, getBackend, quantizeRows, quantizeV } from '@fpsattn/kernels';
+import { ATTENTION_TILE_POLICY, channelMean, dequantizeRows, dequantizeV, doctor, formatDoctor, gatherRows, getBackend, quantizeRows, quantizeV } from '@fpsattn/kernels';
 import { explain, formatExplainTable, schedulePreset } from '@fpsattn/scheduler';
 import { blockMaskStats, buildBlockMask, createTileLayout, WAN_720P_GRID } from '@fpsattn/tiling';
 import { attention, attentionGeometry } from '@fpsattn/attention';
@@ -31,8 +31,8 @@ console.log(formatDoctor(doctor()));
 const backend = getBackend();
 
 section(`2. schedule: preset wan-720p, ${steps} steps (our defaults; the paper does not publish its alphas and windows)`);
-const config = schedulePreset('wan-720p', { steps });
-console.log(formatExplainTable(explain({ config })));
+const config = schedulePreset({ name: 'wan-720p', steps });
+console.log(formatExplainTable(explain({ config, blockRows: ATTENTION_TILE_POLICY.blockM })));
 
 section('3. block mask of the early phase on the 720p grid');
 const early = config.phases.early;
@@ -67,9 +67,9 @@ const { slotToToken } = geometry.host;
 
 const rng = createRng(2026);
 // BF16 bit patterns, as GPU tensors hold them (encodeBf16Array rounds to nearest even, like __float2bfloat16_rn).
-const qBits = encodeBf16Array(randomFloat32(rng, tokens * cols, { outlierFraction: 0.002 }));
-const kBits = encodeBf16Array(randomFloat32(rng, tokens * cols, { std: 2 }).map((x) => x + 3)); // a bias K smoothing removes
-const vBits = encodeBf16Array(randomFloat32(rng, tokens * cols, { std: 0.5 }));
+const qBits = encodeBf16Array({ input: randomFloat32({ rng, length: tokens * cols, outlierFraction: 0.002 }) });
+const kBits = encodeBf16Array({ input: randomFloat32({ rng, length: tokens * cols, std: 2 }).map((x) => x + 3) }); // a bias K smoothing removes
+const vBits = encodeBf16Array({ input: randomFloat32({ rng, length: tokens * cols, std: 0.5 }) });
 
 const groups = geometry.quantGroups;
 const q = gatherRows({ src: backend.fromArray(qBits, [tokens, cols], 'bf16', { name: 'q' }), map: geometry.rowMap });
@@ -94,9 +94,9 @@ const tiled = (f) => {
   }
   return out;
 };
-const refQ = tiled(decodeBf16Array(qBits));
-const refV = tiled(decodeBf16Array(vBits));
-const refK = tiled(decodeBf16Array(kBits));
+const refQ = tiled(decodeBf16Array({ input: qBits }));
+const refV = tiled(decodeBf16Array({ input: vBits }));
+const refK = tiled(decodeBf16Array({ input: kBits }));
 const kMean = new Float64Array(cols);
 for (let i = 0; i < npad; i++) for (let c = 0; c < cols; c++) kMean[c] += refK[i * cols + c] / npad;
 for (let i = 0; i < npad; i++) for (let c = 0; c < cols; c++) refK[i * cols + c] -= kMean[c];
@@ -106,7 +106,7 @@ const rows = [
   ['K (smoothed)', 'per (tile, head)', k8.scales.numel, refK, await kBack.download()],
   ['V', 'per channel, K-major', v8.scales.numel, refV, (await vBack.download()).subarray(0, npad * cols)],
 ].map(([tensor, granularity, scales, ref, back]) => {
-  const s = errorStats(ref, back);
+  const s = errorStats({ reference: ref, approx: back });
   return { tensor, granularity, scales, 'rel L2': s.relativeL2.toExponential(2), cosine: s.cosine.toFixed(6), 'SNR dB': s.snrDb.toFixed(1) };
 });
 console.log(

@@ -33,17 +33,10 @@ export interface HalfArrayOptions<In, Out> {
   out?: Out;
 }
 
-/** Accepts `{ input, out }` or the deprecated positional `(input, out)`. Private to the package. */
-export function halfArrayOptions<In, Out>(first: HalfArrayOptions<In, Out> | In, out?: Out): HalfArrayOptions<In, Out> {
-  return ArrayBuffer.isView(first) ? { input: first as In, out } : (first as HalfArrayOptions<In, Out>);
-}
 
 /** Encodes float32 values as BF16 bits. */
-export function encodeBf16Array(options: HalfArrayOptions<Float32Array, Uint16Array>): Uint16Array;
-/** @deprecated Positional form, kept while callers migrate: pass `{ input, out }`. */
-export function encodeBf16Array(input: Float32Array, out?: Uint16Array): Uint16Array;
-export function encodeBf16Array(first: HalfArrayOptions<Float32Array, Uint16Array> | Float32Array, legacyOut?: Uint16Array): Uint16Array {
-  const { input, out } = halfArrayOptions(first, legacyOut);
+export function encodeBf16Array(options: HalfArrayOptions<Float32Array, Uint16Array>): Uint16Array {
+  const { input, out } = options;
   expectTypedArray('input', input, Float32Array);
   const result = out ?? new Uint16Array(input.length);
   expectTypedArray('out', result, Uint16Array);
@@ -55,11 +48,8 @@ export function encodeBf16Array(first: HalfArrayOptions<Float32Array, Uint16Arra
 }
 
 /** Decodes BF16 bits to float32. */
-export function decodeBf16Array(options: HalfArrayOptions<Uint16Array, Float32Array>): Float32Array;
-/** @deprecated Positional form, kept while callers migrate: pass `{ input, out }`. */
-export function decodeBf16Array(input: Uint16Array, out?: Float32Array): Float32Array;
-export function decodeBf16Array(first: HalfArrayOptions<Uint16Array, Float32Array> | Uint16Array, legacyOut?: Float32Array): Float32Array {
-  const { input, out } = halfArrayOptions(first, legacyOut);
+export function decodeBf16Array(options: HalfArrayOptions<Uint16Array, Float32Array>): Float32Array {
+  const { input, out } = options;
   expectTypedArray('input', input, Uint16Array);
   const result = out ?? new Float32Array(input.length);
   expectTypedArray('out', result, Float32Array);

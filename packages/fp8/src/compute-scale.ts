@@ -21,10 +21,8 @@ export const MIN_SCALE = 2 ** -126;
  * @example computeScale({ amax: 896, format: 'e4m3' }) // 2
  */
 export function computeScale(options: { amax: number; format: Fp8Format }): number;
-/** @deprecated Positional form, kept while callers migrate: pass `{ amax, format }`. */
-export function computeScale(amax: number, format: Fp8Format): number;
-export function computeScale(first: { amax: number; format: Fp8Format } | number, format?: Fp8Format): number {
-  const { amax, format: name } = typeof first === 'object' && first !== null ? first : { amax: first, format: format as Fp8Format };
+export function computeScale(options: { amax: number; format: Fp8Format }): number {
+  const { amax, format: name } = options;
   const spec = fp8FormatSpec(name);
   if (typeof amax !== 'number' || Number.isNaN(amax) || !Number.isFinite(Math.fround(amax))) {
     throw new NonFiniteValueError({ tensor: 'amax', index: 0, value: amax, hint: 'a scale needs a finite amax' });

@@ -10,13 +10,7 @@ export interface DecodeFp8ArrayOptions {
 }
 
 /** Decodes FP8 codes to float32 through the format's 256-entry table. */
-export function decodeFp8Array(options: DecodeFp8ArrayOptions): Float32Array;
-/** @deprecated Positional form, kept while callers migrate: pass `{ codes, format, out }`. */
-export function decodeFp8Array(codes: Uint8Array, format: Fp8Format, out?: Float32Array): Float32Array;
-export function decodeFp8Array(first: DecodeFp8ArrayOptions | Uint8Array, format?: Fp8Format, out?: Float32Array): Float32Array {
-  const options: DecodeFp8ArrayOptions = ArrayBuffer.isView(first)
-    ? { codes: first, format: format as Fp8Format, out }
-    : first;
+export function decodeFp8Array(options: DecodeFp8ArrayOptions): Float32Array {
   const { codes } = options;
   const table = fp8DecodeTable(options.format);
   expectTypedArray('codes', codes, Uint8Array);

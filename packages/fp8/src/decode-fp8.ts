@@ -46,11 +46,7 @@ export interface DecodeFp8Options {
  *
  * @example decodeFp8({ code: 0x7e, format: 'e4m3' }) // 448
  */
-export function decodeFp8(options: DecodeFp8Options): number;
-/** @deprecated Positional form, kept while callers migrate: pass `{ code, format }`. */
-export function decodeFp8(code: number, format: Fp8Format): number;
-export function decodeFp8(first: DecodeFp8Options | number, format?: Fp8Format): number {
-  const options = typeof first === 'number' ? { code: first, format: format as Fp8Format } : first;
+export function decodeFp8(options: DecodeFp8Options): number {
   const { code } = options;
   if (!Number.isInteger(code) || code < 0 || code > 255) {
     throw new InvalidArgumentError({ argument: 'code', value: code, message: `expected an integer in 0..255, got ${code}` });

@@ -19,15 +19,7 @@ const ROUND_MAGIC = 6755399441055744;
  * Encodes float32 values to FP8 codes, bit-identical to `encodeFp8` on each element but much faster: the normal
  * range rounds by integer arithmetic on the float32 bits; the subnormal range by an exact power-of-two scaling.
  */
-export function encodeFp8Array(options: EncodeFp8ArrayOptions): Uint8Array;
-/** @deprecated Positional form, kept while callers migrate: pass `{ input, format, saturate, out }`. */
-export function encodeFp8Array(input: Float32Array, format: Fp8Format, options?: { saturate?: boolean; out?: Uint8Array }): Uint8Array;
-export function encodeFp8Array(
-  first: EncodeFp8ArrayOptions | Float32Array,
-  format?: Fp8Format,
-  legacy?: { saturate?: boolean; out?: Uint8Array },
-): Uint8Array {
-  const options: EncodeFp8ArrayOptions = ArrayBuffer.isView(first) ? { ...legacy, input: first, format: format as Fp8Format } : first;
+export function encodeFp8Array(options: EncodeFp8ArrayOptions): Uint8Array {
   const { input } = options;
   const spec = fp8FormatSpec(options.format);
   expectTypedArray('input', input, Float32Array);

@@ -24,10 +24,8 @@ export interface ErrorStatsOptions {
 
 /** Compares two equally long arrays (typed arrays or plain number arrays). */
 export function errorStats(options: ErrorStatsOptions): ErrorStats;
-/** @deprecated Positional form, kept while callers migrate: pass `{ reference, approx }`. */
-export function errorStats(reference: ArrayLike<number>, approx: ArrayLike<number>): ErrorStats;
-export function errorStats(first: ErrorStatsOptions | ArrayLike<number>, second?: ArrayLike<number>): ErrorStats {
-  const { reference, approx } = second === undefined ? (first as ErrorStatsOptions) : { reference: first as ArrayLike<number>, approx: second };
+export function errorStats(options: ErrorStatsOptions): ErrorStats {
+  const { reference, approx } = options;
   if (reference == null || typeof reference.length !== 'number') {
     throw new InvalidArgumentError({ argument: 'reference', value: reference, message: 'expected an array of numbers' });
   }

@@ -128,10 +128,8 @@ export interface DequantizeOptions {
 
 /** Reconstructs float32 values: float32(decode(code) * scale). */
 export function dequantize(options: DequantizeOptions): Float32Array;
-/** @deprecated Positional form, kept while callers migrate: pass `{ quantized, out }`. */
-export function dequantize(quantized: QuantizedTensor, out?: Float32Array): Float32Array;
-export function dequantize(first: DequantizeOptions | QuantizedTensor, legacyOut?: Float32Array): Float32Array {
-  const { quantized, out } = 'quantized' in first ? first : { quantized: first, out: legacyOut };
+export function dequantize(options: DequantizeOptions): Float32Array {
+  const { quantized, out } = options;
   const { codes, scales, rows, cols, format, granularity } = quantized;
   const layout = resolveScaleLayout({ granularity, rows, cols });
   expectLength('codes', codes.length, rows * cols, `a [${rows}, ${cols}] tensor`);

@@ -63,11 +63,6 @@ describe('schedulePreset', () => {
     expect(() => schedulePreset({ name: 'wan-1080p' as never })).toThrow(/unknown preset/);
   });
 
-  it('still takes the deprecated positional form (name, options) while callers migrate', () => {
-    expect(schedulePreset('wan-720p', { steps: 20 })).toEqual(schedulePreset({ name: 'wan-720p', steps: 20 }));
-    expect(schedulePreset('dense')).toEqual(schedulePreset({ name: 'dense' }));
-    expect(() => schedulePreset('wan-480p', { resolution: '720p' })).toThrow(/fixes its resolution/);
-  });
 });
 
 describe('schedulePreset returns fresh configs', () => {

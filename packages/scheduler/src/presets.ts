@@ -107,14 +107,7 @@ function mapPhases(config: ScheduleConfig, f: (plan: AttentionPlan) => Attention
  *
  * @example schedulePreset({ name: 'wan-720p', steps: 30 })
  */
-export function schedulePreset(options: { name: SchedulePresetName; resolution?: WanResolution; steps?: number }): ScheduleConfig;
-/** @deprecated Positional form, kept while callers migrate: pass `{ name, resolution, steps }`. */
-export function schedulePreset(name: SchedulePresetName, options?: { resolution?: WanResolution; steps?: number }): ScheduleConfig;
-export function schedulePreset(
-  first: { name: SchedulePresetName; resolution?: WanResolution; steps?: number } | SchedulePresetName,
-  legacy: { resolution?: WanResolution; steps?: number } = {},
-): ScheduleConfig {
-  const options = typeof first === 'string' ? { ...legacy, name: first } : first;
+export function schedulePreset(options: { name: SchedulePresetName; resolution?: WanResolution; steps?: number }): ScheduleConfig {
   const { name } = options;
   const steps = options.steps ?? 50;
   if (!Number.isInteger(steps) || steps < 1 || steps > SCHEDULE_LIMITS.maxSteps) {

@@ -23,11 +23,8 @@ export interface TilePermutation {
  *
  * @example createTilePermutation({ layout: createTileLayout({ grid: [21, 45, 80], tile: [3, 5, 8] }) }).forward
  */
-export function createTilePermutation(options: { layout: TileLayout }): TilePermutation;
-/** @deprecated Positional form, kept while callers migrate: pass `{ layout }`. */
-export function createTilePermutation(layout: TileLayout): TilePermutation;
-export function createTilePermutation(options: { layout: TileLayout } | TileLayout): TilePermutation {
-  const layout = 'layout' in options ? options.layout : options;
+export function createTilePermutation(options: { layout: TileLayout }): TilePermutation {
+  const { layout } = options;
   const { grid, tile, tilesPerAxis } = layout;
   const { frames, height, width, numTokens } = grid;
   const forward = new Int32Array(numTokens);

@@ -31,15 +31,7 @@ export interface RandomFloat32Options {
 }
 
 /** Normal random values (Box-Muller), never exactly zero, with optional outliers. */
-export function randomFloat32(options: RandomFloat32Options): Float32Array;
-/** @deprecated Positional form, kept while callers migrate: pass `{ rng, length, ...options }`. */
-export function randomFloat32(rng: Rng, length: number, options?: Omit<RandomFloat32Options, 'rng' | 'length'>): Float32Array;
-export function randomFloat32(
-  first: RandomFloat32Options | Rng,
-  legacyLength?: number,
-  legacyOptions?: Omit<RandomFloat32Options, 'rng' | 'length'>,
-): Float32Array {
-  const options: RandomFloat32Options = typeof first === 'function' ? { ...legacyOptions, rng: first, length: legacyLength as number } : first;
+export function randomFloat32(options: RandomFloat32Options): Float32Array {
   const { rng, length } = options;
   const std = options.std ?? 1;
   const outlierFraction = options.outlierFraction ?? 0;

@@ -48,7 +48,7 @@ export function dequantizeRowsCpu(o: {
 }): Float32Array {
   const { codes, scales, groupOfRow, rows, cols, headDim, format } = o;
   const heads = cols / headDim;
-  const out = decodeFp8Array(codes.subarray(0, rows * cols), format, o.out);
+  const out = decodeFp8Array({ codes: codes.subarray(0, rows * cols), format, out: o.out });
   // Stryker disable next-line EqualityOperator: one more iteration only touches indices past a typed array's end (reads undefined, writes ignored)
   for (let r = 0; r < rows; r++) {
     const base = (groupOfRow[r] as number) * heads;

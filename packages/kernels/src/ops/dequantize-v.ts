@@ -34,7 +34,7 @@ export function dequantizeVCpu(o: {
   out?: Float32Array;
 }): Float32Array {
   const { codesT, scales, rows, cols, tokenStride, format } = o;
-  const decoded = decodeFp8Array(codesT, format);
+  const decoded = decodeFp8Array({ codes: codesT, format });
   const out = o.out ?? new Float32Array(rows * cols);
   for (let c = 0; c < cols; c++) {
     const s = scales[c] as number;

@@ -111,7 +111,7 @@ export function quantizeRowsCpu(o: QuantizeRowsCpuOptions): { codes: Uint8Array;
     }
   }
   const scales = o.scales ?? new Float32Array(groupCount * heads);
-  for (let i = 0; i < amax.length; i++) scales[i] = computeScale(amax[i] as number, format);
+  for (let i = 0; i < amax.length; i++) scales[i] = computeScale({ amax: amax[i] as number, format });
   const codes = o.codes ?? new Uint8Array(rows * cols);
   const scaled = new Float32Array(cols);
   const inverses = scales.map(reciprocalScale);
@@ -124,7 +124,7 @@ export function quantizeRowsCpu(o: QuantizeRowsCpuOptions): { codes: Uint8Array;
       // Stryker disable next-line EqualityOperator: channel `end` is rewritten with its own head's scale right after (or lies past the row)
       for (let c = h * headDim, end = c + headDim; c < end; c++) scaled[c] = (row[c] as number) * inv;
     }
-    encodeFp8Array(scaled, format, { saturate: true, out: codes.subarray(r * cols, (r + 1) * cols) });
+    encodeFp8Array({ input: scaled, format, saturate: true, out: codes.subarray(r * cols, (r + 1) * cols) });
   }
   return { codes, scales };
 }

@@ -24,7 +24,7 @@ describe('quantizeVCpu', () => {
         for (let t = ROWS; t < tokenStride; t++) expect(twin.codesT[c * tokenStride + t]).toBe(0);
       }
       const deq = dequantizeVCpu({ ...twin, rows: ROWS, cols: COLS, tokenStride, format });
-      expect(bitsEqual(deq, dequantize(ref))).toBe(-1);
+      expect(bitsEqual(deq, dequantize({ quantized: ref }))).toBe(-1);
     }
   });
 
@@ -37,7 +37,7 @@ describe('quantizeVCpu', () => {
       const s = scales[c] as number;
       for (let t = 0; t < ROWS; t++) {
         const v = f[t * COLS + c] as number;
-        const back = decodeFp8(codesT[c * ROWS + t] as number, 'e4m3') * s;
+        const back = decodeFp8({ code: codesT[c * ROWS + t] as number, format: 'e4m3' }) * s;
         // E4M3: 3 mantissa bits -> relative error <= 2^-4 for normals; absolute 2^-10 * s below the normal range.
         const bound = Math.max(Math.abs(v) * 2 ** -4, 2 ** -10 * s) * (1 + 1e-6);
         worst = Math.max(worst, Math.abs(back - v) / bound);

@@ -70,7 +70,7 @@ const FLOAT32_MAX = 3.4028234663852886e38;
 /** The scale of a handed-in amax: the contract's scale for a positive finite amax, else 1 (as scaleFromAmax). */
 function scaleOfGivenAmax(amax: number, format: Fp8Format): number {
   // Stryker disable next-line EqualityOperator: computeScale(0) is 1 too
-  return amax > 0 && amax <= FLOAT32_MAX ? computeScale(amax, format) : 1;
+  return amax > 0 && amax <= FLOAT32_MAX ? computeScale({ amax, format }) : 1;
 }
 
 /**
@@ -92,7 +92,7 @@ export function quantizeVCpu(o: QuantizeVCpuOptions): { codesT: Uint8Array; scal
     bf16BitsToFloat32Array(v.subarray(r * cols, (r + 1) * cols), row);
     // Stryker disable next-line EqualityOperator: one more iteration only touches indices past a typed array's end (reads undefined, writes ignored)
     for (let c = 0; c < cols; c++) scaled[c] = (row[c] as number) * (inverses[c] as number);
-    encodeFp8Array(scaled, format, { saturate: true, out: codes });
+    encodeFp8Array({ input: scaled, format, saturate: true, out: codes });
     // Stryker disable next-line EqualityOperator: one more iteration only touches indices past a typed array's end (reads undefined, writes ignored)
     for (let c = 0; c < cols; c++) codesT[c * tokenStride + r] = codes[c] as number;
   }
