@@ -194,6 +194,16 @@ describe('attention (CPU backend) against a raster float64 reference with the sa
     expect(attentionErrorStats(out.downloadSync(), other).relL2).toBeGreaterThan(10 * TOLERANCE['sparse-bf16']);
   });
 
+  it('uses the softmax scale it is given (default 1 / sqrt(headDim))', () => {
+    const c = cases[0]!;
+    const { bits, q, k, v } = inputs(c, 19);
+    const ref = (softmaxScale?: number) =>
+      rasterAttentionReference({ q: bits[0]!, k: bits[1]!, v: bits[2]!, batch: c.batch, grid: c.grid, headDim: c.headDim, plan: c.plan, softmaxScale });
+    const sharp = attention({ q, k, v, grid: c.grid, plan: c.plan, headDim: c.headDim, softmaxScale: 0.5, cache }).downloadSync();
+    expect(attentionErrorStats(sharp, ref(0.5)).relL2).toBeLessThan(TOLERANCE['dense-bf16']);
+    expect(attentionErrorStats(sharp, ref()).relL2).toBeGreaterThan(10 * TOLERANCE['dense-bf16']);
+  });
+
   it('writes into out, and returns the same results through a warm cache', () => {
     const c = cases[4]!;
     const { q, k, v } = inputs(c, 13);
@@ -236,6 +246,20 @@ describe('attention (CPU backend) against a raster float64 reference with the sa
   });
 
   describe('errors name the tensor, the dimension and the rule', () => {
+    const MESSAGES: Record<string, string> = {
+      "k with another token count": "attention: k dimension 1 is 69: expected 70 like q [1, 70, 128]: q, k and v have one shape",
+      "q not of the grid": "attention: q dimension 1 is 70: expected 80 tokens, one per token of the grid 2x5x8",
+      "columns not whole heads": "attention: q dimension 2 is 96: expected heads * headDim columns, a positive multiple of headDim 64",
+      "a head dim the kernel lacks": "attention: q dimension 2 is split into heads of 32: headDim is one of 64, 128",
+      "v of another dtype": "attention: v is of dtype f32: q, k and v are BF16 ([batch, tokens, heads * headDim])",
+      "a 2-D q": "attention: q is of shape [70, 128]: expected 3 dimensions [batch, tokens, heads * headDim]",
+      "an out of another shape": "attention: out dimension 0 is 2: expected 1: out has q's shape [1, 70, 128]",
+      "a q that is no tensor": "attention: q is 1,2,3: expected a BF16 Tensor of @fpsattn/kernels",
+      "a k on another backend": "attention: k is on another cpu backend: q, k, v (and out) live on one backend",
+      "an out on another backend": "attention: out is on another cpu backend: q, k, v (and out) live on one backend",
+      "an empty batch": "attention: q dimension 0 is 0: the batch holds at least one item",
+      "a v with another column count": "attention: v dimension 2 is 64: expected 128 like q [1, 70, 128]: q, k and v have one shape",
+    };
     const c = cases[0]!;
     const base = () => {
       const { q, k, v } = inputs(c, 16);
@@ -249,6 +273,11 @@ describe('attention (CPU backend) against a raster float64 reference with the sa
       ['v of another dtype', { v: backend.empty([1, 70, 128], 'f32') }, { tensor: 'v', dimension: null }],
       ['a 2-D q', { q: backend.empty([70, 128], 'bf16') }, { tensor: 'q', dimension: null }],
       ['an out of another shape', { out: backend.empty([2, 70, 128], 'bf16') }, { tensor: 'out', dimension: 0 }],
+      ['a q that is no tensor', { q: [1, 2, 3] }, { tensor: 'q', dimension: null }],
+      ['a k on another backend', { k: new CpuBackend().empty([1, 70, 128], 'bf16') }, { tensor: 'k', dimension: null }],
+      ['an out on another backend', { out: new CpuBackend().empty([1, 70, 128], 'bf16') }, { tensor: 'out', dimension: null }],
+      ['an empty batch', { q: backend.empty([0, 70, 128], 'bf16'), k: backend.empty([0, 70, 128], 'bf16'), v: backend.empty([0, 70, 128], 'bf16') }, { tensor: 'q', dimension: 0 }],
+      ['a v with another column count', { v: backend.empty([1, 70, 64], 'bf16') }, { tensor: 'v', dimension: 2 }],
     ])('%s', (_, change, fields) => {
       let error: unknown;
       try {
@@ -259,6 +288,7 @@ describe('attention (CPU backend) against a raster float64 reference with the sa
       expect(error).toBeInstanceOf(AttentionInputError);
       expect(error).toMatchObject({ ...fields, code: ATTENTION_ERROR_CODES.INVALID_INPUT });
       expect((error as Error).message).toMatch(/^attention: /);
+      expect((error as Error).message).toBe(MESSAGES[_]);
     });
 
     it('reads the head dim off per-head plans', () => {
