@@ -189,19 +189,23 @@ function run(c: RunContext): Tensor<'bf16'> {
   let attended: Tensor<'bf16'>;
   const lists = g.blockLists;
   const toRaster = g.rowMap === null ? c.out : undefined; // the identity order writes the caller's out directly
+  // What both operand types hand the kernel: the geometry's blocks and lists, and where the output goes.
+  const common = {
+    blockValidRows: g.blockValidRows,
+    rowPtr: lists?.rowPtr ?? null,
+    colIdx: lists?.colIdx ?? null,
+    headDim,
+    softmaxScale,
+    out: toRaster === undefined ? undefined : scope.t(toRaster.reshape([batch, npad, cols])),
+    // Stryker disable next-line StringLiteral,ObjectLiteral: a tensor's name labels errors and debugging; no result depends on it
+    name: `${name}.out`,
+  };
   if (!fp8) {
     attended = attentionForward({
       q: as3(qp, npad),
       k: as3(kp, npad),
       v: as3(vp, npad),
-      blockValidRows: g.blockValidRows,
-      rowPtr: lists?.rowPtr ?? null,
-      colIdx: lists?.colIdx ?? null,
-      headDim,
-      softmaxScale,
-      out: toRaster === undefined ? undefined : scope.t(toRaster.reshape([batch, npad, cols])),
-      // Stryker disable next-line StringLiteral,ObjectLiteral: a tensor's name labels errors and debugging; no result depends on it
-      name: `${name}.out`,
+      ...common,
     });
   } else {
     const groups = g.quantGroups;
@@ -253,14 +257,7 @@ function run(c: RunContext): Tensor<'bf16'> {
       qScale: qq.perRow,
       kScale: kq.perRow,
       vScale: vScales,
-      blockValidRows: g.blockValidRows,
-      rowPtr: lists?.rowPtr ?? null,
-      colIdx: lists?.colIdx ?? null,
-      headDim,
-      softmaxScale,
-      out: toRaster === undefined ? undefined : scope.t(toRaster.reshape([batch, npad, cols])),
-      // Stryker disable next-line StringLiteral,ObjectLiteral: a tensor's name labels errors and debugging; no result depends on it
-      name: `${name}.out`,
+      ...common,
     });
   }
   if (g.rowMap === null) {
