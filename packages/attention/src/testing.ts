@@ -4,7 +4,7 @@
  * order, no padding, no block lists, no group maps; masks come from tiling's token-level brute force and groups from
  * each token's tile coordinates.
  */
-import { computeScale, decodeFp8, encodeFp8, float32ToBf16Bits, reciprocalScale } from '@fpsattn/fp8';
+import { computeScale, decodeFp8, encodeFp8, errorStats, float32ToBf16Bits, reciprocalScale } from '@fpsattn/fp8';
 import { channelMeanCpu } from '@fpsattn/kernels';
 import { seededRandom } from '@fpsattn/kernels/testing';
 import type { AttentionPlan } from '@fpsattn/scheduler';
@@ -146,23 +146,12 @@ export interface AttentionErrorStats {
   cosine: number;
 }
 
-/** Error of BF16 output bits (or float values) against a float64 reference. */
+/** Error of BF16 output bits (or float values) against a float64 reference (@fpsattn/fp8 errorStats: any NaN or
+ * infinity makes every statistic NaN, so it never passes a bound). */
 export function attentionErrorStats(actual: Uint16Array | Float64Array, expected: Float64Array): AttentionErrorStats {
-  let maxAbs = 0;
-  let diff2 = 0;
-  let ref2 = 0;
-  let act2 = 0;
-  let dot = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual instanceof Uint16Array ? bf16(actual[i] as number) : (actual[i] as number);
-    const e = expected[i] as number;
-    maxAbs = Math.max(maxAbs, Math.abs(a - e));
-    diff2 += (a - e) * (a - e);
-    ref2 += e * e;
-    act2 += a * a;
-    dot += a * e;
-  }
-  return { maxAbs, relL2: Math.sqrt(diff2 / ref2), cosine: dot / Math.sqrt(act2 * ref2) };
+  const approx = actual instanceof Uint16Array ? Float64Array.from(actual, bf16) : actual;
+  const s = errorStats({ reference: expected, approx });
+  return { maxAbs: s.maxAbsError, relL2: s.relativeL2, cosine: s.cosine };
 }
 
 /**
