@@ -2,7 +2,8 @@
 // float64 CPU reference of the SPEC math (docs/attention-contract.md) and CUDA-event timings.
 //
 //   build: native/test/attention/build.sh  ->  .gpu/attention_harness
-//   run:   .gpu/attention_harness [--quick] [--no-bench] [--reps N] [--only NAME]
+//   run:   .gpu/attention_harness [--quick] [--no-bench] [--no-check] [--reps N] [--dtype fp8|bf16]
+//          [--only small | NAME | ,NAME,NAME,]   large NAMEs: 480p 720p 720p-tiles 720p-b2 14b-720p (default 480p, 720p)
 //
 // Inputs: random N(0,1) fields or "DiT-like" fields (smooth 3-D fields over a (T,H,W) token grid, 3-D RoPE applied
 // to Q and K, a few K outlier channels with 20-50x the typical magnitude). FP8 mode quantizes Q and K per row
@@ -217,12 +218,18 @@ struct Prepared {
   std::vector<uint8_t> qc, kc, vct;   // fp8 codes; vct = V^T [B, HD, vStride]
   std::vector<uint16_t> qb, kb, vb;   // bf16
   std::vector<float> qs, ks, vs;      // [B,H,npad], [B,H,npad], [B,HD]
+  std::vector<float> kbs;             // kScales::block: [B,H,nb] (ks then holds each row's block scale)
   void *dq = nullptr, *dk = nullptr, *dv = nullptr;
-  float *dqs = nullptr, *dks = nullptr, *dvs = nullptr;
+  float *dqs = nullptr, *dks = nullptr, *dvs = nullptr, *dkbs = nullptr;
   int32_t* dvalid = nullptr;
 };
 
-static void prepare(const FloatData& d, bool fp8, bool tensorScales, Prepared& P) {
+// Q/K scale granularity of the FP8 preparation: per row ('token'), one per (batch, head) ('tensor'), or for K one per
+// (batch, head, key block) passed to the kernel as kBlockScale ('block'; Q stays per row).
+enum class Scales { token, tensor, block };
+static const char* scalesName(Scales s) { return s == Scales::token ? "fp8-token" : s == Scales::tensor ? "fp8-tensor" : "fp8-kblock"; }
+
+static void prepare(const FloatData& d, bool fp8, Scales scales, Prepared& P) {
   const Shape& sh = d.sh;
   P.sh = sh;
   P.fp8 = fp8;
@@ -243,7 +250,7 @@ static void prepare(const FloatData& d, bool fp8, bool tensorScales, Prepared& P
     P.kc.resize(n);
     P.qs.assign(int64_t(sh.B) * sh.H * sh.npad, 1.f);
     P.ks.assign(int64_t(sh.B) * sh.H * sh.npad, 1.f);
-    auto quantRows = [&](const std::vector<float>& x, std::vector<uint8_t>& codes, std::vector<float>& sc) {
+    auto quantRows = [&](const std::vector<float>& x, std::vector<uint8_t>& codes, std::vector<float>& sc, Scales mode) {
       // per (b, h): per-row amax, or the max over valid rows ('tensor')
       parallelFor(int64_t(sh.B) * sh.H, [&](int64_t a, int64_t e) {
         for (int64_t bh = a; bh < e; ++bh) {
@@ -257,8 +264,11 @@ static void prepare(const FloatData& d, bool fp8, bool tensorScales, Prepared& P
             am[r] = m;
             if (int(r % 128) < sh.valid[r / 128]) tensorAmax = std::max(tensorAmax, m);
           }
+          std::vector<float> blockAmax(sh.nb, 0.f);
+          for (int64_t r = 0; r < sh.npad; ++r)
+            if (int(r % 128) < sh.valid[r / 128]) blockAmax[r / 128] = std::max(blockAmax[r / 128], am[r]);
           for (int64_t r = 0; r < sh.npad; ++r) {
-            const float amax = tensorScales ? tensorAmax : am[r];
+            const float amax = mode == Scales::tensor ? tensorAmax : mode == Scales::block ? blockAmax[r / 128] : am[r];
             const float scale = amax > 0.f ? amax / 448.f : 1.f;
             sc[(int64_t(b) * sh.H + h) * sh.npad + r] = scale;
             const float* px = &x[(int64_t(b) * sh.npad + r) * HD + h * 128];
@@ -268,8 +278,13 @@ static void prepare(const FloatData& d, bool fp8, bool tensorScales, Prepared& P
         }
       });
     };
-    quantRows(d.q, P.qc, P.qs);
-    quantRows(d.k, P.kc, P.ks);
+    quantRows(d.q, P.qc, P.qs, scales == Scales::tensor ? Scales::tensor : Scales::token);
+    quantRows(d.k, P.kc, P.ks, scales);
+    if (scales == Scales::block) {
+      P.kbs.resize(int64_t(sh.B) * sh.H * sh.nb);
+      for (int64_t bh = 0; bh < int64_t(sh.B) * sh.H; ++bh)
+        for (int kb = 0; kb < sh.nb; ++kb) P.kbs[bh * sh.nb + kb] = P.ks[bh * sh.npad + int64_t(kb) * 128];
+    }
     // V: per channel over valid rows, V^T layout
     P.vs.assign(int64_t(sh.B) * HD, 1.f);
     P.vct.assign(int64_t(sh.B) * HD * sh.vStride, 0x7E);  // garbage beyond npad (448)
@@ -298,7 +313,10 @@ static void prepare(const FloatData& d, bool fp8, bool tensorScales, Prepared& P
     P.dk = up(P.kc.data(), n);
     P.dv = up(P.vct.data(), P.vct.size());
     P.dqs = (float*)up(P.qs.data(), P.qs.size() * 4);
-    P.dks = (float*)up(P.ks.data(), P.ks.size() * 4);
+    if (scales == Scales::block)
+      P.dkbs = (float*)up(P.kbs.data(), P.kbs.size() * 4);
+    else
+      P.dks = (float*)up(P.ks.data(), P.ks.size() * 4);
     P.dvs = (float*)up(P.vs.data(), P.vs.size() * 4);
   } else {
     P.dq = up(P.qb.data(), n * 2);
@@ -308,7 +326,7 @@ static void prepare(const FloatData& d, bool fp8, bool tensorScales, Prepared& P
   P.dvalid = (int32_t*)up(sh.valid.data(), sh.valid.size() * 4);
 }
 static void release(Prepared& P) {
-  for (void* p : {P.dq, P.dk, P.dv, (void*)P.dqs, (void*)P.dks, (void*)P.dvs, (void*)P.dvalid})
+  for (void* p : {P.dq, P.dk, P.dv, (void*)P.dqs, (void*)P.dks, (void*)P.dvs, (void*)P.dkbs, (void*)P.dvalid})
     if (p) CK(cudaFree(p));
   P = Prepared();
 }
@@ -397,6 +415,7 @@ static void runKernel(const Prepared& P, const Lists& L, void* out, float scale)
   p.v = P.dv;
   p.qScale = P.dqs;
   p.kScale = P.dks;
+  p.kBlockScale = P.dkbs;
   p.vScale = P.dvs;
   p.blockValidRows = P.dvalid;
   p.rowPtr = L.dense ? nullptr : L.dRow;
@@ -633,12 +652,13 @@ static void bench(const char* name, const Prepared& P, const Lists& L, void* dOu
 }
 
 int main(int argc, char** argv) {
-  bool quick = false, doBench = true;
+  bool quick = false, doBench = true, doCheck = true;
   int reps = 10;
   std::string only, dtypeOnly;
   for (int i = 1; i < argc; ++i) {
     if (!strcmp(argv[i], "--quick")) quick = true;
     else if (!strcmp(argv[i], "--no-bench")) doBench = false;
+    else if (!strcmp(argv[i], "--no-check")) doCheck = false;  // large shapes: timings only
     else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
     else if (!strcmp(argv[i], "--dtype") && i + 1 < argc) dtypeOnly = argv[++i];  // fp8 | bf16 (large shapes)
@@ -651,50 +671,65 @@ int main(int argc, char** argv) {
   const double tolFp8 = 2e-2, tolBf16 = 1e-2;
 
   // ---- small cases: every row against the float64 reference ----------------------------------------------------
-  auto smallCase = [&](const char* tag, const FloatData& d, const Lists& Lin, bool tensorScales, double tf8,
-                       double tb16, bool doFp8 = true, bool doBf16 = true) {
+  // fp8Scales: the FP8 preparations to check (each against its own fake-quantized reference); doBf16: the bf16 run.
+  auto smallCase = [&](const char* tag, const FloatData& d, const Lists& Lin, std::vector<Scales> fp8Scales,
+                       double tf8, double tb16, bool doBf16 = true) {
     Lists L = Lin;
     uploadLists(L);
     void* dOut;
     const int64_t n = int64_t(d.sh.B) * d.sh.npad * d.sh.H * 128;
     CK(cudaMalloc(&dOut, n * 2));
-    for (int fp8 = 1; fp8 >= 0; --fp8) {
-      if ((fp8 && !doFp8) || (!fp8 && !doBf16)) continue;
+    for (Scales sc8 : fp8Scales) {
       Prepared P;
-      prepare(d, fp8, tensorScales, P);
+      prepare(d, true, sc8, P);
       char name[128];
-      snprintf(name, sizeof name, "%s %s", tag, fp8 ? (tensorScales ? "fp8-tensor" : "fp8-token") : "bf16");
-      report(name, check(P, L, dOut, sc, -1, d.sh.H, 1, &d), fp8 ? tf8 : tb16);
+      snprintf(name, sizeof name, "%s %s", tag, scalesName(sc8));
+      report(name, check(P, L, dOut, sc, -1, d.sh.H, 1, &d), tf8);
+      release(P);
+    }
+    if (doBf16) {
+      Prepared P;
+      prepare(d, false, Scales::token, P);
+      char name[128];
+      snprintf(name, sizeof name, "%s bf16", tag);
+      report(name, check(P, L, dOut, sc, -1, d.sh.H, 1, &d), tb16);
       release(P);
     }
     CK(cudaFree(dOut));
     freeLists(L);
   };
+  const std::vector<Scales> tokenAndBlock = {Scales::token, Scales::block};
   if (only.empty() || only == "small") {
     Lists dense;
     {
       FloatData d = makeData(makeShape(2, 2, packedValid(1000)), 0, 11);
-      smallCase("random B2 H2 N1000 dense", d, dense, false, tolFp8, tolBf16);
-      smallCase("random B2 H2 N1000 sparse(per-head, empty list)", d, randomLists(d.sh.nb, 2, 0.4, 5, 3, 1), false,
-                tolFp8, tolBf16);
+      smallCase("random B2 H2 N1000 dense", d, dense, tokenAndBlock, tolFp8, tolBf16);
+      smallCase("random B2 H2 N1000 sparse(per-head, empty list)", d, randomLists(d.sh.nb, 2, 0.4, 5, 3, 1),
+                tokenAndBlock, tolFp8, tolBf16);
     }
     {
       std::vector<int32_t> v(10, 120);
       v[7] = 0;   // a listed block with no valid row
       v[9] = 37;  // ragged last block
       FloatData d = makeData(makeShape(1, 2, v), 0, 12);
-      smallCase("random tile120 (block 7 empty) window3", d, windowLists(10, 3, 1), false, tolFp8, tolBf16);
-      smallCase("random tile120 dense", d, dense, false, tolFp8, tolBf16);
+      smallCase("random tile120 (block 7 empty) window3", d, windowLists(10, 3, 1), tokenAndBlock, tolFp8, tolBf16);
+      smallCase("random tile120 dense", d, dense, tokenAndBlock, tolFp8, tolBf16);
+    }
+    {
+      // every valid-row count a block can have past the first 32-key chunk and inside it (masking per column group)
+      std::vector<int32_t> v = {1, 7, 31, 32, 33, 64, 95, 96, 97, 127, 128, 8, 16};
+      FloatData d = makeData(makeShape(1, 1, v), 0, 15);
+      smallCase("random ragged counts 1..128 dense", d, dense, tokenAndBlock, tolFp8, tolBf16);
     }
     {
       FloatData d = makeData(makeShape(1, 1, packedValid(50)), 0, 13);
-      smallCase("random single block N50 H1", d, dense, false, tolFp8, tolBf16);
+      smallCase("random single block N50 H1", d, dense, tokenAndBlock, tolFp8, tolBf16);
     }
     {
       FloatData d = makeData(makeShape(1, 2, packedValid(4 * 32 * 32)), 1, 14, 4, 32, 32);
-      smallCase("DiT-like B1 H2 4x32x32 dense", d, dense, false, tolFp8, tolBf16);
-      smallCase("DiT-like B1 H2 4x32x32 dense", d, dense, true, tolFp8, tolBf16, true, false);
-      smallCase("DiT-like B1 H2 4x32x32 window 9", d, windowLists(32, 9, 2), false, tolFp8, tolBf16);
+      smallCase("DiT-like B1 H2 4x32x32 dense", d, dense, {Scales::token, Scales::tensor, Scales::block}, tolFp8,
+                tolBf16);
+      smallCase("DiT-like B1 H2 4x32x32 window 9", d, windowLists(32, 9, 2), tokenAndBlock, tolFp8, tolBf16);
     }
   }
   if (quick) {
@@ -703,15 +738,22 @@ int main(int argc, char** argv) {
   }
 
   // ---- Wan shapes: sampled rows against the reference, then timings ---------------------------------------------
+  // "packed": tokens packed into 128-row blocks (only the last is ragged). "tiles": the op's geometry for Wan's
+  // (3, 5, 8) attention tile, 120 tokens per block padded to 128 (every block ragged), K scale per tile = per block.
   struct Big {
     const char* name;
-    int T, Hh, W, B;
+    int T, Hh, W, B, H;
+    bool tiles;
   };
-  const Big bigs[] = {{"480p", 21, 30, 52, 1}, {"720p", 21, 45, 80, 1}};
+  const Big bigs[] = {{"480p", 21, 30, 52, 1, 12, false},      {"720p", 21, 45, 80, 1, 12, false},
+                      {"720p-tiles", 21, 45, 80, 1, 12, true}, {"720p-b2", 21, 45, 80, 2, 12, false},
+                      {"14b-720p", 21, 45, 80, 1, 40, false}};
   for (const Big& g : bigs) {
-    if (!only.empty() && only != g.name) continue;
+    const bool listed = only.empty() ? (strcmp(g.name, "480p") == 0 || strcmp(g.name, "720p") == 0) : only.find(std::string(",") + g.name + ",") != std::string::npos || only == g.name;
+    if (!listed) continue;
     const int64_t nReal = int64_t(g.T) * g.Hh * g.W;
-    FloatData d = makeData(makeShape(g.B, 12, packedValid(nReal)), 1, 21, g.T, g.Hh, g.W);
+    std::vector<int32_t> valid = g.tiles ? std::vector<int32_t>(size_t(nReal / 120), 120) : packedValid(nReal);
+    FloatData d = makeData(makeShape(g.B, g.H, valid), 1, 21, g.T, g.Hh, g.W);
     const int nb = d.sh.nb;
     Lists dense;
     // ~20% density: clamped window of round(0.2 * nb) blocks
@@ -720,16 +762,22 @@ int main(int argc, char** argv) {
     void* dOut;
     const int64_t n = int64_t(d.sh.B) * d.sh.npad * d.sh.H * 128;
     CK(cudaMalloc(&dOut, n * 2));
-    for (int fp8 = 1; fp8 >= 0; --fp8) {
-      if (!dtypeOnly.empty() && dtypeOnly != (fp8 ? "fp8" : "bf16")) continue;
+    std::vector<std::pair<bool, Scales>> runs;
+    if (dtypeOnly.empty() || dtypeOnly == "fp8") {
+      runs.push_back({true, Scales::block});
+      if (!g.tiles) runs.push_back({true, Scales::token});
+    }
+    if (dtypeOnly.empty() || dtypeOnly == "bf16") runs.push_back({false, Scales::token});
+    for (auto [fp8, sc8] : runs) {
       Prepared P;
-      prepare(d, fp8, false, P);
+      prepare(d, fp8, sc8, P);
+      const char* kind = fp8 ? scalesName(sc8) : "bf16";
       char name[128];
-      snprintf(name, sizeof name, "%s dense %s", g.name, fp8 ? "fp8" : "bf16");
-      report(name, check(P, dense, dOut, sc, 24, 2, 3, &d), fp8 ? tolFp8 : tolBf16);
+      snprintf(name, sizeof name, "%s dense %s", g.name, kind);
+      if (doCheck) report(name, check(P, dense, dOut, sc, 24, 2, 3, &d), fp8 ? tolFp8 : tolBf16);
       if (doBench) bench(name, P, dense, dOut, sc, reps);
-      snprintf(name, sizeof name, "%s sparse20 %s", g.name, fp8 ? "fp8" : "bf16");
-      report(name, check(P, sparse, dOut, sc, 24, 2, 4, &d), fp8 ? tolFp8 : tolBf16);
+      snprintf(name, sizeof name, "%s sparse20 %s", g.name, kind);
+      if (doCheck) report(name, check(P, sparse, dOut, sc, 24, 2, 4, &d), fp8 ? tolFp8 : tolBf16);
       if (doBench) bench(name, P, sparse, dOut, sc, reps);
       release(P);
     }

@@ -2,7 +2,7 @@
 //
 //   void launchAttention(const AttentionParams& p, cudaStream_t stream)
 // computes out = softmax(Q K^T * scales) V per (batch, head, 128-row query block) over the key blocks of the query
-// block's CSR list (all blocks when rowPtr is null), with the exact math of the SPEC (FP8: per-row Q/K scales,
+// block's CSR list (all blocks when rowPtr is null), with the exact math of the SPEC (FP8: per-row Q scales, per-row or per-key-block K scales,
 // per-channel V scales, P quantized to E4M3 with the fixed scale 448; BF16: P rounded to bf16). No workspace.
 //
 // Launch: grid = numBlocks * heads * batch CTAs (tile_scheduler.cuh), 384 threads = 1 producer + 2 consumer
@@ -36,7 +36,7 @@ namespace fpsattn {
 namespace attention {
 namespace {
 
-template <bool kFp8>
+template <bool kFp8, bool kKeyScale>
 __global__ void __launch_bounds__(kThreads, 1)
     attentionKernel(const __grid_constant__ CUtensorMap tmQ, const __grid_constant__ CUtensorMap tmK,
                     const __grid_constant__ CUtensorMap tmV, const AttentionParams p) {
@@ -60,7 +60,7 @@ __global__ void __launch_bounds__(kThreads, 1)
 
   if (wg == 0) {
     ptx::setMaxRegsDec<kProducerRegs>();
-    if (threadIdx.x == 0) producerLoop<kFp8>(p, &tmQ, &tmK, &tmV, base, c, list);
+    if (threadIdx.x == 0) producerLoop<kFp8, kKeyScale>(p, &tmQ, &tmK, &tmV, base, c, list);
   } else {
     ptx::setMaxRegsInc<kConsumerRegs>();
     const int cw = wg - 1;
@@ -68,14 +68,14 @@ __global__ void __launch_bounds__(kThreads, 1)
     const int rowInTile0 = cw * 64 + (t / 32) * 16 + (t % 32) / 4;
     const int quadLane = t % 4;
     float acc[64];
-    OnlineSoftmax<kFp8> sm;
+    OnlineSoftmax<kFp8, kKeyScale> sm;
     if constexpr (Schedule<kFp8>::kPingPong) {
       if (cw == 1) ptx::namedBarArrive(1, 2 * 128);  // consumer warpgroup 0 takes the first turn
     }
     if constexpr (Schedule<kFp8>::kPipeline) {
-      consumerLoop<kFp8>(p, base, c, list, cw, rowInTile0, quadLane, acc, sm, smemRaw, rawAddr);
+      consumerLoop<kFp8, kKeyScale>(p, base, c, list, cw, rowInTile0, quadLane, acc, sm, smemRaw, rawAddr);
     } else {
-      consumerLoopSerial<kFp8>(p, base, c, list, cw, rowInTile0, quadLane, acc, sm, smemRaw, rawAddr);
+      consumerLoopSerial<kFp8, kKeyScale>(p, base, c, list, cw, rowInTile0, quadLane, acc, sm, smemRaw, rawAddr);
     }
     sm.finish();
     storeOutput<kFp8>(p, c, acc, sm.l, rowInTile0, quadLane);
@@ -138,8 +138,9 @@ void launchAttention(const AttentionParams& p, cudaStream_t stream) {
   require(int64_t(p.numBlocks) * p.heads * p.batch < (int64_t(1) << 31), "too many query tiles for one grid");
   const bool fp8 = p.dtype == kAttentionE4m3;
   if (fp8) {
-    require(p.qScale && p.kScale && p.vScale, "e4m3 needs qScale, kScale and vScale");
-    require(aligned16(p.kScale), "kScale must be 16-byte aligned");
+    require(p.qScale && p.vScale, "e4m3 needs qScale and vScale");
+    require((p.kScale != nullptr) != (p.kBlockScale != nullptr), "e4m3 needs exactly one of kScale (per key) and kBlockScale (per key block)");
+    require(p.kScale == nullptr || aligned16(p.kScale), "kScale must be 16-byte aligned");
     require(p.vTokenStride >= p.npad && p.vTokenStride % 16 == 0, "vTokenStride must be >= npad and a multiple of 16");
   }
 
@@ -169,14 +170,16 @@ void launchAttention(const AttentionParams& p, cudaStream_t stream) {
   }
 
   const unsigned grid = unsigned(int64_t(p.numBlocks) * p.heads * p.batch);
-  if (fp8) {
-    constexpr uint32_t smem = SmemLayout<true>::kAlloc;
-    FPSATTN_CUDA_CHECK(cudaFuncSetAttribute(attentionKernel<true>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    attentionKernel<true><<<grid, kThreads, smem, stream>>>(tmQ, tmK, tmV, p);
+  auto launch = [&](auto kernel, uint32_t smem) {
+    FPSATTN_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(smem)));
+    kernel<<<grid, kThreads, smem, stream>>>(tmQ, tmK, tmV, p);
+  };
+  if (!fp8) {
+    launch(attentionKernel<false, false>, SmemLayout<false>::kAlloc);
+  } else if (p.kScale != nullptr) {
+    launch(attentionKernel<true, true>, SmemLayout<true>::kAlloc);
   } else {
-    constexpr uint32_t smem = SmemLayout<false>::kAlloc;
-    FPSATTN_CUDA_CHECK(cudaFuncSetAttribute(attentionKernel<false>, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    attentionKernel<false><<<grid, kThreads, smem, stream>>>(tmQ, tmK, tmV, p);
+    launch(attentionKernel<true, false>, SmemLayout<true>::kAlloc);
   }
   FPSATTN_CHECK_LAUNCH();
 }

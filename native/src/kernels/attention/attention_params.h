@@ -2,7 +2,11 @@
 // Host and device visible, plain data. The caller allocates every buffer (no workspace is needed):
 //   q, k      [B, Npad, H*D]  e4m3 codes (dtype 1) or bf16 (dtype 0), rows tile-major and padded to 128-row blocks
 //   v         fp8: V^T codes [B, H*D, vTokenStride] (keys contiguous); bf16: [B, Npad, H*D]
-//   qScale    fp8: [B, H, Npad] per-row dequant scale of q; kScale likewise for k (null for bf16)
+//   qScale    fp8: [B, H, Npad] per-row dequant scale of q (null for bf16)
+//   kScale    fp8, per-key K scales: [B, H, Npad] per-row dequant scale of k; or
+//   kBlockScale  fp8, per-key-block K scales: [B, H, numBlocks], one scale for all keys of a block (K quantized per
+//             tensor, or per tile with the tile = the attention block): saves a multiply per score. Exactly one of
+//             kScale / kBlockScale is set for fp8; both null for bf16
 //   vScale    fp8: [B, H*D] per-channel dequant scale of v (null for bf16)
 //   blockValidRows [numBlocks]: valid rows of each 128-row block (0..128); the rest is padding
 //   rowPtr    [listHeads, numBlocks + 1] CSR offsets of the key-block lists of each query block (null = dense)
@@ -26,6 +30,7 @@ struct AttentionParams {
   const float* qScale;
   const float* kScale;
   const float* vScale;
+  const float* kBlockScale;
   const int32_t* blockValidRows;
   const int32_t* rowPtr;
   const int32_t* colIdx;

@@ -178,10 +178,34 @@ __device__ __forceinline__ void wgmmaRsBf16TransB(float (&d)[64], const uint32_t
 // ---- math and packing -------------------------------------------------------------------------------------------
 // volatile: keeps the exponentials in program order relative to the (volatile) wgmma waits; without it the compiler
 // sank the softmax below the P V wait and the intra-warpgroup overlap vanished (seen in SASS, 630 TFLOP/s).
+// 2^x on the special-function unit (MUFU.EX2): 2 ulp, flushes results below 2^-126 to 0. Not volatile: it has no
+// side effect, so the compiler may schedule it freely among the FMA-pipe work.
 __device__ __forceinline__ float ex2(float x) {
   float y;
-  asm volatile("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
   return y;
+}
+// max that propagates NaN (FMNMX.NAN): a NaN score must reach the row max so the whole row turns NaN.
+__device__ __forceinline__ float maxNaN(float a, float b) {
+  float y;
+  asm("max.NaN.f32 %0, %1, %2;\n" : "=f"(y) : "f"(a), "f"(b));
+  return y;
+}
+// 2^x on the FMA/ALU pipes (FlashAttention-4's trick, so that the MUFU unit is not the only source of exponentials):
+// x = n + f with n = rint(x) (the 1.5 * 2^23 shifter) and f in [-0.5, 0.5]; 2^f by a degree-3 polynomial (relative
+// minimax fit, max relative error 7.5e-5 in fp32 Horner, far below the E4M3 step of P); then n is added to the
+// exponent field. x is clamped to [-125, +inf) first (2^-125 stands for the 0 that MUFU's flush gives below 2^-126;
+// masked keys are zeroed by the caller). A NaN x gives a meaningless finite value: the softmax makes such a row NaN
+// through its NaN-propagating row max. 8 instructions, none on the MUFU pipe.
+__device__ __forceinline__ float ex2Poly(float x) {
+  x = maxNaN(x, -125.f);
+  const float t = __fadd_rn(x, 12582912.f);   // n in the low mantissa bits of t
+  const float f = __fadd_rn(x, -__fadd_rn(t, -12582912.f));
+  float p = __fmaf_rn(0.05517149344086647f, f, 0.24261093139648438f);
+  p = __fmaf_rn(p, f, 0.6932609677314758f);
+  p = __fmaf_rn(p, f, 0.9999280571937561f);
+  // (bits of t) << 23 keeps only n << 23 (mod 2^32): the shifter's own bits shift out.
+  return __int_as_float(__float_as_int(p) + (__float_as_int(t) << 23));
 }
 // Two fp32 -> two E4M3 codes (RNE, saturating to +-448; NaN stays NaN); lo in the low byte.
 __device__ __forceinline__ uint32_t packE4m3x2(float lo, float hi) {

@@ -17,6 +17,7 @@
 //   serialise them, warning C7514).
 #pragma once
 
+#include <cfloat>
 #include <cstdint>
 
 #include "kernels/attention/attention_params.h"
@@ -29,7 +30,7 @@
 namespace fpsattn {
 namespace attention {
 
-template <bool kFp8>
+template <bool kFp8, bool kKeyScale>
 __device__ __forceinline__ void producerLoop(const AttentionParams& p, const void* tmQ, const void* tmK,
                                              const void* tmV, uint32_t base, const TileCoord& c, const KeyList& list) {
   using L = SmemLayout<kFp8>;
@@ -54,15 +55,17 @@ __device__ __forceinline__ void producerLoop(const AttentionParams& p, const voi
     const int kb = list.block(it);
     ptx::mbarWait(L::empty(base, s), parity);
     const uint32_t full = L::full(base, s);
-    ptx::mbarArriveExpectTx(full, L::kStageBytes + L::kScaleBytes);
+    ptx::mbarArriveExpectTx(full, L::kStageBytes + (kKeyScale ? L::kScaleBytes : 0u));
     const int keyRow = int(int64_t(c.batch) * p.npad) + kb * kBlockN;
     if constexpr (kFp8) {
       // K: 5-D permuted view, coordinate 4 = 16-key group.
       ptx::tmaLoad5d(L::k(base, s), tmK, full, col, 0, 0, 0, keyRow / 16);
       // V^T: rows = batch*H*D + channel, columns = keys.
       ptx::tmaLoad2d(L::v(base, s), tmV, full, kb * kBlockN, c.batch * hd + col);
-      const float* ks = p.kScale + (int64_t(c.batch) * p.heads + c.head) * p.npad + int64_t(kb) * kBlockN;
-      ptx::bulkLoad(L::scale(base, s), ks, L::kScaleBytes, full);
+      if constexpr (kKeyScale) {
+        const float* ks = p.kScale + (int64_t(c.batch) * p.heads + c.head) * p.npad + int64_t(kb) * kBlockN;
+        ptx::bulkLoad(L::scale(base, s), ks, L::kScaleBytes, full);
+      }
     } else {
       ptx::tmaLoad2d(L::k(base, s), tmK, full, col, keyRow);
       ptx::tmaLoad2d(L::k(base, s) + 16384, tmK, full, col + 64, keyRow);
@@ -89,14 +92,16 @@ __device__ __forceinline__ void issueQK(float (&sc)[64], uint64_t qDesc, uint64_
 }
 
 // o = P V of one stage into a zeroed accumulator (scale-d = 0 on the first k step; issued, not waited).
+// accumulate: add to o's current value (else o is overwritten: scale-d = 0 on the first k step).
 template <bool kFp8>
-__device__ __forceinline__ void issuePV(float (&o)[64], const uint32_t (&pa)[kFp8 ? 4 : 8][4], uint64_t vDesc) {
+__device__ __forceinline__ void issuePV(float (&o)[64], const uint32_t (&pa)[kFp8 ? 4 : 8][4], uint64_t vDesc,
+                                        bool accumulate = false) {
   if constexpr (kFp8) {
 #pragma unroll
-    for (int k = 0; k < 4; ++k) ptx::wgmmaRsE4m3(o, pa[k], vDesc + 2 * k, k);  // 32 keys = 32 bytes per k step
+    for (int k = 0; k < 4; ++k) ptx::wgmmaRsE4m3(o, pa[k], vDesc + 2 * k, k > 0 || accumulate);  // 32 keys per k step
   } else {
 #pragma unroll
-    for (int k = 0; k < 8; ++k) ptx::wgmmaRsBf16TransB(o, pa[k], vDesc + k * (2048 >> 4), k);  // 16 key rows
+    for (int k = 0; k < 8; ++k) ptx::wgmmaRsBf16TransB(o, pa[k], vDesc + k * (2048 >> 4), k > 0 || accumulate);
   }
 }
 
@@ -113,6 +118,41 @@ struct StageDescs {
   __device__ __forceinline__ uint64_t v(int s) const { return v0 + uint64_t(s) * (SmemLayout<kFp8>::kStageBytes >> 4); }
 };
 
+// What multiplies a consumer thread's two rows of scores: FP8 qScale[row] * softmaxScale * log2(e) (times the key
+// block's K scale when K has one scale per block: kBlockScale, loaded one block ahead with the block id); BF16
+// softmaxScale * log2(e). Kept >= FLT_MIN (NaN stays NaN): a masked score is -inf, and rowFactor * -inf + bias must be
+// -inf (p = 0), not NaN, when a scale is 0 (an all-zero Q row or K block); the scores of such a row are all 0 anyway.
+template <bool kFp8, bool kKeyScale>
+struct RowFactors {
+  float base[2];
+  int64_t blockScaleRow;  // (batch * heads + head) * numBlocks
+  __device__ __forceinline__ RowFactors(const AttentionParams& p, const TileCoord& c, int rowInTile0) {
+    const float colMul = p.softmaxScale * kLog2e;
+    const int64_t bh = int64_t(c.batch) * p.heads + c.head;
+    blockScaleRow = bh * p.numBlocks;
+    if constexpr (kFp8) {
+      const float* qs = p.qScale + bh * p.npad + int64_t(c.qb) * kBlockM;
+      base[0] = ptx::maxNaN(__ldg(qs + rowInTile0) * colMul, FLT_MIN);
+      base[1] = ptx::maxNaN(__ldg(qs + rowInTile0 + 8) * colMul, FLT_MIN);
+    } else {
+      base[0] = base[1] = colMul;
+    }
+  }
+  __device__ __forceinline__ float blockScale(const AttentionParams& p, int kb) const {
+    if constexpr (kFp8 && !kKeyScale) return __ldg(p.kBlockScale + blockScaleRow + kb);
+    return 1.f;
+  }
+  __device__ __forceinline__ void forBlock(float kBlock, float (&f)[2]) const {
+    if constexpr (kFp8 && !kKeyScale) {
+      f[0] = ptx::maxNaN(base[0] * kBlock, FLT_MIN);
+      f[1] = ptx::maxNaN(base[1] * kBlock, FLT_MIN);
+    } else {
+      f[0] = base[0];
+      f[1] = base[1];
+    }
+  }
+};
+
 // Two-level accumulation: acc = acc * alpha + o in true fp32 (o = this block's P V from a zeroed WGMMA accumulator).
 __device__ __forceinline__ void addBlock(float (&acc)[64], const float (&alpha)[2], const float (&o)[64]) {
 #pragma unroll
@@ -124,10 +164,21 @@ __device__ __forceinline__ void addBlock(float (&acc)[64], const float (&alpha)[
   }
 }
 
+// o *= alpha per row (accumulator layout: registers 4j, 4j+1 are row r, 4j+2, 4j+3 row r + 8).
+__device__ __forceinline__ void scaleRows(float (&o)[64], const float (&alpha)[2]) {
+#pragma unroll
+  for (int j = 0; j < 16; ++j) {
+    o[4 * j + 0] *= alpha[0];
+    o[4 * j + 1] *= alpha[0];
+    o[4 * j + 2] *= alpha[1];
+    o[4 * j + 3] *= alpha[1];
+  }
+}
+
 // Release a stage: the warp's reads of it (WGMMA retired, K scales read) happen before the producer's next TMA write.
-template <class L>
+template <class L, bool kKeyScale>
 __device__ __forceinline__ void releaseStage(uint32_t base, int s) {
-  if constexpr (L::kScaleBytes > 0) ptx::fenceProxyAsync();  // FP8 only: the K scales are read with LDS
+  if constexpr (kKeyScale) ptx::fenceProxyAsync();  // per-key K scales are read with LDS
   __syncwarp();
   if (threadIdx.x % 32 == 0) ptx::mbarArrive(L::empty(base, s));
 }
@@ -148,10 +199,10 @@ __device__ __forceinline__ void turnEnd(int wg) {
 // P_{i-1} V_{i-1} of the previous block back to back, waits only for S_i, runs the softmax of block i while P V
 // still runs on the tensor cores, then retires P V (adds it to acc, releases the previous stage) and packs P_i.
 // Blocks with no valid key are released without any work.
-template <bool kFp8>
+template <bool kFp8, bool kKeyScale>
 __device__ __forceinline__ void consumerLoop(const AttentionParams& p, uint32_t base, const TileCoord& c,
                                              const KeyList& list, int wg, int rowInTile0, int quadLane,
-                                             float (&acc)[64], OnlineSoftmax<kFp8>& sm, uint8_t* smemGeneric,
+                                             float (&acc)[64], OnlineSoftmax<kFp8, kKeyScale>& sm, uint8_t* smemGeneric,
                                              uint32_t smemGenericAddr) {
   using L = SmemLayout<kFp8>;
 #pragma unroll
@@ -160,15 +211,7 @@ __device__ __forceinline__ void consumerLoop(const AttentionParams& p, uint32_t 
   const int n = list.count();
   if (n <= 0) return;
 
-  float rowFactor[2];
-  const float colMul = p.softmaxScale * kLog2e;
-  if constexpr (kFp8) {
-    const float* qs = p.qScale + (int64_t(c.batch) * p.heads + c.head) * p.npad + int64_t(c.qb) * kBlockM;
-    rowFactor[0] = __ldg(qs + rowInTile0);
-    rowFactor[1] = __ldg(qs + rowInTile0 + 8);
-  } else {
-    rowFactor[0] = rowFactor[1] = colMul;
-  }
+  const RowFactors<kFp8, kKeyScale> rows(p, c, rowInTile0);
   const uint32_t qAddr = base + L::kQ + wg * 8192;  // this warpgroup's 64 rows (of each 128-row box)
   ptx::mbarWait(L::qFull(base), 0);
 
@@ -184,15 +227,19 @@ __device__ __forceinline__ void consumerLoop(const AttentionParams& p, uint32_t 
   // The block id and its valid-row count are loaded one iteration ahead (they were exposed global-load latency).
   int kbNext = list.block(0);
   int validNext = __ldg(p.blockValidRows + kbNext);
+  float kBlockNext = rows.blockScale(p, kbNext);
   for (int it = 0; it < n; ++it, s = (s + 1 == L::kStages) ? 0 : s + 1, phase ^= (s == 0)) {
     const int validKeys = validNext;
+    float rowFactor[2];
+    rows.forBlock(kBlockNext, rowFactor);
     if (it + 1 < n) {
       kbNext = list.block(it + 1);
       validNext = __ldg(p.blockValidRows + kbNext);
+      kBlockNext = rows.blockScale(p, kbNext);
     }
     ptx::mbarWait(L::full(base, s), phase);
     if (validKeys <= 0) {
-      releaseStage<L>(base, s);
+      releaseStage<L, kKeyScale>(base, s);
       continue;
     }
     float sc[64];
@@ -212,9 +259,9 @@ __device__ __forceinline__ void consumerLoop(const AttentionParams& p, uint32_t 
     ptx::fenceRegs(sc);
 
     const float* colScale =
-        kFp8 ? reinterpret_cast<const float*>(smemGeneric + (L::scale(base, s) - smemGenericAddr)) : nullptr;
+        kKeyScale ? reinterpret_cast<const float*>(smemGeneric + (L::scale(base, s) - smemGenericAddr)) : nullptr;
     float alpha[2];
-    sm.step(sc, rowFactor, colScale, colMul, validKeys, quadLane, alpha);
+    sm.step(sc, rowFactor, colScale, validKeys, quadLane, alpha);
 
     if (prevStage >= 0) {
       // alpha + 0 * l (exact, not foldable without fast math) makes the retirement of P V depend on every
@@ -224,7 +271,7 @@ __device__ __forceinline__ void consumerLoop(const AttentionParams& p, uint32_t 
       ptx::wgmmaWait<0>();
       ptx::fenceRegs(o);
       addBlock(acc, alphaDep, o);
-      releaseStage<L>(base, prevStage);
+      releaseStage<L, kKeyScale>(base, prevStage);
     }
     if constexpr (kFp8) {
       packPFp8(sc, pa);
@@ -244,15 +291,15 @@ __device__ __forceinline__ void consumerLoop(const AttentionParams& p, uint32_t 
     ptx::wgmmaWait<0>();
     ptx::fenceRegs(o);
     addBlock(acc, alphaPrev, o);
-    releaseStage<L>(base, prevStage);
+    releaseStage<L, kKeyScale>(base, prevStage);
   }
 }
 
 // Serial schedule (FPSATTN_ATTN_PIPELINE 0, the first rung of the ladder): S, softmax, P V, retire, per block.
-template <bool kFp8>
+template <bool kFp8, bool kKeyScale>
 __device__ __forceinline__ void consumerLoopSerial(const AttentionParams& p, uint32_t base, const TileCoord& c,
                                                    const KeyList& list, int wg, int rowInTile0, int quadLane,
-                                                   float (&acc)[64], OnlineSoftmax<kFp8>& sm, uint8_t* smemGeneric,
+                                                   float (&acc)[64], OnlineSoftmax<kFp8, kKeyScale>& sm, uint8_t* smemGeneric,
                                                    uint32_t smemGenericAddr) {
   using L = SmemLayout<kFp8>;
 #pragma unroll
@@ -260,15 +307,7 @@ __device__ __forceinline__ void consumerLoopSerial(const AttentionParams& p, uin
   sm.init();
   const int n = list.count();
   if (n <= 0) return;
-  float rowFactor[2];
-  const float colMul = p.softmaxScale * kLog2e;
-  if constexpr (kFp8) {
-    const float* qs = p.qScale + (int64_t(c.batch) * p.heads + c.head) * p.npad + int64_t(c.qb) * kBlockM;
-    rowFactor[0] = __ldg(qs + rowInTile0);
-    rowFactor[1] = __ldg(qs + rowInTile0 + 8);
-  } else {
-    rowFactor[0] = rowFactor[1] = colMul;
-  }
+  const RowFactors<kFp8, kKeyScale> rows(p, c, rowInTile0);
   const uint32_t qAddr = base + L::kQ + wg * 8192;
   const uint64_t qDesc = ptx::makeDesc(qAddr, 16, 1024);
   const StageDescs<kFp8> desc(base);
@@ -278,11 +317,20 @@ __device__ __forceinline__ void consumerLoopSerial(const AttentionParams& p, uin
   // The block id and its valid-row count are loaded one iteration ahead (they were exposed global-load latency).
   int kbNext = list.block(0);
   int validNext = __ldg(p.blockValidRows + kbNext);
+  float kBlockNext = rows.blockScale(p, kbNext);
+  // P V of up to kPvGroup consecutive blocks accumulates in o (the WGMMA accumulator, ~22-bit), then one FFMA per
+  // element adds it into acc in true fp32. Invariant: output = acc * accScale + o, all under the running max.
+  float o[64];
+  float accScale[2] = {1.f, 1.f};
+  int inGroup = 0;
   for (int it = 0; it < n; ++it, s = (s + 1 == L::kStages) ? 0 : s + 1, phase ^= (s == 0)) {
     const int validKeys = validNext;
+    float rowFactor[2];
+    rows.forBlock(kBlockNext, rowFactor);
     if (it + 1 < n) {
       kbNext = list.block(it + 1);
       validNext = __ldg(p.blockValidRows + kbNext);
+      kBlockNext = rows.blockScale(p, kbNext);
     }
     ptx::mbarWait(L::full(base, s), phase);
     if (validKeys > 0) {
@@ -295,25 +343,38 @@ __device__ __forceinline__ void consumerLoopSerial(const AttentionParams& p, uin
       ptx::wgmmaWait<0>();
       ptx::fenceRegs(sc);
       const float* colScale =
-          kFp8 ? reinterpret_cast<const float*>(smemGeneric + (L::scale(base, s) - smemGenericAddr)) : nullptr;
+          kKeyScale ? reinterpret_cast<const float*>(smemGeneric + (L::scale(base, s) - smemGenericAddr)) : nullptr;
       float alpha[2];
-      sm.step(sc, rowFactor, colScale, colMul, validKeys, quadLane, alpha);
+      sm.step(sc, rowFactor, colScale, validKeys, quadLane, alpha);
       uint32_t pa[kFp8 ? 4 : 8][4];
       if constexpr (kFp8) {
         packPFp8(sc, pa);
       } else {
         packPBf16(sc, pa);
       }
-      float o[64];
+      if (inGroup == 0) {
+        accScale[0] = alpha[0];
+        accScale[1] = alpha[1];
+      } else {
+        accScale[0] *= alpha[0];
+        accScale[1] *= alpha[1];
+        // o holds earlier blocks under the previous max; the max rarely moves after the first blocks, so the
+        // rescale is skipped when no row of the warp moved (warp-uniform branch).
+        if (!__all_sync(0xffffffffu, alpha[0] == 1.f && alpha[1] == 1.f)) scaleRows(o, alpha);
+      }
       ptx::wgmmaFence();
-      issuePV<kFp8>(o, pa, desc.v(s));
+      issuePV<kFp8>(o, pa, desc.v(s), inGroup > 0);
       ptx::wgmmaCommit();
       ptx::wgmmaWait<0>();
       ptx::fenceRegs(o);
-      addBlock(acc, alpha, o);
+      if (++inGroup == kPvGroup) {
+        addBlock(acc, accScale, o);
+        inGroup = 0;
+      }
     }
-    releaseStage<L>(base, s);
+    releaseStage<L, kKeyScale>(base, s);
   }
+  if (inGroup > 0) addBlock(acc, accScale, o);
 }
 
 }  // namespace attention

@@ -4,13 +4,18 @@
 // hopper_ptx.cuh). Row max and row sum are reduced over the 4 threads of a quad with two xor-shuffles; the row sum
 // is kept per thread (partial) and reduced once in the epilogue, since alpha is uniform across the quad.
 //
-//   FP8:  x = s * kScale[key] * qScale[row] * softmaxScale * log2(e) computed as qScale[row] * (s * colFactor[key])
-//         so the row factor folds into the exp2's FFMA; p' = exp2(x - m + log2(448)) = 448 * p (fixed P scale), l sums
-//         p' (unquantized), P packs to E4M3 (RNE, satfinite) into the A fragment of the P.V WGMMA.
+//   FP8:  x = rowFactor[row] * (s * kScale[key]) with rowFactor = qScale[row] * softmaxScale * log2(e) (per-key K
+//         scales, kKeyScale), or x = rowFactor[row] * s with the key block's single K scale folded into rowFactor
+//         (per-block K scales: no per-score multiply, no shared-memory scale reads). The row factor folds into the
+//         exp2's FFMA; p' = exp2(x - m + log2(448)) = 448 * p (fixed P scale), l sums p' (unquantized), P packs to
+//         E4M3 (RNE, satfinite) into the A fragment of the P.V WGMMA.
 //   BF16: x = s * softmaxScale * log2(e); p = exp2(x - m); l sums p; P packs to bf16 (RNE).
-// m is the exact running max including the current block (no lagging max: FP8 P never exceeds 448).
-// Masked keys (key >= valid rows of the key block) get p = 0 and do not enter the max. A block with no valid key
-// never reaches this code (the consumer skips it).
+// m is the exact running max including the current block (no lagging max: FP8 P never exceeds 448). The max
+// propagates NaN (a NaN score turns its row NaN). Masked keys (key >= valid rows of the key block) get p = 0 and do
+// not enter the max; only the column groups that can hold a key past validKeys are masked (padding is at the end of
+// a block, so a 120-row tile masks one 32-key chunk of four). A block with no valid key never reaches this code.
+// Exponentials: MUFU ex2, except the column groups of kPolyExp2Every (tile_policy.h), which take ex2Poly on the
+// FMA/ALU pipes.
 #pragma once
 
 #include <cmath>
@@ -26,8 +31,24 @@ namespace attention {
 constexpr float kLog2e = 1.4426950408889634f;
 constexpr float kLog2PScale = 8.807354922057604f;  // log2(448)
 
+// Keys of accumulator column n: FP8 K rows are permuted inside 32-key chunks (smem_layout.cuh), BF16 are in order.
 template <bool kFp8>
+__device__ __forceinline__ int keyOfColumn(int n) {
+  return kFp8 ? kFp8KeyOfRow(n) : n;
+}
+// Column group j (8 columns) holds keys below this bound: the group's 32-key chunk (FP8) or its 8 keys (BF16).
+template <bool kFp8>
+__host__ __device__ constexpr int groupKeyEnd(int j) {
+  return kFp8 ? 32 * (j / 4) + 32 : 8 * j + 8;
+}
+// Column groups whose exponentials go to the polynomial (every kPolyExp2Every-th group, the last of each run).
+__host__ __device__ constexpr bool polyGroup(int j) {
+  return kPolyExp2Every > 0 && j % kPolyExp2Every == kPolyExp2Every - 1;
+}
+
+template <bool kFp8, bool kKeyScale>
 struct OnlineSoftmax {
+  static_assert(kFp8 || !kKeyScale, "per-key scales exist for FP8 only");
   float m[2];  // running max per row (log2 domain, scaled), -inf before the first block
   float l[2];  // running partial row sum of this thread
 
@@ -36,47 +57,47 @@ struct OnlineSoftmax {
     l[0] = l[1] = 0.f;
   }
 
-  // s: raw accumulator (in place: becomes the probabilities); rowFactor: fp8 qScale*1 (per row), bf16 scale*log2e.
-  // colScale (fp8 only): the key block's kScale[128] in shared memory (natural key order); colMul = softmaxScale*log2e.
+  // s: raw accumulator (in place: becomes the probabilities); rowFactor: everything that multiplies a row's scores
+  // (FP8: qScale * softmaxScale * log2e, times the block's K scale without kKeyScale; BF16: softmaxScale * log2e).
+  // colScale (kKeyScale only): the key block's kScale[128] in shared memory (natural key order).
   // Returns alpha (rescale of the previous accumulator) per row.
   __device__ __forceinline__ void step(float (&s)[64], const float (&rowFactor)[2], const float* colScale,
-                                       float colMul, int validKeys, int quadLane, float (&alpha)[2]) {
-    if constexpr (kFp8) {
+                                       int validKeys, int quadLane, float (&alpha)[2]) {
+    if constexpr (kKeyScale) {
 #pragma unroll
       for (int j = 0; j < 16; ++j) {
         const int key = kFp8KeyOfRow(8 * j + 2 * quadLane);  // even: keys key, key+1 are adjacent
         const float2 c = *reinterpret_cast<const float2*>(colScale + key);
-        const float c0 = c.x * colMul, c1 = c.y * colMul;
-        s[4 * j + 0] *= c0;
-        s[4 * j + 1] *= c1;
-        s[4 * j + 2] *= c0;
-        s[4 * j + 3] *= c1;
+        s[4 * j + 0] *= c.x;
+        s[4 * j + 1] *= c.y;
+        s[4 * j + 2] *= c.x;
+        s[4 * j + 3] *= c.y;
       }
     }
     const bool ragged = validKeys < kBlockN;
     if (ragged) {
 #pragma unroll
       for (int j = 0; j < 16; ++j) {
+        if (groupKeyEnd<kFp8>(j) <= validKeys) continue;  // warp-uniform: only the groups that reach the padding
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-          const int n = 8 * j + 2 * quadLane + (e & 1);
-          const int key = kFp8 ? kFp8KeyOfRow(n) : n;
-          if (key >= validKeys) s[4 * j + e] = -INFINITY;
+          if (keyOfColumn<kFp8>(8 * j + 2 * quadLane + (e & 1)) >= validKeys) s[4 * j + e] = -INFINITY;
         }
       }
     }
+    // One dependency chain per row: a tree of the same FMNMX.NAN (depth 5) was 1.7x slower at 720p (README ladder).
     float mx[2] = {-INFINITY, -INFINITY};
 #pragma unroll
     for (int j = 0; j < 16; ++j) {
-      mx[0] = fmaxf(mx[0], fmaxf(s[4 * j + 0], s[4 * j + 1]));
-      mx[1] = fmaxf(mx[1], fmaxf(s[4 * j + 2], s[4 * j + 3]));
+      mx[0] = ptx::maxNaN(mx[0], ptx::maxNaN(s[4 * j + 0], s[4 * j + 1]));
+      mx[1] = ptx::maxNaN(mx[1], ptx::maxNaN(s[4 * j + 2], s[4 * j + 3]));
     }
     float bias[2];
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
-      mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
-      mx[r] = fmaxf(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
-      const float mNew = fmaxf(m[r], mx[r] * rowFactor[r]);
+      mx[r] = ptx::maxNaN(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 1));
+      mx[r] = ptx::maxNaN(mx[r], __shfl_xor_sync(0xffffffffu, mx[r], 2));
+      const float mNew = ptx::maxNaN(m[r], mx[r] * rowFactor[r]);
       const float mUse = mNew == -INFINITY ? 0.f : mNew;
       alpha[r] = ptx::ex2(m[r] - mUse);
       m[r] = mNew;
@@ -85,11 +106,19 @@ struct OnlineSoftmax {
     float sum[2] = {0.f, 0.f};
 #pragma unroll
     for (int j = 0; j < 16; ++j) {
+      const bool maskGroup = ragged && groupKeyEnd<kFp8>(j) > validKeys;
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
         const int r = e >> 1;
-        float p = ptx::ex2(__fmaf_rn(rowFactor[r], s[4 * j + e], bias[r]));
-        if (kFp8 && ragged && s[4 * j + e] == -INFINITY) p = 0.f;  // qScale 0 would give 0 * -inf = NaN
+        const float x = __fmaf_rn(rowFactor[r], s[4 * j + e], bias[r]);
+        float p;
+        if (polyGroup(j)) {
+          p = ptx::ex2Poly(x);
+          // the polynomial gives 2^-125 for a masked key's -inf: exact zero instead
+          if (maskGroup && keyOfColumn<kFp8>(8 * j + 2 * quadLane + (e & 1)) >= validKeys) p = 0.f;
+        } else {
+          p = ptx::ex2(x);  // masked keys: rowFactor > 0 (RowFactors), so x = -inf and p = 0 exactly
+        }
         s[4 * j + e] = p;
         sum[r] += p;
       }

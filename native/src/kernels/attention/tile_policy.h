@@ -51,6 +51,23 @@ struct Schedule {
   static constexpr bool kPingPong = kFp8 ? FPSATTN_ATTN_PINGPONG_FP8 != 0 : FPSATTN_ATTN_PINGPONG_BF16 != 0;
 };
 
+// Exponentials on the FMA pipes (softmax.cuh ex2Poly): every kPolyExp2Every-th 8-column group of a thread's 16 takes
+// the polynomial instead of MUFU ex2 (0 = none, 4 = a quarter, 8 = an eighth). Measured in README.md's ladder.
+#ifndef FPSATTN_ATTN_POLY_EXP2_EVERY
+#define FPSATTN_ATTN_POLY_EXP2_EVERY 0
+#endif
+constexpr int kPolyExp2Every = FPSATTN_ATTN_POLY_EXP2_EVERY;
+static_assert(kPolyExp2Every == 0 || (kPolyExp2Every >= 2 && kPolyExp2Every <= 16), "poly exp2 share: 0 or 2..16");
+
+// Two-level accumulation depth of the serial schedule: P V of kPvGroup consecutive key blocks accumulates in the
+// WGMMA accumulator (FP8: ~22 mantissa bits) before one fp32 FFMA adds it into the true accumulator. 1 = every block;
+// 2 (default) saves one FFMA per output element every other block: fp8 dense 720p 43.1 vs 44.9 ms (README ladder).
+#ifndef FPSATTN_ATTN_PV_GROUP
+#define FPSATTN_ATTN_PV_GROUP 2
+#endif
+constexpr int kPvGroup = FPSATTN_ATTN_PV_GROUP;
+static_assert(kPvGroup >= 1 && kPvGroup <= 4, "P V group: 1..4 key blocks");
+
 // Registers per thread after setmaxnreg: 24 for the producer, 240 for the consumers (24*128 + 2*240*128 <= 64K).
 constexpr int kProducerRegs = 24;
 constexpr int kConsumerRegs = 240;
