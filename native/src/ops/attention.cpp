@@ -24,6 +24,7 @@ constexpr FieldSpec kFields[] = {
     tensorField("v"),
     optionalTensorField("qScale"),
     optionalTensorField("kScale"),
+    optionalTensorField("kBlockScale"),
     optionalTensorField("vScale"),
     tensorField("blockValidRows"),
     optionalTensorField("rowPtr"),
@@ -61,6 +62,8 @@ Napi::Value run(const Napi::CallbackInfo& info, ParamsReader& r) {
             : r.tensor<const void>("v", bytesOf({p.batch, p.npad, hd, 2}));
   p.qScale = r.optionalTensor<const float>("qScale", bytesOf({p.batch, p.heads, p.npad, 4}));
   p.kScale = r.optionalTensor<const float>("kScale", bytesOf({p.batch, p.heads, p.npad, 4}));
+  // K's scales per key block instead of per key row (one per 128-row block; the kernel's faster variant).
+  p.kBlockScale = r.optionalTensor<const float>("kBlockScale", bytesOf({p.batch, p.heads, p.numBlocks, 4}));
   p.vScale = r.optionalTensor<const float>("vScale", bytesOf({p.batch, hd, 4}));
   p.blockValidRows = r.tensor<const int32_t>("blockValidRows", bytesOf({p.numBlocks, 4}));
   p.rowPtr = r.optionalTensor<const int32_t>("rowPtr", bytesOf({p.listHeads, int64_t(p.numBlocks) + 1, 4}));
@@ -69,8 +72,12 @@ Napi::Value run(const Napi::CallbackInfo& info, ParamsReader& r) {
   p.out = r.tensor<void>("out", bytesOf({p.batch, p.npad, hd, 2}));
   r.finish();
   if ((p.rowPtr == nullptr) != (p.colIdx == nullptr)) throw ArgumentError("params.rowPtr and params.colIdx come together");
-  if (fp8 && (p.qScale == nullptr || p.kScale == nullptr || p.vScale == nullptr))
-    throw ArgumentError("params.qScale, kScale and vScale are required for e4m3");
+  if (fp8 && (p.qScale == nullptr || p.vScale == nullptr))
+    throw ArgumentError("params.qScale and vScale are required for e4m3");
+  if (fp8 && (p.kScale == nullptr) == (p.kBlockScale == nullptr))
+    throw ArgumentError("params.kScale (per key row) and kBlockScale (per key block): exactly one is set for e4m3");
+  if (!fp8 && (p.qScale != nullptr || p.kScale != nullptr || p.kBlockScale != nullptr || p.vScale != nullptr))
+    throw ArgumentError("params.qScale, kScale, kBlockScale and vScale are null for bf16");
   try {
     launchAttention(p, stream());
   } catch (const std::invalid_argument& e) {

@@ -4,6 +4,7 @@ import { seededRandom } from '../../testing';
 import { ATTENTION_P_SCALE, type AttentionReferenceOptions, attentionReference, float64ToBf16Bits } from './reference';
 
 const R = 16; // small blocks keep the tests fast; the twin takes any block size
+const BLOCK = R;
 
 interface Case {
   batch: number;
@@ -16,7 +17,7 @@ interface Case {
 }
 
 /** Random operands: BF16-representable values, E4M3 codes decoded, positive scales. Padding rows are 0. */
-function operands(c: Case, dtype: 'bf16' | 'e4m3', seed: number): AttentionReferenceOptions {
+function operands(c: Case, dtype: 'bf16' | 'e4m3', seed: number, R = BLOCK): AttentionReferenceOptions {
   const rnd = seededRandom(seed);
   const npad = c.numBlocks * R;
   const hd = c.heads * c.headDim;
@@ -269,4 +270,93 @@ describe('attentionReference', () => {
     console.log(`attentionReference: 4096 tokens x 2 heads x 128, dense e4m3: ${seconds.toFixed(2)} s`);
     expect(out.every(Number.isFinite)).toBe(true);
   }, 60_000);
+});
+
+/** The kernel's block (128 rows): blocks with 120 real rows, a full one, an empty one, a last partial one; per-head lists. */
+const kernelBlocks: Case = {
+  batch: 2,
+  heads: 2,
+  headDim: 16,
+  numBlocks: 5,
+  valid: [120, 128, 120, 0, 57],
+  // head 0: [0,2] [1,4] [0,1,2,4] [] [4];  head 1: [0..4] [1] [2,3] [] [0,4]
+  rowPtr: Int32Array.from([0, 2, 4, 8, 8, 9, 9, 14, 15, 17, 17, 19]),
+  colIdx: Int32Array.from([0, 2, 1, 4, 0, 1, 2, 4, 4, 0, 1, 2, 3, 4, 1, 2, 3, 0, 4]),
+};
+
+/** Per-block scales [batch, heads, numBlocks] and the per-row scales they stand for (padding rows: NaN, never read). */
+function blockScales(c: Case, blockRows: number, seed: number): { kBlockScale: Float64Array; kScale: Float64Array } {
+  const rnd = seededRandom(seed);
+  const npad = c.numBlocks * blockRows;
+  const kBlockScale = Float64Array.from({ length: c.batch * c.heads * c.numBlocks }, () => Math.fround(0.01 * (0.5 + rnd())));
+  const kScale = new Float64Array(c.batch * c.heads * npad);
+  for (let bh = 0; bh < c.batch * c.heads; bh++)
+    for (let r = 0; r < npad; r++) {
+      const kb = Math.floor(r / blockRows);
+      kScale[bh * npad + r] = r % blockRows < c.valid[kb]! ? kBlockScale[bh * c.numBlocks + kb]! : Number.NaN;
+    }
+  return { kBlockScale, kScale };
+}
+
+describe('attentionReference with per-block K scales (kBlockScale)', () => {
+  const shared = { ...ragged, rowPtr: ragged.rowPtr!.slice(0, 6), colIdx: ragged.colIdx!.slice(0, 8) };
+  it.each([
+    ['128-row blocks: 120 real rows, an empty and a last partial block, per-head lists', kernelBlocks, 128],
+    ['16-row blocks, ragged, per-head lists with an empty list', ragged, R],
+    ['16-row blocks, shared lists', shared, R],
+    ['16-row blocks, dense', { ...ragged, rowPtr: null, colIdx: null }, R],
+  ] as const)('equals, bit for bit, the twin with the per-row kScale it expands to (%s)', (_, c, blockRows) => {
+    const o = operands(c, 'e4m3', 20, blockRows);
+    const { kBlockScale, kScale } = blockScales(c, blockRows, 21);
+    const perBlock = attentionReference({ ...o, kScale: null, kBlockScale });
+    expect(perBlock).toEqual(attentionReference({ ...o, kScale }));
+    expect(attentionReference({ ...o, kScale: undefined, kBlockScale, pRounding: 'none' })).toEqual(attentionReference({ ...o, kScale, pRounding: 'none' }));
+    expect(perBlock.every(Number.isFinite)).toBe(true); // no padding row's (NaN) scale was read
+    expect(perBlock.some((x) => x !== 0)).toBe(true);
+    // The block scales matter, each at its own (batch, head, block): a change of one moves only rows of that (b, h).
+    const moved = kBlockScale.slice();
+    const at = (1 * c.heads + 1) * c.numBlocks + 2; // b 1, h 1, block 2 (real rows in every case)
+    moved[at] = moved[at]! * 3;
+    const other = attentionReference({ ...o, kScale: null, kBlockScale: moved });
+    const npad = c.numBlocks * blockRows;
+    const hd = c.heads * c.headDim;
+    for (let b = 0; b < c.batch; b++)
+      for (let h = 0; h < c.heads; h++) {
+        let same = true;
+        for (let r = 0; r < npad && same; r++) for (let d = 0; d < c.headDim && same; d++) same = other[(b * npad + r) * hd + h * c.headDim + d] === perBlock[(b * npad + r) * hd + h * c.headDim + d];
+        expect(same, `b${b} h${h}`).toBe(!(b === 1 && h === 1));
+      }
+  });
+
+  it('rejects E4M3 calls with both K scales or neither, and a kBlockScale of the wrong size, with exact messages', () => {
+    const o = operands(ragged, 'e4m3', 22);
+    const { kBlockScale } = blockScales(ragged, R, 23);
+    const message = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return [(e as Error).name, (e as Error).message];
+      }
+      return null;
+    };
+    expect(message(() => attentionReference({ ...o, kBlockScale }))).toEqual([
+      'InvalidArgumentError',
+      "Invalid argument 'kScale': e4m3 takes exactly one of kScale ([2, 2, 80], per key row) and kBlockScale ([2, 2, 5], per key block); both were given",
+    ]);
+    expect(message(() => attentionReference({ ...o, kScale: null }))).toEqual([
+      'InvalidArgumentError',
+      "Invalid argument 'kScale': e4m3 takes exactly one of kScale ([2, 2, 80], per key row) and kBlockScale ([2, 2, 5], per key block); neither was given",
+    ]);
+    expect(message(() => attentionReference({ ...o, kScale: null, kBlockScale: kBlockScale.subarray(1) }))).toEqual([
+      'ShapeMismatchError',
+      "Shape mismatch for 'kBlockScale': expected 20 elements ([2, 2, 5]), got 19 elements",
+    ]);
+    expect(message(() => attentionReference({ ...o, kScale: null, kBlockScale: o.kScale }))).toEqual([
+      'ShapeMismatchError',
+      "Shape mismatch for 'kBlockScale': expected 20 elements ([2, 2, 5]), got 320 elements",
+    ]);
+    // BF16 reads no scales at all.
+    const bf16 = operands(ragged, 'bf16', 24);
+    expect(attentionReference({ ...bf16, kBlockScale })).toEqual(attentionReference(bf16));
+  });
 });

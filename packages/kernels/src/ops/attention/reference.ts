@@ -6,6 +6,7 @@
  * Per (batch b, head h, query block qb, valid query row i), key blocks kb visited in list order:
  *
  *   s_ij  = dot(q_i, k_j) * qScale[b,h,i] * kScale[b,h,j] * softmaxScale       (bf16: no q/k scales)
+ *           with kBlockScale instead of kScale: kScale[b,h,j] = kBlockScale[b,h,kb] for every key j of block kb
  *           j < blockValidRows[kb]; padding keys do not exist for the row
  *   m_new = max(m_old, max_j s_ij) ignoring NaN (fmaxf);  alpha = exp(m_old - m_new)  (0 while m_old is -inf)
  *   p_ij  = exp(s_ij - m_new)                             (m_new read as 0 while it is -inf, as the kernel does)
@@ -46,6 +47,9 @@ export interface AttentionReferenceOptions {
   /** e4m3: [batch, heads, npad] per-row dequantization scales of q / k. Ignored for bf16. */
   qScale?: Values | null;
   kScale?: Values | null;
+  /** e4m3, instead of kScale: [batch, heads, numBlocks] one dequantization scale per key block (every key of block kb
+   * has kBlockScale[b, h, kb]). Exactly one of kScale and kBlockScale is given for e4m3; ignored for bf16. */
+  kBlockScale?: Values | null;
   /** e4m3: [batch, heads * headDim] per-channel dequantization scales of v. Ignored for bf16. */
   vScale?: Values | null;
   /** [numBlocks] valid (real) rows at the start of each block; the rest of the block is padding. */
@@ -87,7 +91,17 @@ function checkReference(o: AttentionReferenceOptions, blockRows: number): { npad
   expectLength('v', o.v, o.batch * npad * hd, rowsWhat);
   if (o.dtype === 'e4m3') {
     expectLength('qScale', o.qScale, o.batch * o.heads * npad, `[${o.batch}, ${o.heads}, ${npad}]`);
-    expectLength('kScale', o.kScale, o.batch * o.heads * npad, `[${o.batch}, ${o.heads}, ${npad}]`);
+    const perRow = o.kScale !== null && o.kScale !== undefined;
+    const perBlock = o.kBlockScale !== null && o.kBlockScale !== undefined;
+    if (perRow === perBlock) {
+      throw new InvalidArgumentError({
+        argument: 'kScale',
+        value: perRow ? 'kScale and kBlockScale' : null,
+        message: `e4m3 takes exactly one of kScale ([${o.batch}, ${o.heads}, ${npad}], per key row) and kBlockScale ([${o.batch}, ${o.heads}, ${o.numBlocks}], per key block); ${perRow ? 'both were given' : 'neither was given'}`,
+      });
+    }
+    if (perRow) expectLength('kScale', o.kScale, o.batch * o.heads * npad, `[${o.batch}, ${o.heads}, ${npad}]`);
+    else expectLength('kBlockScale', o.kBlockScale, o.batch * o.heads * o.numBlocks, `[${o.batch}, ${o.heads}, ${o.numBlocks}]`);
     expectLength('vScale', o.vScale, o.batch * hd, `[${o.batch}, ${hd}]`);
   }
   expectLength('blockValidRows', o.blockValidRows, o.numBlocks, '[numBlocks]');
@@ -208,7 +222,8 @@ export function attentionReference(o: AttentionReferenceOptions): Float64Array {
   const fp8 = o.dtype === 'e4m3';
   const exactP = o.pRounding === 'none';
   const qScale = fp8 ? (o.qScale as Values) : null;
-  const kScale = fp8 ? (o.kScale as Values) : null;
+  const kBlockScale = fp8 ? (o.kBlockScale ?? null) : null;
+  const kScale = fp8 && kBlockScale === null ? (o.kScale as Values) : null;
   const vScale = fp8 ? (o.vScale as Values) : null;
   const HD = heads * D;
   const out = o.out ?? new Float64Array(batch * npad * HD);
@@ -261,13 +276,14 @@ export function attentionReference(o: AttentionReferenceOptions): Float64Array {
           const rowsK = blockValidRows[kb] as number;
           if (rowsK === 0) continue;
           gemmNT(qh, qb * R * D, D, kh, kb * R * D, D, rowsQ, rowsK, D, S, R);
+          const blockScale = kBlockScale ? (kBlockScale[(b * heads + h) * numBlocks + kb] as number) : 1;
           for (let i = 0; i < rowsQ; i++) {
             const si = i * R;
             const rowScale = qScale ? (qScale[scaleBase + qb * R + i] as number) : 1;
             // Scores of this row against the block's valid keys, and their max (NaN ignored, like fmaxf).
             let blockMax = Number.NEGATIVE_INFINITY;
             for (let j = 0; j < rowsK; j++) {
-              const colScale = kScale ? (kScale[scaleBase + kb * R + j] as number) : 1;
+              const colScale = kScale ? (kScale[scaleBase + kb * R + j] as number) : blockScale;
               const sj = (S[si + j] as number) * rowScale * colScale * softmaxScale;
               S[si + j] = sj;
               if (sj > blockMax) blockMax = sj;
