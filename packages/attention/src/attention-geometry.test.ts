@@ -25,9 +25,17 @@ describe('createAttentionGeometry', () => {
     expect(g.quantGroups!.groupOfRow.downloadSync()).toEqual(g.host.groups!.groupOfRow);
     expect(g.quantGroups!.groupCount).toBe(g.host.groups!.groupCount);
     expect(g.quantGroups!.contiguous).toBe(true);
+    // The quantization tile is the attention tile: one group per block, K's scales can go per block.
+    expect(g.kBlockGroups!.rows).toBe(g.numBlocks);
+    expect(g.kBlockGroups!.groupCount).toBe(g.quantGroups!.groupCount);
+    expect(g.kBlockGroups!.groupOfRow.name).toBe('attention.groupOfBlock');
+    expect(g.kBlockGroups!.groupOfRow.downloadSync()).toEqual(g.host.groups!.groupOfBlock);
+    const firstRowGroups = Int32Array.from({ length: g.numBlocks }, (_, b) => g.host.groups!.groupOfRow[b * 128]!);
+    expect(g.kBlockGroups!.groupOfRow.downloadSync()).toEqual(firstRowGroups); // every block has real rows, first
     g.dispose();
     expect(g.disposed).toBe(true);
     expect(g.blockValidRows.disposed && g.blockLists!.colIdx.disposed && g.quantGroups!.groupOfRow.disposed && g.rowMap!.tensor.disposed).toBe(true);
+    expect(g.kBlockGroups!.groupOfRow.disposed).toBe(true);
     g.dispose(); // idempotent
   });
 
@@ -37,6 +45,26 @@ describe('createAttentionGeometry', () => {
     expect(g.blockLists).toBeNull();
     expect(g.quantGroups).toBeNull();
     expect(g.npad).toBe(256);
+  });
+
+  it('has a key-block group map for per-tensor groups and for a quantization tile equal to the attention tile, not for token or smaller tiles', () => {
+    const window = { kind: 'clamped' as const, tiles: [1, 3, 3] as [number, number, number] };
+    const fp8Sparse = (granularity: Extract<AttentionPlan, { mode: 'fp8-sparse' }>['granularity']): AttentionPlan => ({ mode: 'fp8-sparse', granularity, sparsity: { tile: [2, 3, 4], window } });
+    using tensor = createAttentionGeometry({ backend, grid, plan: { mode: 'fp8-dense', granularity: { kind: 'tensor' } } });
+    expect(tensor.kBlockGroups!.groupOfRow.downloadSync()).toEqual(new Int32Array(3)); // 270 raster tokens: 128, 128, 14
+    expect(tensor.kBlockGroups!.groupCount).toBe(tensor.quantGroups!.groupCount);
+    using sparseTensor = createAttentionGeometry({ backend, grid, plan: fp8Sparse({ kind: 'tensor' }) });
+    expect(sparseTensor.kBlockGroups!.groupOfRow.downloadSync()).toEqual(new Int32Array(sparseTensor.numBlocks));
+    // Attention tiles of 180 tokens (blocks of 128 and 52 real rows) and a last one of 90 (90 and 0): each block in one tile.
+    using big = createAttentionGeometry({ backend, grid, plan: { mode: 'fp8-sparse', granularity: { kind: 'tile', tile: [2, 9, 10] }, sparsity: { tile: [2, 9, 10], window } } });
+    expect(big.host.blockValidRows).toEqual(Int32Array.of(128, 52, 90, 0));
+    const groupOf = big.host.groups!.groupOfRow;
+    expect(big.kBlockGroups!.groupOfRow.downloadSync()).toEqual(Int32Array.of(groupOf[0]!, groupOf[0]!, groupOf[256]!, groupOf[256]!));
+    expect(groupOf[0]).not.toBe(groupOf[256]);
+    for (const plan of [fp8Sparse({ kind: 'token' }), fp8Sparse({ kind: 'tile', tile: [1, 3, 4] }), { mode: 'fp8-dense', granularity: { kind: 'tile', tile: [2, 4, 3] } }, { mode: 'dense-bf16' }] as AttentionPlan[]) {
+      using g = createAttentionGeometry({ backend, grid, plan });
+      expect(g.kBlockGroups, JSON.stringify(plan)).toBeNull();
+    }
   });
 
   it('reads the block from the kernel tile policy unless told, and rejects a block it cannot use', () => {

@@ -70,6 +70,15 @@ export interface AttentionGeometry extends Disposable {
   readonly blockLists: DeviceBlockLists | null;
   /** FP8 calls: the Q/K group map of one batch item's npad rows (groupCount a multiple of 4); BF16 calls: null. */
   readonly quantGroups: GroupMap | null;
+  /**
+   * FP8 calls whose kernel blocks each hold real rows of one quantization group ('tensor' granularity, or 'tile' with
+   * no block across two quantization tiles, e.g. the quantization tile = the attention tile): a group map over the
+   * numBlocks blocks ("rows"), with quantGroups' groupCount, giving each block the group of its real rows
+   * (`host.groups.groupOfBlock`). `expandRowScales({ scales, groups: kBlockGroups })` turns K's scale table into
+   * attentionForward's `kBlockScale` [batch, heads, numBlocks]. Null otherwise ('token', smaller or straddling
+   * quantization tiles, BF16): K's scales go per row.
+   */
+  readonly kBlockGroups: GroupMap | null;
   /** The host form of all of the above. */
   readonly host: HostGeometry;
   /** The plans it was built from, resolved. */
@@ -124,6 +133,10 @@ function uploadGeometry(backend: Backend, host: HostGeometry, plans: ResolvedPla
       host.groups === null
         ? null
         : keep(createGroupMap({ backend, groupOfRow: host.groups.groupOfRow, groupCount: host.groups.groupCount, name: 'attention.groupOfRow' }));
+    const kBlockGroups =
+      host.groups === null || host.groups.groupOfBlock === null
+        ? null
+        : keep(createGroupMap({ backend, groupOfRow: host.groups.groupOfBlock, groupCount: host.groups.groupCount, name: 'attention.groupOfBlock' }));
     let disposed = false;
     const dispose = () => {
       if (disposed) return;
@@ -146,6 +159,7 @@ function uploadGeometry(backend: Backend, host: HostGeometry, plans: ResolvedPla
       blockValidRows,
       blockLists,
       quantGroups,
+      kBlockGroups,
       host,
       plans,
       get disposed() {

@@ -108,8 +108,15 @@ describe('attention on a CUDA backend (stand-in addon)', () => {
     expect(att).toMatchObject({ batch: 2, heads: 2, headDim: 128, numBlocks: g.numBlocks, listHeads: 1, npad: g.npad, vTokenStride: g.npad, dtype: 'e4m3' });
     expect(handle(att!.q)).toBe(handle(quant[0]!.codes));
     expect(handle(att!.k)).toBe(handle(quant[2]!.codes));
-    expect(handle(att!.qScale)).toBe(handle(byName('expandRowScales')[0]!.out));
-    expect(handle(att!.kScale)).toBe(handle(byName('expandRowScales')[1]!.out));
+    // Q's scales per row; K's per key block (the quantization tile is the attention tile: one group per block).
+    const [qExpand, kExpand] = byName('expandRowScales');
+    expect(g.kBlockGroups).not.toBeNull();
+    expect(qExpand).toMatchObject({ groupOfRow: { handle: storageHandle(g.quantGroups!.groupOfRow) }, batch: 2, heads: 2, rows: g.npad, groupCount: g.quantGroups!.groupCount });
+    expect(kExpand).toMatchObject({ groupOfRow: { handle: storageHandle(g.kBlockGroups!.groupOfRow) }, batch: 2, heads: 2, rows: g.numBlocks, groupCount: g.quantGroups!.groupCount });
+    expect(handle(kExpand!.scales)).toBe(handle(quant[2]!.scales)); // K's table
+    expect(handle(att!.qScale)).toBe(handle(qExpand!.out));
+    expect(att!.kScale).toBeNull();
+    expect(handle(att!.kBlockScale)).toBe(handle(kExpand!.out));
     expect(handle(att!.v)).toBe(handle(vq0!.codesT));
     expect(handle(att!.rowPtr)).toBe(storageHandle(g.blockLists!.rowPtr));
     const scatter = byName('permuteRows').slice(6);
@@ -117,6 +124,25 @@ describe('attention on a CUDA backend (stand-in addon)', () => {
     expect(handle(scatter[0]!.src)).toBe(handle(att!.out));
     expect(handle(scatter[1]!.dst)).toBe(storageHandle(out));
     expect(out.shape).toEqual([2, 270, 256]);
+  });
+
+  it('sends K per row where a block holds rows of several groups (per-token granularity)', () => {
+    const { backend, calls } = fakeCuda();
+    const cache = new AttentionGeometryCache();
+    const t = () => backend.empty([1, 270, 256], 'bf16');
+    const tokenPlan: AttentionPlan = { mode: 'fp8-sparse', granularity: { kind: 'token' }, sparsity: plan.sparsity };
+    attention({ q: t(), k: t(), v: t(), grid, plan: tokenPlan, cache });
+    const g = cache.get({ backend, grid, plan: tokenPlan });
+    expect(g.kBlockGroups).toBeNull();
+    const expand = calls.filter((c) => c.name === 'expandRowScales').map((c) => c.params);
+    expect(expand.map((p) => [handle(p.groupOfRow), p.rows])).toEqual([
+      [storageHandle(g.quantGroups!.groupOfRow), g.npad],
+      [storageHandle(g.quantGroups!.groupOfRow), g.npad],
+    ]);
+    const att = calls.find((c) => c.name === 'attention')!.params;
+    expect(att.kBlockScale).toBeNull();
+    expect(handle(att.qScale)).toBe(handle(expand[0]!.out));
+    expect(handle(att.kScale)).toBe(handle(expand[1]!.out));
   });
 
   it('gives every intermediate back: a second call allocates nothing new', () => {

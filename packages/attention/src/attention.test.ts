@@ -115,76 +115,125 @@ describe('attention (CPU backend) against a raster float64 reference with the sa
     out.dispose();
   });
 
-  it('equals, bit for bit, attentionForward on operands quantized token by token (order, padding, groups, scales, scatter)', () => {
-    const grid: [number, number, number] = [3, 9, 10];
-    const quantTile: [number, number, number] = [1, 3, 4];
-    const plan: AttentionPlan = { mode: 'fp8-sparse', granularity: { kind: 'tile', tile: quantTile }, sparsity: { tile: sparseTile, window: clamped([1, 3, 3]) } };
-    const c: Case = { name: 'plumbing', grid, batch: 2, heads: 2, headDim: 64, plan, kSmoothing: true };
-    const { bits, q, k, v } = inputs(c, 21);
-    const out = attention({ q, k, v, grid, plan, headDim: 64, kSmoothing: true, cache }).downloadSync();
+  // Q and K go per row here (kScale), whichever K path the op takes: where the geometry has kBlockGroups, the op's
+  // kBlockScale path must give the per-row path's output bit for bit.
+  it.each([
+    {
+      name: 'fp8-sparse, finer quantization slabs [1, 3, 4], K smoothing: K per row',
+      grid: [3, 9, 10],
+      plan: { mode: 'fp8-sparse', granularity: { kind: 'tile', tile: [1, 3, 4] }, sparsity: { tile: sparseTile, window: clamped([1, 3, 3]) } },
+      kSmoothing: true,
+      kPerBlock: false,
+    },
+    {
+      name: 'fp8-sparse, quantization tile = attention tile (one ragged block each), K smoothing: K per block',
+      grid: [3, 9, 10],
+      plan: { mode: 'fp8-sparse', granularity: { kind: 'tile', tile: sparseTile }, sparsity: { tile: sparseTile, window: clamped([1, 3, 3]) } },
+      kSmoothing: true,
+      kPerBlock: true,
+    },
+    {
+      name: 'fp8-sparse, quantization tile = attention tile of 180 tokens (blocks of 128 and 52 rows, a last tile of 90 and an empty block): K per block',
+      grid: [3, 9, 10],
+      plan: { mode: 'fp8-sparse', granularity: { kind: 'tile', tile: [2, 9, 10] }, sparsity: { tile: [2, 9, 10], window: clamped([1, 1, 1]) } },
+      kSmoothing: false,
+      kPerBlock: true,
+    },
+    {
+      name: 'fp8-sparse per tensor, padding between tiles: K per block',
+      grid: [3, 9, 10],
+      plan: { mode: 'fp8-sparse', granularity: { kind: 'tensor' }, sparsity: { tile: sparseTile, window: clamped([1, 1, 3]) } },
+      kSmoothing: true,
+      kPerBlock: true,
+    },
+    {
+      name: 'fp8-dense per tensor, raster with a last partial block: K per block',
+      grid: [3, 9, 10],
+      plan: { mode: 'fp8-dense', granularity: { kind: 'tensor' } },
+      kSmoothing: false,
+      kPerBlock: true,
+    },
+    {
+      name: 'fp8-dense per token: K per row',
+      grid: [3, 9, 10],
+      plan: { mode: 'fp8-dense', granularity: { kind: 'token' } },
+      kSmoothing: false,
+      kPerBlock: false,
+    },
+  ] as { name: string; grid: [number, number, number]; plan: AttentionPlan; kSmoothing: boolean; kPerBlock: boolean }[])(
+    '$name: equals, bit for bit, attentionForward on operands quantized token by token with per-row scales (order, padding, groups, scales, scatter)',
+    ({ grid, plan, kSmoothing, kPerBlock }) => {
+      const c: Case = { name: 'plumbing', grid, batch: 2, heads: 2, headDim: 64, plan, kSmoothing };
+      const { bits, q, k, v } = inputs(c, 21);
+      const out = attention({ q, k, v, grid, plan, headDim: 64, kSmoothing, cache }).downloadSync();
 
-    const g = cache.get({ backend, grid, plan });
-    const [B, n, H, D, cols, npad] = [2, 270, 2, 64, 128, g.npad];
-    const dims = { frames: 3, height: 9, width: 10 };
-    const slotOf = new Int32Array(n);
-    g.host.slotToToken.forEach((t, s) => t >= 0 && (slotOf[t] = s));
-    const value = (x: Uint16Array, i: number) => new Float32Array(new Uint32Array([x[i]! << 16]).buffer)[0]!;
-    const qCodes = new Uint8Array(B * npad * cols);
-    const kCodes = new Uint8Array(B * npad * cols);
-    const qScale = new Float32Array(B * H * npad).fill(1);
-    const kScale = new Float32Array(B * H * npad).fill(1);
-    const vCodesT = new Uint8Array(B * cols * npad);
-    const vScale = new Float32Array(B * cols);
-    for (let b = 0; b < B; b++) {
-      const mean = channelMeanCpu(bits[1]!.subarray(b * n * cols, (b + 1) * n * cols), n, cols);
-      for (const [x, codes, scales, smooth] of [[bits[0]!, qCodes, qScale, null], [bits[1]!, kCodes, kScale, mean]] as const) {
-        for (let h = 0; h < H; h++) {
-          const val = (t: number, d: number) => {
-            const raw = value(x, (b * n + t) * cols + h * D + d);
-            return smooth ? Math.fround(raw - smooth[h * D + d]!) : raw;
-          };
-          const amax = new Map<number, number>();
-          for (let t = 0; t < n; t++) {
-            const unit = bruteForceTileId({ grid: dims, tile: quantTile, token: t });
-            for (let d = 0; d < D; d++) amax.set(unit, Math.max(amax.get(unit) ?? 0, Math.abs(val(t, d))));
-          }
-          for (let t = 0; t < n; t++) {
-            const scale = computeScale({ amax: amax.get(bruteForceTileId({ grid: dims, tile: quantTile, token: t }))!, format: 'e4m3' });
-            const slot = slotOf[t]!;
-            scales[(b * H + h) * npad + slot] = scale;
-            for (let d = 0; d < D; d++) {
-              codes[(b * npad + slot) * cols + h * D + d] = encodeFp8({ value: Math.fround(val(t, d) * reciprocalScale(scale)), format: 'e4m3' });
+      const g = cache.get({ backend, grid, plan });
+      expect(g.kBlockGroups !== null).toBe(kPerBlock); // the path the op took
+      const [B, H, D, cols, npad] = [2, 2, 64, 128, g.npad];
+      const n = grid[0] * grid[1] * grid[2];
+      const dims = { frames: grid[0], height: grid[1], width: grid[2] };
+      const granularity = (plan as Extract<AttentionPlan, { mode: 'fp8-sparse' }>).granularity;
+      const unitOf = (t: number) => (granularity.kind === 'tile' ? bruteForceTileId({ grid: dims, tile: granularity.tile, token: t }) : granularity.kind === 'token' ? t : 0);
+      const slotOf = new Int32Array(n);
+      g.host.slotToToken.forEach((t, s) => t >= 0 && (slotOf[t] = s));
+      const value = (x: Uint16Array, i: number) => new Float32Array(new Uint32Array([x[i]! << 16]).buffer)[0]!;
+      const qCodes = new Uint8Array(B * npad * cols);
+      const kCodes = new Uint8Array(B * npad * cols);
+      const qScale = new Float32Array(B * H * npad).fill(1);
+      const kScale = new Float32Array(B * H * npad).fill(1);
+      const vCodesT = new Uint8Array(B * cols * npad);
+      const vScale = new Float32Array(B * cols);
+      for (let b = 0; b < B; b++) {
+        const mean = kSmoothing ? channelMeanCpu(bits[1]!.subarray(b * n * cols, (b + 1) * n * cols), n, cols) : null;
+        for (const [x, codes, scales, smooth] of [[bits[0]!, qCodes, qScale, null], [bits[1]!, kCodes, kScale, mean]] as const) {
+          for (let h = 0; h < H; h++) {
+            const val = (t: number, d: number) => {
+              const raw = value(x, (b * n + t) * cols + h * D + d);
+              return smooth ? Math.fround(raw - smooth[h * D + d]!) : raw;
+            };
+            const amax = new Map<number, number>();
+            for (let t = 0; t < n; t++) {
+              const unit = unitOf(t);
+              for (let d = 0; d < D; d++) amax.set(unit, Math.max(amax.get(unit) ?? 0, Math.abs(val(t, d))));
+            }
+            for (let t = 0; t < n; t++) {
+              const scale = computeScale({ amax: amax.get(unitOf(t))!, format: 'e4m3' });
+              const slot = slotOf[t]!;
+              scales[(b * H + h) * npad + slot] = scale;
+              for (let d = 0; d < D; d++) {
+                codes[(b * npad + slot) * cols + h * D + d] = encodeFp8({ value: Math.fround(val(t, d) * reciprocalScale(scale)), format: 'e4m3' });
+              }
             }
           }
         }
-      }
-      for (let ch = 0; ch < cols; ch++) {
-        let amax = 0;
-        for (let t = 0; t < n; t++) amax = Math.max(amax, Math.abs(value(bits[2]!, (b * n + t) * cols + ch)));
-        const scale = computeScale({ amax, format: 'e4m3' });
-        vScale[b * cols + ch] = scale;
-        for (let t = 0; t < n; t++) {
-          vCodesT[(b * cols + ch) * npad + slotOf[t]!] = encodeFp8({ value: Math.fround(value(bits[2]!, (b * n + t) * cols + ch) * reciprocalScale(scale)), format: 'e4m3' });
+        for (let ch = 0; ch < cols; ch++) {
+          let amax = 0;
+          for (let t = 0; t < n; t++) amax = Math.max(amax, Math.abs(value(bits[2]!, (b * n + t) * cols + ch)));
+          const scale = computeScale({ amax, format: 'e4m3' });
+          vScale[b * cols + ch] = scale;
+          for (let t = 0; t < n; t++) {
+            vCodesT[(b * cols + ch) * npad + slotOf[t]!] = encodeFp8({ value: Math.fround(value(bits[2]!, (b * n + t) * cols + ch) * reciprocalScale(scale)), format: 'e4m3' });
+          }
         }
       }
-    }
-    const padded = attentionForward({
-      q: backend.fromArray(qCodes, [B, npad, cols], 'e4m3'),
-      k: backend.fromArray(kCodes, [B, npad, cols], 'e4m3'),
-      v: backend.fromArray(vCodesT, [B, cols, npad], 'e4m3'),
-      qScale: backend.fromArray(qScale, [B, H, npad], 'f32'),
-      kScale: backend.fromArray(kScale, [B, H, npad], 'f32'),
-      vScale: backend.fromArray(vScale, [B, cols], 'f32'),
-      blockValidRows: g.blockValidRows,
-      rowPtr: g.blockLists!.rowPtr,
-      colIdx: g.blockLists!.colIdx,
-      headDim: D,
-    }).downloadSync();
-    const expected = new Uint16Array(B * n * cols);
-    for (let b = 0; b < B; b++) for (let t = 0; t < n; t++) expected.set(padded.subarray((b * npad + slotOf[t]!) * cols, (b * npad + slotOf[t]!) * cols + cols), (b * n + t) * cols);
-    expect(out.some((x) => x !== 0)).toBe(true);
-    expect(out).toEqual(expected);
-  });
+      const padded = attentionForward({
+        q: backend.fromArray(qCodes, [B, npad, cols], 'e4m3'),
+        k: backend.fromArray(kCodes, [B, npad, cols], 'e4m3'),
+        v: backend.fromArray(vCodesT, [B, cols, npad], 'e4m3'),
+        qScale: backend.fromArray(qScale, [B, H, npad], 'f32'),
+        kScale: backend.fromArray(kScale, [B, H, npad], 'f32'),
+        vScale: backend.fromArray(vScale, [B, cols], 'f32'),
+        blockValidRows: g.blockValidRows,
+        rowPtr: g.blockLists?.rowPtr ?? null,
+        colIdx: g.blockLists?.colIdx ?? null,
+        headDim: D,
+      }).downloadSync();
+      const expected = new Uint16Array(B * n * cols);
+      for (let b = 0; b < B; b++) for (let t = 0; t < n; t++) expected.set(padded.subarray((b * npad + slotOf[t]!) * cols, (b * npad + slotOf[t]!) * cols + cols), (b * n + t) * cols);
+      expect(out.some((x) => x !== 0)).toBe(true);
+      expect(out).toEqual(expected);
+    },
+  );
 
   it('is off by far more than the tolerance when the plan differs (the comparison can fail)', () => {
     const c = cases[6]!;

@@ -2,6 +2,7 @@ import {
   ATTENTION_HEAD_DIMS,
   type Backend,
   type DType,
+  type GroupMap,
   Tensor,
   attentionForward,
   channelMean,
@@ -78,8 +79,9 @@ const slice = <D extends DType>(scope: Scope, t: Tensor<D>, b: number, rows: num
 /**
  * FPSAttention for one layer: raster-order BF16 Q, K, V [batch, tokens, heads * headDim] and a plan (or one per head)
  * in, BF16 [batch, tokens, heads * headDim] out, in raster order. Goes plan -> geometry (cached) -> gather (with V's
- * channel amax) -> Q/K quantization per the plan's granularity (optional K smoothing) -> per-row scales -> V
- * quantization -> `attentionForward` -> scatter; BF16 modes skip the quantization. Runs on the backend of q.
+ * channel amax) -> Q/K quantization per the plan's granularity (optional K smoothing) -> per-row scales (K's per key
+ * block when each block's real rows share one group: `geometry.kBlockGroups`) -> V quantization -> `attentionForward`
+ * -> scatter; BF16 modes skip the quantization. Runs on the backend of q.
  */
 export function attention(options: AttentionOptions): Tensor<'bf16'> {
   const { q, k, v } = options;
@@ -214,7 +216,9 @@ function run(c: RunContext): Tensor<'bf16'> {
     // K smoothing: the per-channel mean of each batch item's real tokens (raster rows, no padding).
     // Stryker disable next-line StringLiteral,ObjectLiteral: a tensor's name labels errors and debugging; no result depends on it
     const means = c.kSmoothing ? Array.from({ length: batch }, (_, b) => scope.t(channelMean({ x: slice(scope, k2, b, tokens), name: `${name}.kMean${b}` }))) : null;
-    const quantizeQK = (xp: Tensor<'bf16'>, label: string, mean: (Tensor<'f32'> | null)[] | null) => {
+    // Q's scales go one per (batch, head, row). K's go one per (batch, head, key block) when every block's real rows
+    // share a group (kBlockGroups: the kernel's faster kBlockScale path), else one per row too.
+    const quantizeQK = (xp: Tensor<'bf16'>, label: string, mean: (Tensor<'f32'> | null)[] | null, scaleGroups: GroupMap) => {
       // Stryker disable next-line StringLiteral,ObjectLiteral: a tensor's name labels errors and debugging; no result depends on it
       const codes = scope.t(backend.empty([batch * npad, cols], 'e4m3', { name: `${name}.${label}Codes` }));
       // Stryker disable next-line StringLiteral,ObjectLiteral: a tensor's name labels errors and debugging; no result depends on it
@@ -230,13 +234,13 @@ function run(c: RunContext): Tensor<'bf16'> {
         });
       }
       // Stryker disable next-line StringLiteral,ObjectLiteral: a tensor's name labels errors and debugging; no result depends on it
-      const perRow = scope.t(expandRowScales({ scales: table, groups, name: `${name}.${label}Scale` }));
-      return { codes: as3(codes, npad), perRow };
+      const scales = scope.t(expandRowScales({ scales: table, groups: scaleGroups, name: `${name}.${label}Scale` }));
+      return { codes: as3(codes, npad), scales };
     };
     // Stryker disable next-line StringLiteral,ObjectLiteral: a tensor's name labels errors and debugging; no result depends on it
-    const qq = quantizeQK(qp, 'q', null);
+    const qq = quantizeQK(qp, 'q', null, groups);
     // Stryker disable next-line StringLiteral,ObjectLiteral: a tensor's name labels errors and debugging; no result depends on it
-    const kq = quantizeQK(kp, 'k', means);
+    const kq = quantizeQK(kp, 'k', means, g.kBlockGroups ?? groups);
     // Stryker disable next-line StringLiteral,ObjectLiteral: a tensor's name labels errors and debugging; no result depends on it
     const vCodes = scope.t(backend.empty([batch * cols, npad], 'e4m3', { name: `${name}.vCodesT` }));
     // Stryker disable next-line StringLiteral,ObjectLiteral: a tensor's name labels errors and debugging; no result depends on it
@@ -254,8 +258,8 @@ function run(c: RunContext): Tensor<'bf16'> {
       q: qq.codes,
       k: kq.codes,
       v: scope.t(vCodes.reshape([batch, cols, npad])),
-      qScale: qq.perRow,
-      kScale: kq.perRow,
+      qScale: qq.scales,
+      ...(g.kBlockGroups === null ? { kScale: kq.scales } : { kBlockScale: kq.scales }),
       vScale: vScales,
       ...common,
     });

@@ -187,6 +187,49 @@ describe('buildHostGeometry', () => {
       expect(groups.contiguous).toBe(runs);
       if (plan.granularity.kind !== 'tensor') expect(groups.contiguous).toBe(true);
     });
+
+    it('gives each block the one group of its real rows, or null when some block has real rows of two groups', () => {
+      if (g.groups === null) return;
+      const { groupOfRow, groupOfBlock, groupUnit } = g.groups;
+      const groupsOf = Array.from({ length: g.numBlocks }, (_, b) => new Set([...groupOfRow.subarray(b * c.blockRows, (b + 1) * c.blockRows)].filter((_, i) => real(b * c.blockRows + i))));
+      const oneGroup = groupsOf.every((set) => set.size <= 1);
+      expect(groupOfBlock === null).toBe(!oneGroup);
+      if (groupOfBlock === null) return;
+      expect(groupOfBlock.length).toBe(g.numBlocks);
+      groupsOf.forEach((set, b) => {
+        if (set.size === 1) expect(groupOfBlock[b], `block ${b}`).toBe([...set][0]);
+        else expect(groupUnit[groupOfBlock[b]!], `empty block ${b} maps to a group of real rows`).toBeGreaterThanOrEqual(0);
+      });
+    });
+  });
+
+  it('has a block map for per-tensor groups and for quantization tiles that never straddle a block, and only then', () => {
+    const blockMapOf = (grid: Grid, plan: AttentionPlan, blockRows: number) => geometry(grid, { plan }, blockRows).groups!.groupOfBlock;
+    const sparseWith = (granularity: Extract<AttentionPlan, { mode: 'fp8-sparse' }>['granularity']): AttentionPlan => ({ mode: 'fp8-sparse', granularity, sparsity: { tile, window: clamped([1, 1, 1]) } });
+    // Quantization tile = attention tile [2, 3, 4] (24 tokens): blocks of 8 rows, 3 per tile; the last tile row of
+    // frames holds one frame (12 tokens: blocks of 8, 4 and 0 real rows).
+    const same = geometry([3, 9, 10], { plan: sparseWith({ kind: 'tile', tile }) }, 8);
+    const perBlock = same.groups!.groupOfBlock!;
+    expect(perBlock).not.toBeNull();
+    for (let b = 0; b < same.numBlocks; b++) {
+      const first = same.blockValidRows[b]! > 0 ? same.groups!.groupOfRow[b * 8]! : perBlock[b - 1]; // an empty block: the one before
+      expect(perBlock[b], `block ${b}`).toBe(first);
+      expect(same.groups!.groupUnit[perBlock[b]!], `block ${b}`).toBe(Math.floor(b / 3)); // the quantization tile = the block's attention tile
+    }
+    expect([...same.blockValidRows].filter((v) => v === 0).length).toBeGreaterThan(0);
+    expect(blockMapOf([3, 9, 10], sparseWith({ kind: 'tensor' }), 8)).toEqual(new Int32Array(same.numBlocks)); // group 0 throughout
+    expect(blockMapOf([3, 9, 10], sparseWith({ kind: 'tensor' }), 128)).toEqual(new Int32Array(18)); // padding between the tiles' real rows
+    expect(blockMapOf([4, 6, 8], sparseWith({ kind: 'tile', tile: [2, 3, 8] }), 8)).not.toBeNull(); // two attention tiles per quantization tile
+    expect(blockMapOf([3, 9, 10], sparseWith({ kind: 'tile', tile: [1, 3, 4] }), 8)).toBeNull(); // 12-token slabs: block 1 holds two
+    expect(blockMapOf([3, 9, 10], sparseWith({ kind: 'tile', tile: [1, 3, 4] }), 16)).toBeNull();
+    expect(blockMapOf([3, 9, 10], sparseWith({ kind: 'token' }), 16)).toBeNull();
+    expect(blockMapOf([3, 9, 10], sparseWith({ kind: 'token' }), 4)).toBeNull();
+    // Dense: raster per tensor (a last partial block); tile-major tiles of 128 tokens fill whole blocks, 24-token tiles do not.
+    expect(blockMapOf([3, 9, 10], { mode: 'fp8-dense', granularity: { kind: 'tensor' } }, 128)).toEqual(new Int32Array(3));
+    expect(blockMapOf([2, 8, 16], { mode: 'fp8-dense', granularity: { kind: 'tile', tile: [1, 8, 16] } }, 128)).toEqual(Int32Array.of(0, 1));
+    expect(blockMapOf([3, 9, 10], { mode: 'fp8-dense', granularity: { kind: 'tile', tile: [2, 4, 3] } }, 64)).toBeNull();
+    expect(blockMapOf([2, 8, 16], { mode: 'fp8-dense', granularity: { kind: 'token' } }, 128)).toBeNull();
+    expect(geometry([3, 9, 10], { plan: { mode: 'sparse-bf16', sparsity: { tile, window: clamped([1, 1, 1]) } } }, 8).groups).toBeNull();
   });
 
   it('makes a sparse per-tensor map contiguous only when no padding sits between real rows', () => {

@@ -49,6 +49,13 @@ export interface HostQuantGroups {
   readonly groupUnit: Int32Array;
   /** Every group is one run of rows, groups in ascending order (what the fused CUDA quantization kernel wants). */
   readonly contiguous: boolean;
+  /**
+   * [numBlocks] the group of every real row of each kernel block (padding rows do not count; a block without real
+   * rows takes the group of the block before it, or 0), or null when the real rows of some block belong to two
+   * groups. Non-null for 'tensor', and for 'tile' when no block straddles two quantization tiles (e.g. the
+   * quantization tile is the attention tile): then K can take one scale per key block (`kBlockScale`).
+   */
+  readonly groupOfBlock: Int32Array | null;
 }
 
 /** Everything about the token order and the block structure of one (grid, plans, block size), on the host. */
@@ -164,7 +171,14 @@ function expandLists(layout: TileLayout, windows: readonly WindowSpec[], blocksP
  * another one means the quantization tiles are not runs of the order, and the plan is rejected. 'tensor' keeps one
  * group for all real rows and one for all padding rows (contiguous only when padding sits at the end).
  */
-function quantGroups(options: { grid: TokenGrid; granularity: ResolvedGranularity; slotToToken: Int32Array; order: TokenOrder; attentionTile: readonly number[] | null }): HostQuantGroups {
+function quantGroups(options: {
+  grid: TokenGrid;
+  granularity: ResolvedGranularity;
+  slotToToken: Int32Array;
+  order: TokenOrder;
+  attentionTile: readonly number[] | null;
+  blockRows: number;
+}): HostQuantGroups {
   const { grid, granularity, slotToToken, order } = options;
   const npad = slotToToken.length;
   const groupOfRow = new Int32Array(npad);
@@ -211,7 +225,27 @@ function quantGroups(options: { grid: TokenGrid; granularity: ResolvedGranularit
   const groupCount = Math.ceil(units.length / 4) * 4;
   const groupUnit = new Int32Array(groupCount).fill(-1);
   groupUnit.set(units);
-  return Object.freeze({ granularity, groupOfRow, groupCount, groupUnit, contiguous });
+  const groupOfBlock = blockGroups(groupOfRow, slotToToken, options.blockRows);
+  return Object.freeze({ granularity, groupOfRow, groupCount, groupUnit, contiguous, groupOfBlock });
+}
+
+/** The one group of the real rows of each block (see {@link HostQuantGroups.groupOfBlock}), or null. */
+function blockGroups(groupOfRow: Int32Array, slotToToken: Int32Array, blockRows: number): Int32Array | null {
+  const numBlocks = slotToToken.length / blockRows;
+  const groupOfBlock = new Int32Array(numBlocks);
+  let previous = 0;
+  for (let b = 0; b < numBlocks; b++) {
+    let group = -1;
+    for (let s = b * blockRows; s < (b + 1) * blockRows; s++) {
+      if ((slotToToken[s] as number) < 0) continue;
+      const g = groupOfRow[s] as number;
+      if (group === -1) group = g;
+      else if (g !== group) return null;
+    }
+    previous = group === -1 ? previous : group;
+    groupOfBlock[b] = previous;
+  }
+  return groupOfBlock;
 }
 
 /**
@@ -255,7 +289,7 @@ export function buildHostGeometry(options: { grid: TokenGrid; plans: ResolvedPla
   const groups =
     plans.granularity === null
       ? null
-      : quantGroups({ grid, granularity: plans.granularity, slotToToken, order, attentionTile: plans.attentionTile });
+      : quantGroups({ grid, granularity: plans.granularity, slotToToken, order, attentionTile: plans.attentionTile, blockRows });
   return Object.freeze({
     grid,
     blockRows,
