@@ -76,6 +76,7 @@ describe(`attention on ${gpu?.name ?? 'no device'} (${SIZE}: ${N} tokens, ${HEAD
           return attention({ q: t(bits.q, 'q'), k: t(bits.k, 'k'), v: t(bits.v, 'v'), grid: GRID, headDim: HEAD_DIM, cache, out, ...options });
         };
         const outGpu = on(gpu, gpuCache);
+        const kPath = gpuCache.get({ backend: gpu, grid: GRID, plan: options.plan, plans: options.plans }).kBlockGroups === null ? 'K per row' : 'K per block';
         await gpu.synchronize();
         const gpuBits = await outGpu.download();
         const cpuBits = on(cpu, cpuCache).downloadSync();
@@ -84,7 +85,7 @@ describe(`attention on ${gpu?.name ?? 'no device'} (${SIZE}: ${N} tokens, ${HEAD
         const cpuErr = attentionErrorStats(cpuBits, reference);
         const agree = attentionErrorStats(gpuBits, bf16ToF64(cpuBits));
         console.log(
-          `# ${name}, batch ${batch}: vs float64 relL2 gpu ${gpuErr.relL2.toExponential(2)} cpu twin ${cpuErr.relL2.toExponential(2)}; ` +
+          `# ${name}, batch ${batch} (${(options.plan ?? options.plans[0]).mode.startsWith('fp8') ? kPath : 'bf16'}): vs float64 relL2 gpu ${gpuErr.relL2.toExponential(2)} cpu twin ${cpuErr.relL2.toExponential(2)}; ` +
             `gpu vs twin relL2 ${agree.relL2.toExponential(2)} cosine ${agree.cosine.toFixed(7)} maxAbs ${agree.maxAbs.toExponential(2)}`,
         );
         assert.ok(gpuBits.every((b) => (b & 0x7fff) <= 0x7f80), 'every output row is written and finite');
@@ -94,6 +95,21 @@ describe(`attention on ${gpu?.name ?? 'no device'} (${SIZE}: ${N} tokens, ${HEAD
       });
     }
   }
+});
+
+// The FP8 plans above cover both ways the op hands K's scales to the kernel: kScale per key row ('token'
+// granularity, a tile-major dense plan whose 120-token quantization tiles straddle blocks) and kBlockScale per key
+// block ('tensor', and a sparse plan whose quantization tile is the attention tile).
+test('the FP8 plans cover both K-scale paths (per row and per key block)', () => {
+  const cache = new AttentionGeometryCache();
+  const paths = PLANS.filter(([, o]) => (o.plan ?? o.plans[0]).mode.startsWith('fp8')).map(([name, o]) => [name, cache.get({ backend: cpu, grid: GRID, plan: o.plan, plans: o.plans }).kBlockGroups !== null]);
+  const byName = Object.fromEntries(paths);
+  assert.equal(byName['fp8-dense per token'], false);
+  assert.equal(byName['fp8-dense per tile'], false);
+  assert.equal(byName['fp8-dense per tensor'], true);
+  assert.equal(byName['fp8-sparse per tile'], true);
+  assert.equal(byName['fp8-sparse per-head windows'], true);
+  cache.clear();
 });
 
 // Diagnostics that split a composed-op disagreement in two: (1) every preparation step (gather with V amax, channel
@@ -128,12 +144,15 @@ describe(`attention preparation and kernel alone on ${gpu?.name ?? 'no device'}`
         };
         const qq = quant(qp, [undefined, undefined]);
         const kq = quant(kp, means);
+        // K's per-block scales [batch, heads, numBlocks] where every block's real rows share a group (the op's path then).
+        const kBlockScale = g.kBlockGroups === null ? null : expandRowScales({ scales: kq.table, groups: g.kBlockGroups });
         const vCodes = be.empty([batch * COLS, g.npad], 'e4m3');
         const vScales = be.empty([batch, COLS], 'f32');
         for (let b = 0; b < batch; b++) {
           quantizeV({ v: vp.sliceRows(b * g.npad, g.npad), format: 'e4m3', amax: vAmax.sliceRows(b, 1).reshape([COLS]), tokenStride: g.npad, out: { codesT: vCodes.sliceRows(b * COLS, COLS), scales: vScales.sliceRows(b, 1).reshape([COLS]) } });
         }
-        return { g, tensors: { qp, kp, vp, vAmax, qCodes: qq.codes, qTable: qq.table, qScale: qq.perRow, kCodes: kq.codes, kTable: kq.table, kScale: kq.perRow, vCodes, vScales } };
+        const tensors = { qp, kp, vp, vAmax, qCodes: qq.codes, qTable: qq.table, qScale: qq.perRow, kCodes: kq.codes, kTable: kq.table, kScale: kq.perRow, vCodes, vScales };
+        return { g, tensors: kBlockScale === null ? tensors : { ...tensors, kBlockScale } };
       };
       const onGpu = prepare(gpu);
       await gpu.synchronize();
@@ -144,15 +163,15 @@ describe(`attention preparation and kernel alone on ${gpu?.name ?? 'no device'}`
         const first = a.findIndex((x, i) => x !== b[i]);
         assert.equal(first, -1, `${key}: CUDA and CPU bytes differ first at byte ${first}`);
       }
-      // attentionForward alone on the same bytes.
-      const run = (be, prep) => {
+      // attentionForward alone on the same bytes: K's scales per row, and per key block where the geometry allows.
+      const run = (be, prep, perBlock = false) => {
         const { g, tensors: p } = prep;
         return attentionForward({
           q: p.qCodes.reshape([batch, g.npad, COLS]),
           k: p.kCodes.reshape([batch, g.npad, COLS]),
           v: p.vCodes.reshape([batch, COLS, g.npad]),
           qScale: p.qScale,
-          kScale: p.kScale,
+          ...(perBlock ? { kBlockScale: p.kBlockScale } : { kScale: p.kScale }),
           vScale: p.vScales,
           blockValidRows: g.blockValidRows,
           rowPtr: g.blockLists?.rowPtr ?? null,
@@ -167,6 +186,23 @@ describe(`attention preparation and kernel alone on ${gpu?.name ?? 'no device'}`
       const agree = attentionErrorStats(gpuBits, bf16ToF64(cpuBits));
       console.log(`# ${name}: attentionForward alone, CUDA vs twin relL2 ${agree.relL2.toExponential(2)} cosine ${agree.cosine.toFixed(7)} maxAbs ${agree.maxAbs.toExponential(2)}`);
       assert.ok(agree.cosine > 0.9999, `attentionForward alone: CUDA vs twin cosine ${agree.cosine}`);
+      if (onCpu.g.kBlockGroups !== null) {
+        const gpuBlockOut = run(gpu, onGpu, true);
+        await gpu.synchronize();
+        const gpuBlockBits = await gpuBlockOut.download();
+        const cpuBlockBits = run(cpu, onCpu, true).downloadSync();
+        // The twin gives the per-row result bit for bit; the kernel's block path agrees with the twin like its row path.
+        assert.deepEqual(cpuBlockBits, cpuBits, 'twin: kBlockScale and the per-row kScale give the same bits');
+        assert.ok(gpuBlockBits.every((b) => (b & 0x7fff) <= 0x7f80), 'kBlockScale: every output is finite');
+        const agreeBlock = attentionErrorStats(gpuBlockBits, bf16ToF64(cpuBlockBits));
+        const rowVsBlock = attentionErrorStats(gpuBlockBits, bf16ToF64(gpuBits));
+        console.log(
+          `# ${name}: attentionForward alone with kBlockScale, CUDA vs twin relL2 ${agreeBlock.relL2.toExponential(2)} cosine ${agreeBlock.cosine.toFixed(7)}; ` +
+            `CUDA block vs row path relL2 ${rowVsBlock.relL2.toExponential(2)}`,
+        );
+        assert.ok(agreeBlock.cosine > 0.9999, `attentionForward alone with kBlockScale: CUDA vs twin cosine ${agreeBlock.cosine}`);
+        assert.ok(agreeBlock.relL2 <= 2 * agree.relL2 + 1e-4, `kBlockScale path: CUDA vs twin relL2 ${agreeBlock.relL2} > 2 x the per-row path's ${agree.relL2}`);
+      }
     });
   }
 });
