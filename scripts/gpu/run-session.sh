@@ -2,7 +2,7 @@
 # One GPU call for a session's acceptance checks: the kernels suite, sanitizers and benchmark (run-kernels.sh), the
 # composed attention op's GPU suite (small and medium) with compute-sanitizer memcheck, and the composed-vs-kernel
 # benchmark at Wan 720p. Needs (carried, git-ignored): .gpu/node.xz, native/build/Release, packages/*/dist.
-# Usage: scripts/gpu/run-session.sh   (logs under $OUT)
+# Usage: [SKIP_KERNELS=1] scripts/gpu/run-session.sh   (logs under $OUT)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/fpsattn-out}
@@ -16,8 +16,10 @@ for p in fp8 tiling scheduler kernels attention; do [ -e node_modules/@fpsattn/$
 [ -e node_modules/@fpsattn/native ] || ln -s ../../native node_modules/@fpsattn/native
 SAN=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 rc=0
-OUT=$OUT scripts/gpu/run-kernels.sh test sanitize bench > "$OUT/kernels.log" 2>&1 || rc=1
-grep -E "^# (tests|pass|fail)|exit status|run-kernels: exit|== " "$OUT/kernels.log"
+if [ "${SKIP_KERNELS:-0}" != 1 ]; then  # SKIP_KERNELS=1: only the attention op's suite, memcheck and benchmark
+  OUT=$OUT scripts/gpu/run-kernels.sh test sanitize bench > "$OUT/kernels.log" 2>&1 || rc=1
+  grep -E "^# (tests|pass|fail)|exit status|run-kernels: exit|== " "$OUT/kernels.log"
+fi
 echo "== attention GPU suite (small, medium)"
 for size in small medium; do
   FPSATTN_GPU_TEST_SIZE=$size node --test --test-reporter=spec packages/attention/gpu-test/attention.test.mjs > "$OUT/attention-$size.log" 2>&1 || rc=1

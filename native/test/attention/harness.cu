@@ -699,7 +699,7 @@ int main(int argc, char** argv) {
     freeLists(L);
   };
   const std::vector<Scales> tokenAndBlock = {Scales::token, Scales::block};
-  if (only.empty() || only == "small") {
+  if (only.empty() || only == "small" || only.find(",small,") != std::string::npos) {
     Lists dense;
     {
       FloatData d = makeData(makeShape(2, 2, packedValid(1000)), 0, 11);

@@ -72,8 +72,10 @@ __global__ void __launch_bounds__(kThreads, 1)
     if constexpr (Schedule<kFp8>::kPingPong) {
       if (cw == 1) ptx::namedBarArrive(1, 2 * 128);  // consumer warpgroup 0 takes the first turn
     }
-    if constexpr (Schedule<kFp8>::kPipeline) {
+    if constexpr (Schedule<kFp8, kKeyScale>::kLoop == 1) {
       consumerLoop<kFp8, kKeyScale>(p, base, c, list, cw, rowInTile0, quadLane, acc, sm, smemRaw, rawAddr);
+    } else if constexpr (Schedule<kFp8, kKeyScale>::kLoop == 2) {
+      consumerLoopPaired<kFp8, kKeyScale>(p, base, c, list, cw, rowInTile0, quadLane, acc, sm, smemRaw, rawAddr);
     } else {
       consumerLoopSerial<kFp8, kKeyScale>(p, base, c, list, cw, rowInTile0, quadLane, acc, sm, smemRaw, rawAddr);
     }

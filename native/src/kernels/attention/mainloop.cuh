@@ -175,6 +175,28 @@ __device__ __forceinline__ void scaleRows(float (&o)[64], const float (&alpha)[2
   }
 }
 
+// Bookkeeping of the P V group before block i's P V is issued (alpha: block i's rescale of everything before it):
+// the first block of a group owes acc its alpha; a later one multiplies it in and rescales o, which holds the group's
+// earlier blocks under the previous max. The max rarely moves after the first blocks, so that rescale is skipped when
+// no row of the warp moved (warp-uniform branch).
+__device__ __forceinline__ void accumulateScales(int inGroup, float (&accScale)[2], const float (&alpha)[2],
+                                                 float (&o)[64]) {
+  if (inGroup == 0) {
+    accScale[0] = alpha[0];
+    accScale[1] = alpha[1];
+  } else {
+    accScale[0] *= alpha[0];
+    accScale[1] *= alpha[1];
+    if (!__all_sync(0xffffffffu, alpha[0] == 1.f && alpha[1] == 1.f)) scaleRows(o, alpha);
+  }
+}
+
+// Generic pointer to stage s's K scales (FP8 per-key path; read with LDS).
+template <class L>
+__device__ __forceinline__ const float* stageScales(uint8_t* smemGeneric, uint32_t smemGenericAddr, uint32_t base, int s) {
+  return reinterpret_cast<const float*>(smemGeneric + (L::scale(base, s) - smemGenericAddr));
+}
+
 // Release a stage: the warp's reads of it (WGMMA retired, K scales read) happen before the producer's next TMA write.
 template <class L, bool kKeyScale>
 __device__ __forceinline__ void releaseStage(uint32_t base, int s) {
@@ -258,10 +280,10 @@ __device__ __forceinline__ void consumerLoop(const AttentionParams& p, uint32_t 
     }
     ptx::fenceRegs(sc);
 
-    const float* colScale =
-        kKeyScale ? reinterpret_cast<const float*>(smemGeneric + (L::scale(base, s) - smemGenericAddr)) : nullptr;
+    typename OnlineSoftmax<kFp8, kKeyScale>::KeyScales ks;
+    OnlineSoftmax<kFp8, kKeyScale>::loadKeyScales(ks, stageScales<L>(smemGeneric, smemGenericAddr, base, s), quadLane);
     float alpha[2];
-    sm.step(sc, rowFactor, colScale, validKeys, quadLane, alpha);
+    sm.step(sc, rowFactor, ks, validKeys, quadLane, alpha);
 
     if (prevStage >= 0) {
       // alpha + 0 * l (exact, not foldable without fast math) makes the retirement of P V depend on every
@@ -340,28 +362,19 @@ __device__ __forceinline__ void consumerLoopSerial(const AttentionParams& p, uin
       issueQK<kFp8>(sc, qDesc, desc.k(s));
       ptx::wgmmaCommit();
       turnEnd<kFp8>(wg);
+      typename OnlineSoftmax<kFp8, kKeyScale>::KeyScales ks;
+      OnlineSoftmax<kFp8, kKeyScale>::loadKeyScales(ks, stageScales<L>(smemGeneric, smemGenericAddr, base, s), quadLane);
       ptx::wgmmaWait<0>();
       ptx::fenceRegs(sc);
-      const float* colScale =
-          kKeyScale ? reinterpret_cast<const float*>(smemGeneric + (L::scale(base, s) - smemGenericAddr)) : nullptr;
       float alpha[2];
-      sm.step(sc, rowFactor, colScale, validKeys, quadLane, alpha);
+      sm.step(sc, rowFactor, ks, validKeys, quadLane, alpha);
       uint32_t pa[kFp8 ? 4 : 8][4];
       if constexpr (kFp8) {
         packPFp8(sc, pa);
       } else {
         packPBf16(sc, pa);
       }
-      if (inGroup == 0) {
-        accScale[0] = alpha[0];
-        accScale[1] = alpha[1];
-      } else {
-        accScale[0] *= alpha[0];
-        accScale[1] *= alpha[1];
-        // o holds earlier blocks under the previous max; the max rarely moves after the first blocks, so the
-        // rescale is skipped when no row of the warp moved (warp-uniform branch).
-        if (!__all_sync(0xffffffffu, alpha[0] == 1.f && alpha[1] == 1.f)) scaleRows(o, alpha);
-      }
+      accumulateScales(inGroup, accScale, alpha, o);
       ptx::wgmmaFence();
       issuePV<kFp8>(o, pa, desc.v(s), inGroup > 0);
       ptx::wgmmaCommit();
@@ -373,6 +386,100 @@ __device__ __forceinline__ void consumerLoopSerial(const AttentionParams& p, uin
       }
     }
     releaseStage<L, kKeyScale>(base, s);
+  }
+  if (inGroup > 0) addBlock(acc, accScale, o);
+}
+
+// Paired schedule (Schedule::kPaired): S_{i+1} = Q K_{i+1}^T and P_i V_i are issued back to back in one ping-pong
+// turn and retired with one wait, so each block pays one WGMMA round trip instead of two; the softmax of block i+1
+// then runs while the other warpgroup's pair is on the tensor cores. A block with no valid key still gets its S
+// (harmless, never read) but no softmax and no P V.
+template <bool kFp8, bool kKeyScale>
+__device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uint32_t base, const TileCoord& c,
+                                                   const KeyList& list, int wg, int rowInTile0, int quadLane,
+                                                   float (&acc)[64], OnlineSoftmax<kFp8, kKeyScale>& sm,
+                                                   uint8_t* smemGeneric, uint32_t smemGenericAddr) {
+  using L = SmemLayout<kFp8>;
+  using Softmax = OnlineSoftmax<kFp8, kKeyScale>;
+#pragma unroll
+  for (int i = 0; i < 64; ++i) acc[i] = 0.f;
+  sm.init();
+  const int n = list.count();
+  if (n <= 0) return;
+  const RowFactors<kFp8, kKeyScale> rows(p, c, rowInTile0);
+  const uint64_t qDesc = ptx::makeDesc(base + L::kQ + wg * 8192, 16, 1024);
+  const StageDescs<kFp8> desc(base);
+  ptx::mbarWait(L::qFull(base), 0);
+
+  int s = 0;
+  uint32_t phase = 0;
+  int kb = list.block(0);
+  int valid = __ldg(p.blockValidRows + kb);
+  float kBlock = rows.blockScale(p, kb);
+  float sc[64];
+  typename Softmax::KeyScales ks;
+  // Prologue: S_0.
+  ptx::mbarWait(L::full(base, s), phase);
+  turnBegin<kFp8>(wg);
+  ptx::wgmmaFence();
+  issueQK<kFp8>(sc, qDesc, desc.k(s));
+  ptx::wgmmaCommit();
+  turnEnd<kFp8>(wg);
+  Softmax::loadKeyScales(ks, stageScales<L>(smemGeneric, smemGenericAddr, base, s), quadLane);
+  ptx::wgmmaWait<0>();
+  ptx::fenceRegs(sc);
+
+  float o[64];
+  float accScale[2] = {1.f, 1.f};
+  int inGroup = 0;
+  uint32_t pa[kFp8 ? 4 : 8][4];
+  for (int it = 0; it < n; ++it) {
+    // Block it sits in stage s with its S in sc.
+    const int validKeys = valid;
+    float rowFactor[2];
+    rows.forBlock(kBlock, rowFactor);
+    const bool hasNext = it + 1 < n;
+    const int sNext = (s + 1 == L::kStages) ? 0 : s + 1;
+    const uint32_t phaseNext = phase ^ (sNext == 0);
+    if (hasNext) {
+      kb = list.block(it + 1);
+      valid = __ldg(p.blockValidRows + kb);
+      kBlock = rows.blockScale(p, kb);
+    }
+    const bool doPv = validKeys > 0;
+    if (doPv) {
+      float alpha[2];
+      sm.step(sc, rowFactor, ks, validKeys, quadLane, alpha);
+      if constexpr (kFp8) {
+        packPFp8(sc, pa);
+      } else {
+        packPBf16(sc, pa);
+      }
+      accumulateScales(inGroup, accScale, alpha, o);
+    }
+    if (hasNext) ptx::mbarWait(L::full(base, sNext), phaseNext);
+    turnBegin<kFp8>(wg);
+    ptx::wgmmaFence();
+    if (hasNext) {
+      issueQK<kFp8>(sc, qDesc, desc.k(sNext));
+      ptx::wgmmaCommit();
+    }
+    if (doPv) {
+      issuePV<kFp8>(o, pa, desc.v(s), inGroup > 0);
+      ptx::wgmmaCommit();
+    }
+    turnEnd<kFp8>(wg);
+    if (hasNext) Softmax::loadKeyScales(ks, stageScales<L>(smemGeneric, smemGenericAddr, base, sNext), quadLane);
+    ptx::wgmmaWait<0>();
+    ptx::fenceRegs(sc);
+    ptx::fenceRegs(o);
+    releaseStage<L, kKeyScale>(base, s);
+    if (doPv && ++inGroup == kPvGroup) {
+      addBlock(acc, accScale, o);
+      inGroup = 0;
+    }
+    s = sNext;
+    phase = phaseNext;
   }
   if (inGroup > 0) addBlock(acc, accScale, o);
 }

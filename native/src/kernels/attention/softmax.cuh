@@ -57,21 +57,34 @@ struct OnlineSoftmax {
     l[0] = l[1] = 0.f;
   }
 
-  // s: raw accumulator (in place: becomes the probabilities); rowFactor: everything that multiplies a row's scores
-  // (FP8: qScale * softmaxScale * log2e, times the block's K scale without kKeyScale; BF16: softmaxScale * log2e).
-  // colScale (kKeyScale only): the key block's kScale[128] in shared memory (natural key order).
-  // Returns alpha (rescale of the previous accumulator) per row.
-  __device__ __forceinline__ void step(float (&s)[64], const float (&rowFactor)[2], const float* colScale,
-                                       int validKeys, int quadLane, float (&alpha)[2]) {
+  // kKeyScale only: this thread's 32 K scales of a key block (kScale[128] in shared memory, natural key order), read
+  // before the S = Q K^T wait so that their latency hides under the WGMMA.
+  struct KeyScales {
+    float2 c[kKeyScale ? 16 : 1];
+  };
+  __device__ __forceinline__ static void loadKeyScales(KeyScales& ks, const float* colScale, int quadLane) {
     if constexpr (kKeyScale) {
 #pragma unroll
       for (int j = 0; j < 16; ++j) {
         const int key = kFp8KeyOfRow(8 * j + 2 * quadLane);  // even: keys key, key+1 are adjacent
-        const float2 c = *reinterpret_cast<const float2*>(colScale + key);
-        s[4 * j + 0] *= c.x;
-        s[4 * j + 1] *= c.y;
-        s[4 * j + 2] *= c.x;
-        s[4 * j + 3] *= c.y;
+        ks.c[j] = *reinterpret_cast<const float2*>(colScale + key);
+      }
+    }
+  }
+
+  // s: raw accumulator (in place: becomes the probabilities); rowFactor: everything that multiplies a row's scores
+  // (FP8: qScale * softmaxScale * log2e, times the block's K scale without kKeyScale; BF16: softmaxScale * log2e).
+  // ks (kKeyScale only): the block's K scales of this thread's columns (loadKeyScales).
+  // Returns alpha (rescale of the previous accumulator) per row.
+  __device__ __forceinline__ void step(float (&s)[64], const float (&rowFactor)[2], const KeyScales& ks,
+                                       int validKeys, int quadLane, float (&alpha)[2]) {
+    if constexpr (kKeyScale) {
+#pragma unroll
+      for (int j = 0; j < 16; ++j) {
+        s[4 * j + 0] *= ks.c[j].x;
+        s[4 * j + 1] *= ks.c[j].y;
+        s[4 * j + 2] *= ks.c[j].x;
+        s[4 * j + 3] *= ks.c[j].y;
       }
     }
     const bool ragged = validKeys < kBlockN;
@@ -85,12 +98,23 @@ struct OnlineSoftmax {
         }
       }
     }
-    // One dependency chain per row: a tree of the same FMNMX.NAN (depth 5) was 1.7x slower at 720p (README ladder).
-    float mx[2] = {-INFINITY, -INFINITY};
+    // kMaxChains independent FMNMX chains per row, combined at the end (max is exact in any order).
+    float part[2][kMaxChains];
 #pragma unroll
-    for (int j = 0; j < 16; ++j) {
-      mx[0] = ptx::maxNaN(mx[0], ptx::maxNaN(s[4 * j + 0], s[4 * j + 1]));
-      mx[1] = ptx::maxNaN(mx[1], ptx::maxNaN(s[4 * j + 2], s[4 * j + 3]));
+    for (int c = 0; c < kMaxChains; ++c) {
+      part[0][c] = ptx::maxNaN(s[4 * c + 0], s[4 * c + 1]);
+      part[1][c] = ptx::maxNaN(s[4 * c + 2], s[4 * c + 3]);
+    }
+#pragma unroll
+    for (int j = kMaxChains; j < 16; ++j) {
+      part[0][j % kMaxChains] = ptx::maxNaN(part[0][j % kMaxChains], ptx::maxNaN(s[4 * j + 0], s[4 * j + 1]));
+      part[1][j % kMaxChains] = ptx::maxNaN(part[1][j % kMaxChains], ptx::maxNaN(s[4 * j + 2], s[4 * j + 3]));
+    }
+    float mx[2] = {part[0][0], part[1][0]};
+#pragma unroll
+    for (int c = 1; c < kMaxChains; ++c) {
+      mx[0] = ptx::maxNaN(mx[0], part[0][c]);
+      mx[1] = ptx::maxNaN(mx[1], part[1][c]);
     }
     float bias[2];
 #pragma unroll
@@ -103,7 +127,7 @@ struct OnlineSoftmax {
       m[r] = mNew;
       bias[r] = (kFp8 ? kLog2PScale : 0.f) - mUse;
     }
-    float sum[2] = {0.f, 0.f};
+    float sum[2][kSumChains] = {};  // kSumChains independent FADD chains per row
 #pragma unroll
     for (int j = 0; j < 16; ++j) {
       const bool maskGroup = ragged && groupKeyEnd<kFp8>(j) > validKeys;
@@ -120,11 +144,16 @@ struct OnlineSoftmax {
           p = ptx::ex2(x);  // masked keys: rowFactor > 0 (RowFactors), so x = -inf and p = 0 exactly
         }
         s[4 * j + e] = p;
-        sum[r] += p;
+        sum[r][j % kSumChains] += p;
       }
     }
-    l[0] = __fmaf_rn(l[0], alpha[0], sum[0]);
-    l[1] = __fmaf_rn(l[1], alpha[1], sum[1]);
+#pragma unroll
+    for (int c = 1; c < kSumChains; ++c) {
+      sum[0][0] += sum[0][c];
+      sum[1][0] += sum[1][c];
+    }
+    l[0] = __fmaf_rn(l[0], alpha[0], sum[0][0]);
+    l[1] = __fmaf_rn(l[1], alpha[1], sum[1][0]);
   }
 
   // Full row sums (after the last block): reduce the partial sums over the quad.

@@ -27,14 +27,18 @@ constexpr int kThreads = 128 * (1 + kConsumerWarpgroups);  // warpgroup 0 = prod
 constexpr int kStagesFp8 = FPSATTN_ATTN_STAGES_FP8;    // Q 16 KiB + 5 x (K 16 + V^T 16 KiB + K scales 0.5 KiB) = 179 KiB
 constexpr int kStagesBf16 = FPSATTN_ATTN_STAGES_BF16;  // Q 32 KiB + 3 x (K 32 + V 32 KiB) = 224 KiB
 
-// Consumer schedule per dtype (compile-time; measured on an H200, README.md ladder):
-//   PIPELINE  1: intra-warpgroup overlap (softmax of block i under P V of block i-1); 0: serial per block
+// Consumer schedule per variant (compile-time; measured on an H200, README.md ladder):
+//   PIPELINE  0: serial per block (S, softmax, P V, each waited); 1: intra-warpgroup overlap (softmax of block i under
+//             P V of block i-1); 2: paired (S of block i+1 and P V of block i issued in one turn, one wait)
 //   PINGPONG  1: the two consumer warpgroups take turns issuing their WGMMAs (named barriers 1, 2)
-// FP8 is fastest serial + ping-pong (703 TFLOP/s at 720p vs 675 pipelined + ping-pong, 696 serial alone: the
-// pipelined loop holds S, the P V temporary, O and P at once and its extra latency was not repaid); BF16 is fastest
-// pipelined + ping-pong (56.8-57.2 ms vs 61.5 ms serial).
+// FP8 with per-block K scales: paired + ping-pong (720p sparse 8.74 ms vs 9.27 serial). FP8 with per-key K scales:
+// serial + ping-pong (the paired loop spills the 32 preloaded K scales: 61.7 vs 51.6 ms dense). BF16: pipelined +
+// ping-pong (56.8-57.2 ms vs 61.5 ms serial).
 #ifndef FPSATTN_ATTN_PIPELINE_FP8
-#define FPSATTN_ATTN_PIPELINE_FP8 0
+#define FPSATTN_ATTN_PIPELINE_FP8 2
+#endif
+#ifndef FPSATTN_ATTN_PIPELINE_FP8_KEY_SCALE
+#define FPSATTN_ATTN_PIPELINE_FP8_KEY_SCALE 0
 #endif
 #ifndef FPSATTN_ATTN_PINGPONG_FP8
 #define FPSATTN_ATTN_PINGPONG_FP8 1
@@ -45,9 +49,12 @@ constexpr int kStagesBf16 = FPSATTN_ATTN_STAGES_BF16;  // Q 32 KiB + 3 x (K 32 +
 #ifndef FPSATTN_ATTN_PINGPONG_BF16
 #define FPSATTN_ATTN_PINGPONG_BF16 1
 #endif
-template <bool kFp8>
+template <bool kFp8, bool kKeyScale = false>
 struct Schedule {
-  static constexpr bool kPipeline = kFp8 ? FPSATTN_ATTN_PIPELINE_FP8 != 0 : FPSATTN_ATTN_PIPELINE_BF16 != 0;
+  static constexpr int kLoop = !kFp8 ? FPSATTN_ATTN_PIPELINE_BF16
+                               : kKeyScale ? FPSATTN_ATTN_PIPELINE_FP8_KEY_SCALE
+                                           : FPSATTN_ATTN_PIPELINE_FP8;
+  static_assert(kLoop >= 0 && kLoop <= 2, "PIPELINE: 0 serial, 1 pipelined, 2 paired");
   static constexpr bool kPingPong = kFp8 ? FPSATTN_ATTN_PINGPONG_FP8 != 0 : FPSATTN_ATTN_PINGPONG_BF16 != 0;
 };
 
@@ -61,12 +68,28 @@ static_assert(kPolyExp2Every == 0 || (kPolyExp2Every >= 2 && kPolyExp2Every <= 1
 
 // Two-level accumulation depth of the serial schedule: P V of kPvGroup consecutive key blocks accumulates in the
 // WGMMA accumulator (FP8: ~22 mantissa bits) before one fp32 FFMA adds it into the true accumulator. 1 = every block;
-// 2 (default) saves one FFMA per output element every other block: fp8 dense 720p 43.1 vs 44.9 ms (README ladder).
+// 2 saves one FFMA per output element every other block (fp8 dense 720p 43.1 vs 44.9 ms), 4 (default) three of
+// four (paired: sparse 8.62 vs 8.78 ms); 4 blocks are 512 keys, far inside the accumulator's precision (README).
 #ifndef FPSATTN_ATTN_PV_GROUP
-#define FPSATTN_ATTN_PV_GROUP 2
+#define FPSATTN_ATTN_PV_GROUP 4
 #endif
 constexpr int kPvGroup = FPSATTN_ATTN_PV_GROUP;
-static_assert(kPvGroup >= 1 && kPvGroup <= 4, "P V group: 1..4 key blocks");
+static_assert(kPvGroup >= 1 && kPvGroup <= 8, "P V group: 1..8 key blocks");
+
+// Independent partial row-max chains in the softmax (1 = one 32-deep chain per row); 4 (default): paired 720p sparse
+// 8.35-8.39 ms vs 8.59 with 1 chain. Partial row-sum chains (below) measured slower (8.67 with 2, 8.71 with 4).
+#ifndef FPSATTN_ATTN_MAX_CHAINS
+#define FPSATTN_ATTN_MAX_CHAINS 4
+#endif
+constexpr int kMaxChains = FPSATTN_ATTN_MAX_CHAINS;
+static_assert(kMaxChains == 1 || kMaxChains == 2 || kMaxChains == 4 || kMaxChains == 8, "max chains: 1, 2, 4 or 8");
+
+// Independent partial row-sum chains in the softmax (1 = one 32-deep FADD chain per row).
+#ifndef FPSATTN_ATTN_SUM_CHAINS
+#define FPSATTN_ATTN_SUM_CHAINS 1
+#endif
+constexpr int kSumChains = FPSATTN_ATTN_SUM_CHAINS;
+static_assert(kSumChains == 1 || kSumChains == 2 || kSumChains == 4, "sum chains: 1, 2 or 4");
 
 // Registers per thread after setmaxnreg: 24 for the producer, 240 for the consumers (24*128 + 2*240*128 <= 64K).
 constexpr int kProducerRegs = 24;
