@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Peer baselines for the fused attention kernel, on the same card in the same run (issue 8).
 
-SDPA cuDNN and FlashAttention-2 backends (BF16 dense) at Wan 480p/720p shapes (B=1, H=12, D=128), FlexAttention BF16
+SDPA cuDNN and FlashAttention-2 backends (BF16 dense) at Wan 480p/720p shapes (B=1, H=12, D=128; 720p also with
+B=2 and with H=40, the 14B model), FlexAttention BF16
 with the same clamped-window block lists as the harness's sparse case (BlockMask.from_kv_blocks, 128-row blocks),
 and torch._scaled_mm 8192^3 FP8 as the card's FP8 matrix ceiling. Prints one PEER line per figure.
 Usage: python3 bench/attention/peers.py [--no-flex] [--reps N]
@@ -57,12 +58,13 @@ def main():
     except Exception as e:  # noqa: BLE001
         print(f"PEER scaled_mm failed: {e}", flush=True)
 
-    for name, S in (("480p", 32760), ("720p", 75600)):
-        H, D = 12, 128
-        q = torch.randn(1, H, S, D, device=dev, dtype=torch.bfloat16)
-        k = torch.randn(1, H, S, D, device=dev, dtype=torch.bfloat16)
-        v = torch.randn(1, H, S, D, device=dev, dtype=torch.bfloat16)
-        flops = 4 * D * S * S * H
+    # The harness's shapes: Wan-1.3B 480p / 720p (12 heads), 720p with batch 2 (CFG), Wan-14B 720p (40 heads).
+    for name, B, H, S in (("480p", 1, 12, 32760), ("720p", 1, 12, 75600), ("720p-b2", 2, 12, 75600), ("14b-720p", 1, 40, 75600)):
+        D = 128
+        q = torch.randn(B, H, S, D, device=dev, dtype=torch.bfloat16)
+        k = torch.randn(B, H, S, D, device=dev, dtype=torch.bfloat16)
+        v = torch.randn(B, H, S, D, device=dev, dtype=torch.bfloat16)
+        flops = 4 * D * S * S * H * B
         for bname, backend in (("cudnn", SDPBackend.CUDNN_ATTENTION), ("flash2", SDPBackend.FLASH_ATTENTION)):
             try:
                 with sdpa_kernel(backend):

@@ -100,22 +100,26 @@ for (const batch of DRY ? [1] : [1, 2]) {
     const vp = fp8 ? mk([batch, COLS, npad], 'vT') : mk([batch, npad, COLS], 'vp');
     const ones = (shape) => backend.fromArray(new Float32Array(shape.reduce((a, b) => a * b)).fill(1), shape, 'f32');
     const qs = fp8 ? ones([batch, HEADS, npad]) : null;
-    const ks = fp8 ? ones([batch, HEADS, npad]) : null;
+    // K's scales as the composed call hands them: per key block when the geometry has kBlockGroups, else per row
+    // (the kernel's two FP8 paths differ in speed, so the kernel alone must take the composed call's path).
+    const perBlock = fp8 && g.kBlockGroups !== null;
+    const ks = fp8 && !perBlock ? ones([batch, HEADS, npad]) : null;
+    const kbs = perBlock ? ones([batch, HEADS, npad / g.blockRows]) : null;
     const vs = fp8 ? ones([batch, COLS]) : null;
     const kout = backend.empty([batch, npad, COLS], 'bf16', { name: 'kout' });
     const kernelMs = time(() =>
-      K.attentionForward({ q: qp, k: kp, v: vp, qScale: qs, kScale: ks, vScale: vs, blockValidRows: g.blockValidRows, rowPtr: g.blockLists?.rowPtr ?? null, colIdx: g.blockLists?.colIdx ?? null, headDim: D, out: kout }),
+      K.attentionForward({ q: qp, k: kp, v: vp, qScale: qs, ...(perBlock ? { kBlockScale: kbs } : { kScale: ks }), vScale: vs, blockValidRows: g.blockValidRows, rowPtr: g.blockLists?.rowPtr ?? null, colIdx: g.blockLists?.colIdx ?? null, headDim: D, out: kout }),
     );
     const composedMs = time(() => attention({ q, k, v, grid: GRID, plan, kSmoothing: fp8, out }));
     const density = planCost({ plan, grid: GRID, blockRows: g.blockRows }).density;
     const tflops = (4 * D * N * N * density * HEADS * batch) / (composedMs * 1e-3) / 1e12;
     const ktflops = (4 * D * N * N * density * HEADS * batch) / (kernelMs * 1e-3) / 1e12;
-    const row = { batch, mode, dtype: dt, density, kernelMs, composedMs, overhead: composedMs / kernelMs - 1, kernelTflops: ktflops, composedTflops: tflops };
+    const row = { batch, mode, dtype: dt, kScales: !fp8 ? null : perBlock ? 'per-block' : 'per-row', density, kernelMs, composedMs, overhead: composedMs / kernelMs - 1, kernelTflops: ktflops, composedTflops: tflops };
     results.push(row);
     console.log(
-      `B${batch} ${mode.padEnd(12)} density ${(100 * density).toFixed(2)}%  kernel ${kernelMs.toFixed(2)} ms (${ktflops.toFixed(0)} TFLOP/s)  composed ${composedMs.toFixed(2)} ms (${tflops.toFixed(0)})  overhead ${(100 * row.overhead).toFixed(1)}%`,
+      `B${batch} ${mode.padEnd(12)} ${(row.kScales ?? '').padEnd(9)} density ${(100 * density).toFixed(2)}%  kernel ${kernelMs.toFixed(2)} ms (${ktflops.toFixed(0)} TFLOP/s)  composed ${composedMs.toFixed(2)} ms (${tflops.toFixed(0)})  overhead ${(100 * row.overhead).toFixed(1)}%`,
     );
-    for (const t of [qp, kp, vp, qs, ks, vs, kout]) t?.dispose();
+    for (const t of [qp, kp, vp, qs, ks, kbs, vs, kout]) t?.dispose();
   }
   for (const t of [q, k, v, out]) t.dispose();
 }
