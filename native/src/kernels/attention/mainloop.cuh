@@ -55,14 +55,15 @@ __device__ __forceinline__ void producerLoop(const AttentionParams& p, const voi
     const int kb = list.block(it);
     ptx::mbarWait(L::empty(base, s), parity);
     const uint32_t full = L::full(base, s);
-    ptx::mbarArriveExpectTx(full, L::kStageBytes + (kKeyScale ? L::kScaleBytes : 0u));
+    constexpr bool kCopyScales = kKeyScale && !kKeyScaleFromGlobal;
+    ptx::mbarArriveExpectTx(full, L::kStageBytes + (kCopyScales ? L::kScaleBytes : 0u));
     const int keyRow = int(int64_t(c.batch) * p.npad) + kb * kBlockN;
     if constexpr (kFp8) {
       // K: 5-D permuted view, coordinate 4 = 16-key group.
       ptx::tmaLoad5d(L::k(base, s), tmK, full, col, 0, 0, 0, keyRow / 16);
       // V^T: rows = batch*H*D + channel, columns = keys.
       ptx::tmaLoad2d(L::v(base, s), tmV, full, kb * kBlockN, c.batch * hd + col);
-      if constexpr (kKeyScale) {
+      if constexpr (kCopyScales) {
         const float* ks = p.kScale + (int64_t(c.batch) * p.heads + c.head) * p.npad + int64_t(kb) * kBlockN;
         ptx::bulkLoad(L::scale(base, s), ks, L::kScaleBytes, full);
       }
@@ -197,10 +198,25 @@ __device__ __forceinline__ const float* stageScales(uint8_t* smemGeneric, uint32
   return reinterpret_cast<const float*>(smemGeneric + (L::scale(base, s) - smemGenericAddr));
 }
 
+// Where block kb's per-row K scales are read from: the stage's copy in shared memory (bulk-copied by the producer),
+// or global memory directly (kKeyScaleFromGlobal: no bulk copy and no proxy fence; 512 bytes per block, L1/L2 hits).
+template <class L, bool kKeyScale>
+__device__ __forceinline__ const float* keyScalesOf(const AttentionParams& p, const TileCoord& c, int kb,
+                                                    uint8_t* smemGeneric, uint32_t smemGenericAddr, uint32_t base,
+                                                    int s) {
+  if constexpr (!kKeyScale) {
+    return nullptr;
+  } else if constexpr (kKeyScaleFromGlobal) {
+    return p.kScale + (int64_t(c.batch) * p.heads + c.head) * p.npad + int64_t(kb) * kBlockN;
+  } else {
+    return stageScales<L>(smemGeneric, smemGenericAddr, base, s);
+  }
+}
+
 // Release a stage: the warp's reads of it (WGMMA retired, K scales read) happen before the producer's next TMA write.
 template <class L, bool kKeyScale>
 __device__ __forceinline__ void releaseStage(uint32_t base, int s) {
-  if constexpr (kKeyScale) ptx::fenceProxyAsync();  // per-key K scales are read with LDS
+  if constexpr (kKeyScale && !kKeyScaleFromGlobal) ptx::fenceProxyAsync();  // the stage's K scales are read with LDS
   __syncwarp();
   if (threadIdx.x % 32 == 0) ptx::mbarArrive(L::empty(base, s));
 }
@@ -251,6 +267,7 @@ __device__ __forceinline__ void consumerLoop(const AttentionParams& p, uint32_t 
   int validNext = __ldg(p.blockValidRows + kbNext);
   float kBlockNext = rows.blockScale(p, kbNext);
   for (int it = 0; it < n; ++it, s = (s + 1 == L::kStages) ? 0 : s + 1, phase ^= (s == 0)) {
+    const int kb = kbNext;
     const int validKeys = validNext;
     float rowFactor[2];
     rows.forBlock(kBlockNext, rowFactor);
@@ -281,7 +298,8 @@ __device__ __forceinline__ void consumerLoop(const AttentionParams& p, uint32_t 
     ptx::fenceRegs(sc);
 
     typename OnlineSoftmax<kFp8, kKeyScale>::KeyScales ks;
-    OnlineSoftmax<kFp8, kKeyScale>::loadKeyScales(ks, stageScales<L>(smemGeneric, smemGenericAddr, base, s), quadLane);
+    OnlineSoftmax<kFp8, kKeyScale>::loadKeyScales(
+        ks, keyScalesOf<L, kKeyScale>(p, c, kb, smemGeneric, smemGenericAddr, base, s), quadLane);
     float alpha[2];
     sm.step(sc, rowFactor, ks, validKeys, quadLane, alpha);
 
@@ -346,6 +364,7 @@ __device__ __forceinline__ void consumerLoopSerial(const AttentionParams& p, uin
   float accScale[2] = {1.f, 1.f};
   int inGroup = 0;
   for (int it = 0; it < n; ++it, s = (s + 1 == L::kStages) ? 0 : s + 1, phase ^= (s == 0)) {
+    const int kb = kbNext;
     const int validKeys = validNext;
     float rowFactor[2];
     rows.forBlock(kBlockNext, rowFactor);
@@ -363,7 +382,8 @@ __device__ __forceinline__ void consumerLoopSerial(const AttentionParams& p, uin
       ptx::wgmmaCommit();
       turnEnd<kFp8>(wg);
       typename OnlineSoftmax<kFp8, kKeyScale>::KeyScales ks;
-      OnlineSoftmax<kFp8, kKeyScale>::loadKeyScales(ks, stageScales<L>(smemGeneric, smemGenericAddr, base, s), quadLane);
+      OnlineSoftmax<kFp8, kKeyScale>::loadKeyScales(
+        ks, keyScalesOf<L, kKeyScale>(p, c, kb, smemGeneric, smemGenericAddr, base, s), quadLane);
       ptx::wgmmaWait<0>();
       ptx::fenceRegs(sc);
       float alpha[2];
@@ -425,7 +445,7 @@ __device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uin
   issueQK<kFp8>(sc, qDesc, desc.k(s));
   ptx::wgmmaCommit();
   turnEnd<kFp8>(wg);
-  Softmax::loadKeyScales(ks, stageScales<L>(smemGeneric, smemGenericAddr, base, s), quadLane);
+  Softmax::loadKeyScales(ks, keyScalesOf<L, kKeyScale>(p, c, kb, smemGeneric, smemGenericAddr, base, s), quadLane);
   ptx::wgmmaWait<0>();
   ptx::fenceRegs(sc);
 
@@ -469,7 +489,10 @@ __device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uin
       ptx::wgmmaCommit();
     }
     turnEnd<kFp8>(wg);
-    if (hasNext) Softmax::loadKeyScales(ks, stageScales<L>(smemGeneric, smemGenericAddr, base, sNext), quadLane);
+    if (hasNext) {
+      Softmax::loadKeyScales(ks, keyScalesOf<L, kKeyScale>(p, c, kb, smemGeneric, smemGenericAddr, base, sNext),
+                             quadLane);
+    }
     ptx::wgmmaWait<0>();
     ptx::fenceRegs(sc);
     ptx::fenceRegs(o);

@@ -91,6 +91,13 @@ static_assert(kMaxChains == 1 || kMaxChains == 2 || kMaxChains == 4 || kMaxChain
 constexpr int kSumChains = FPSATTN_ATTN_SUM_CHAINS;
 static_assert(kSumChains == 1 || kSumChains == 2 || kSumChains == 4, "sum chains: 1, 2 or 4");
 
+// Per-row K scales: read from global memory (1) instead of a per-stage bulk copy into shared memory (0). Built and
+// checked, not yet measured on a GPU: the shared-memory copy is what compute-sanitizer racecheck reports on.
+#ifndef FPSATTN_ATTN_KEY_SCALE_FROM_GLOBAL
+#define FPSATTN_ATTN_KEY_SCALE_FROM_GLOBAL 0
+#endif
+constexpr bool kKeyScaleFromGlobal = FPSATTN_ATTN_KEY_SCALE_FROM_GLOBAL != 0;
+
 // Registers per thread after setmaxnreg: 24 for the producer, 240 for the consumers (24*128 + 2*240*128 <= 64K).
 constexpr int kProducerRegs = 24;
 constexpr int kConsumerRegs = 240;
