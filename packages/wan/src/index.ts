@@ -24,3 +24,31 @@ export { openCheckpoint, type Checkpoint, type CheckpointTensorInfo } from './sa
 export { writeSafetensors, type TensorToWrite, type WriteSafetensorsOptions } from './safetensors/writer';
 
 // sampler (flow matching)
+export {
+  SAMPLER_ERROR_CODES,
+  SamplerAbortedError,
+  SamplerNonFiniteError,
+  SamplerOptionError,
+  SamplerTensorError,
+  type SamplerErrorCode,
+} from './sampler/errors';
+export { SOLVER_NAMES, WAN_T2V_SAMPLING_DEFAULTS } from './sampler/defaults';
+export { flowMatchSchedule, type FlowMatchScheduleOptions } from './sampler/flow-match-schedule';
+export { createEulerSolver, type EulerSolverOptions } from './sampler/euler-solver';
+export { createUniPcSolver, type UniPcSolverOptions } from './sampler/unipc-solver';
+export { classifierFreeGuidance, type ClassifierFreeGuidanceOptions } from './sampler/classifier-free-guidance';
+export { gaussianNoise, type GaussianNoiseOptions } from './sampler/gaussian-noise';
+export { sample } from './sampler/sample';
+export type {
+  FlowMatchSchedule,
+  FlowSolver,
+  NoiseSeed,
+  SampleOptions,
+  SampleResult,
+  SolverName,
+  SolverStepOptions,
+  StepProgress,
+  VelocityModel,
+  VelocityModelInput,
+  VelocityModelOutput,
+} from './sampler/types';
