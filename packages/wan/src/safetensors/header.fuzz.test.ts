@@ -7,6 +7,9 @@ import { CheckpointError } from './checkpoint-error';
 import { SAFETENSORS_DTYPES, dtypeItemSize } from './dtypes';
 import { type SafetensorsHeader, parseSafetensorsHeader } from './header';
 
+// A fixed seed keeps CI deterministic (a red run must reproduce); FPSATTN_FUZZ_SEED=<n> explores other inputs.
+fc.configureGlobal({ seed: Number(process.env.FPSATTN_FUZZ_SEED ?? 20261201) });
+
 const FILE = 'fuzz.safetensors';
 
 /** Checks a parsed header against the rules, independently of the parser's own code. */

@@ -26,6 +26,13 @@ const A = { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] };
 const B = { dtype: 'BF16', shape: [3], data_offsets: [16, 22] };
 
 describe('parseSafetensorsHeader', () => {
+  it('stores a JSON -0 in a shape or an offset as 0 (found by the fuzz test)', () => {
+    const header = parse('{"z":{"dtype":"F32","shape":[-0,3],"data_offsets":[-0,0]}}', 0);
+    const info = header.tensors.get('z');
+    expect(Object.is(info?.shape[0], 0)).toBe(true);
+    expect(Object.is(info?.dataOffsets[0], 0)).toBe(true);
+  });
+
   it('reads tensors (in the order of their data), metadata and the data section', () => {
     const header = parse({ b: B, __metadata__: { format: 'pt' }, a: A }, 22);
     expect([...header.tensors]).toEqual([

@@ -145,7 +145,9 @@ function readTensor(file: string, name: string, entry: unknown, dataLength: numb
   if (end > dataLength) {
     return bad(`data_offsets ${showList([begin, end])} run past the end of the data section (${dataLength} bytes): the file is truncated or the offsets are wrong`);
   }
-  return { dtype, shape: Object.freeze([...(shape as number[])]), dataOffsets: Object.freeze([begin, end]) as readonly [number, number], byteLength: expected };
+  // JSON's -0 is a valid non-negative integer here; `+ 0` stores it as 0 (so -0 never leaks into shapes or offsets).
+  const dims = (shape as number[]).map((d) => d + 0);
+  return { dtype, shape: Object.freeze(dims), dataOffsets: Object.freeze([begin + 0, end + 0]) as readonly [number, number], byteLength: expected };
 }
 
 /** Sorted by data, checked for overlaps (empty tensors overlap nothing), with the uncovered ranges listed. */
