@@ -52,3 +52,49 @@ export type {
   VelocityModelInput,
   VelocityModelOutput,
 } from './sampler/types';
+
+// model (Wan2.1 DiT)
+export {
+  WAN_MODEL_ERROR_CODES,
+  WanConfigError,
+  WanConfigMismatchError,
+  WanInputError,
+  WanNamingError,
+  WanTensorDtypeError,
+  WanTensorSetError,
+  WanTensorShapeError,
+  type WanConfigFieldMismatch,
+  type WanModelErrorCode,
+} from './model/errors';
+export {
+  WAN_CONFIG_PRESETS,
+  WAN_PRESET_NAMES,
+  describeWanConfig,
+  validateWanConfig,
+  wanHeadDim,
+  wanPresetName,
+  type WanConfig,
+  type WanPresetName,
+} from './model/config';
+export { checkWanConfig, parseWanConfigJson, readWanConfig, wanConfigToJson, type ParsedWanConfig, type WanConfigNaming } from './model/config-json';
+export { wanTensorSpecs, type WanTensorSpec } from './model/keys';
+export {
+  COMFYUI_PREFIX,
+  WAN_NAMINGS,
+  detectWanNaming,
+  wanNameFromOriginal,
+  wanNameToOriginal,
+  type WanNaming,
+  type WanNamingReport,
+} from './model/key-naming';
+export { checkWanTensors, checkWanWeights, type CheckedWanTensors, type WanTensorShapeInfo } from './model/check-keys';
+export { syntheticUniforms, syntheticWanTensor, syntheticWanWeights, type SyntheticSeed } from './model/synthetic-weights';
+export { syntheticWanInputs, type SyntheticWanInputs } from './model/synthetic-inputs';
+export { WAN_CHECKPOINT_FILE, writeSyntheticWanCheckpoint, type SyntheticWanCheckpoint } from './model/synthetic-checkpoint';
+export { loadWanWeights, type LoadedWanWeights } from './model/load-weights';
+export { ROPE_MAX_POSITIONS, ropeAxisPairs, ropeTable, type RopeTable } from './model/rope';
+export { timestepSinusoid } from './model/timestep-embedding';
+export { wanBlockCpu, type WanBlockCpuOptions } from './model/cpu-block';
+export { wanForwardCpu, type WanForwardCpuOptions, type WanForwardStage } from './model/cpu-forward';
+export { wanForwardCpuCfg, type WanTextContext } from './model/cpu-forward-cfg';
+export type { WanWeights } from './model/types';
