@@ -18,6 +18,7 @@ static Napi::Value notBuilt(const Napi::CallbackInfo& info) {
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   registerProbe(env, exports);
+  registerBlas(env, exports);
   registerOps(env, exports);
 #if FPSATTN_WITH_CUDA
   registerMemory(env, exports);

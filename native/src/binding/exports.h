@@ -22,5 +22,7 @@ void registerDevice(Napi::Env env, Napi::Object exports);
 void registerOps(Napi::Env env, Napi::Object exports);
 /// buildInfo() and probe(): present in every build.
 void registerProbe(Napi::Env env, Napi::Object exports);
+/// cublasLtStatus() and setCublasLtPath() (binding/blas.cpp): present in every build (the loader needs only libdl).
+void registerBlas(Napi::Env env, Napi::Object exports);
 
 }  // namespace fpsattn

@@ -1,4 +1,5 @@
-// Runs the GPU suite (gpu-test/kernels.test.mjs, node:test) when a CUDA device answers; otherwise skips with the reason.
+// Runs the GPU suites (gpu-test/kernels.test.mjs and gemm.test.mjs, node:test) when a CUDA device answers; otherwise
+// skips with the reason.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,9 +11,11 @@ const reason = loaded.backend.name === 'cuda' ? null : `no usable CUDA device ($
 if (reason) console.log(`GPU suite skipped: ${reason}`);
 
 describe('GPU suite', () => {
-  it.skipIf(reason !== null)('gpu-test/kernels.test.mjs passes (medium sizes)', () => {
-    const file = join(dirname(fileURLToPath(import.meta.url)), '..', 'gpu-test', 'kernels.test.mjs');
-    const r = spawnSync(process.execPath, [file], { env: { ...process.env, FPSATTN_GPU_TEST_SIZE: 'medium' }, encoding: 'utf8' });
-    expect(r.status, r.stdout + r.stderr).toBe(0);
-  });
+  for (const suite of ['kernels.test.mjs', 'gemm.test.mjs']) {
+    it.skipIf(reason !== null)(`gpu-test/${suite} passes (medium sizes)`, () => {
+      const file = join(dirname(fileURLToPath(import.meta.url)), '..', 'gpu-test', suite);
+      const r = spawnSync(process.execPath, [file], { env: { ...process.env, FPSATTN_GPU_TEST_SIZE: 'medium' }, encoding: 'utf8' });
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+    });
+  }
 });

@@ -46,6 +46,19 @@ export { dequantizeV, type DequantizeVOptions } from './ops/dequantize-v';
 export { ATTENTION_TILE_POLICY, type AttentionTilePolicy } from './ops/attention/tile-policy';
 export { ATTENTION_HEAD_DIMS, attentionForward, type AttentionForwardOptions } from './ops/attention/attention-forward';
 export { expandRowScales, type ExpandRowScalesOptions } from './ops/attention/expand-row-scales';
+export {
+  GEMM_ACTIVATIONS,
+  GEMM_MAX_DIM,
+  GEMM_OUTPUT_DTYPES,
+  gemm,
+  gemmBiasDType,
+  gemmDimMultiple,
+  type GemmActivation,
+  type GemmInputDType,
+  type GemmOptions,
+  type GemmOutputDType,
+} from './ops/gemm';
+export { cublasLtStatus, setCublasLtPath, type CublasLtStatus } from './core/cublaslt';
 
 // ----- CPU twins (what the GPU suite compares the kernels with)
 export { bf16BitsToFloat32Array } from './cpu/bf16';
@@ -64,6 +77,7 @@ export {
   type AttentionReferenceOptions,
 } from './ops/attention/reference';
 export { expandRowScalesCpu } from './ops/attention/expand-row-scales';
+export { gemmCpu, geluTanh, type GemmCpuOptions } from './ops/gemm';
 
 // ----- native boundary
 export {
@@ -81,6 +95,7 @@ export type {
   MemoryStats,
   NativeAddon,
   NativeBuildInfo,
+  NativeCublasLtStatus,
   NativeDeviceInfo,
   NativeFieldDescriptionWithRange,
   NativeOpDescription,
@@ -89,4 +104,12 @@ export type {
 } from './core/addon-types';
 
 // ----- errors
-export { BackendUnavailableError, CudaError, DisposedError, KERNELS_ERROR_CODES, OutOfMemoryError, type KernelsErrorCode } from './core/errors';
+export {
+  BackendUnavailableError,
+  CublasLtError,
+  CudaError,
+  DisposedError,
+  KERNELS_ERROR_CODES,
+  OutOfMemoryError,
+  type KernelsErrorCode,
+} from './core/errors';

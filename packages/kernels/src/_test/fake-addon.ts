@@ -64,6 +64,7 @@ export function fakeAddon(options: { capacityBytes?: number; opResults?: Record<
     quantizeV: op('quantizeV'),
     dequantizeRows: op('dequantizeRows'),
     dequantizeV: op('dequantizeV'),
+    gemm: op('gemm'),
   };
   return { addon: addon as unknown as NativeAddon, calls, live, opCalls };
 }

@@ -40,6 +40,26 @@ export interface NativeDeviceInfo {
   kernelsSupported: boolean;
 }
 
+/** What the addon's run-time cuBLASLt loader found (native/src/blas/cublaslt_loader.h has the search order). */
+export interface NativeCublasLtStatus {
+  loaded: boolean;
+  /** The file loaded (a bare name found by the dynamic loader is reported as its real path). */
+  path: string | null;
+  /** Which step found it: 'setCublasLtPath', 'FPSATTN_CUBLASLT', 'CUDA_HOME', '/usr/local/cuda', 'dynamic loader (...)', 'pip wheel'. */
+  source: string | null;
+  /** cublasLtGetVersion(): major * 10000 + minor * 100 + patch. */
+  version: number | null;
+  versionString: string | null;
+  /** cublasLtGetCudartVersion() of the loaded library. */
+  cudartVersion: number | null;
+  /** The explicit path searched first (setCublasLtPath, else $FPSATTN_CUBLASLT), or null. */
+  explicitPath: string | null;
+  /** One line per place looked at, in order, with what happened. */
+  tried: string[];
+  /** When not loaded: the FPSATTN_CUBLASLT_NOT_FOUND message (places tried and the fix). */
+  error: string | null;
+}
+
 export interface AllocatorStats {
   allocRequests: number;
   cacheHits: number;
@@ -80,6 +100,10 @@ export interface NativeAddon {
   eventRecord(event: number): void;
   eventElapsed(start: number, end: number): number;
   eventDestroy(event: number): void;
+  /** Searches for cuBLASLt on first call (every build: only dlopen is needed) and reports what was found. */
+  cublasLtStatus(): NativeCublasLtStatus;
+  /** Sets the explicit cuBLASLt path (a file or its folder; null: back to $FPSATTN_CUBLASLT) and searches again. */
+  setCublasLtPath(path: string | null): NativeCublasLtStatus;
   /** The field table of every native op (see native/src/ops/); ops themselves are called through their NativeOp. */
   opDescriptions(): NativeOpDescription[];
 }

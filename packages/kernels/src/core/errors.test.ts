@@ -1,6 +1,6 @@
 import { FpsAttnError, InvalidArgumentError } from '@fpsattn/fp8';
 import { describe, expect, it } from 'vitest';
-import { BackendUnavailableError, CudaError, DisposedError, KERNELS_ERROR_CODES, OutOfMemoryError, callNative, fromNativeError } from './errors';
+import { BackendUnavailableError, CublasLtError, CudaError, DisposedError, KERNELS_ERROR_CODES, OutOfMemoryError, callNative, fromNativeError } from './errors';
 
 describe('kernels errors', () => {
   it('carry their own codes, names and fields', () => {
@@ -9,6 +9,8 @@ describe('kernels errors', () => {
       OUT_OF_MEMORY: 'FPSATTN_OUT_OF_MEMORY',
       DISPOSED: 'FPSATTN_DISPOSED',
       BACKEND_UNAVAILABLE: 'FPSATTN_BACKEND_UNAVAILABLE',
+      CUBLASLT_NOT_FOUND: 'FPSATTN_CUBLASLT_NOT_FOUND',
+      CUBLASLT_ERROR: 'FPSATTN_CUBLASLT_ERROR',
     });
     const cause = new Error('native');
     expect(new CudaError({ call: 'quantizeRows', message: 'm', cause })).toMatchObject({ name: 'CudaError', code: 'FPSATTN_CUDA_ERROR', call: 'quantizeRows', message: 'm', cause });
@@ -34,6 +36,11 @@ describe('kernels errors', () => {
     const invalid = fromNativeError('quantizeRows', native('FPSATTN_INVALID_ARGUMENT', 'fpsattn.quantizeRows: params.rows must be a number'));
     expect(invalid).toBeInstanceOf(InvalidArgumentError);
     expect(invalid).toMatchObject({ argument: 'quantizeRows', message: "Invalid argument 'quantizeRows': fpsattn.quantizeRows: params.rows must be a number (rejected by the native binding)" });
+    for (const code of ['FPSATTN_CUBLASLT_NOT_FOUND', 'FPSATTN_CUBLASLT_ERROR']) {
+      const lt = fromNativeError('gemm', native(code));
+      expect(lt).toBeInstanceOf(CublasLtError);
+      expect(lt).toMatchObject({ name: 'CublasLtError', code, call: 'gemm', message: `fpsattn.x: ${code}` });
+    }
     const cuda = fromNativeError('channelMean', native('FPSATTN_CUDA_ERROR'));
     expect(cuda).toBeInstanceOf(CudaError);
     expect(cuda).toMatchObject({ call: 'channelMean', message: 'fpsattn.x: FPSATTN_CUDA_ERROR' });

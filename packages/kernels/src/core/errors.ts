@@ -9,6 +9,8 @@ export const KERNELS_ERROR_CODES = {
   OUT_OF_MEMORY: 'FPSATTN_OUT_OF_MEMORY',
   DISPOSED: 'FPSATTN_DISPOSED',
   BACKEND_UNAVAILABLE: 'FPSATTN_BACKEND_UNAVAILABLE',
+  CUBLASLT_NOT_FOUND: 'FPSATTN_CUBLASLT_NOT_FOUND',
+  CUBLASLT_ERROR: 'FPSATTN_CUBLASLT_ERROR',
 } as const;
 export type KernelsErrorCode = (typeof KERNELS_ERROR_CODES)[keyof typeof KERNELS_ERROR_CODES];
 
@@ -60,6 +62,20 @@ export class BackendUnavailableError extends FpsAttnError {
   }
 }
 
+/**
+ * cuBLASLt, which the addon loads at run time for the GEMMs, is not installed where the addon looks
+ * (`FPSATTN_CUBLASLT_NOT_FOUND`: the message lists each place tried and the fix), or one of its calls failed
+ * (`FPSATTN_CUBLASLT_ERROR`: the message names the call and its cublasStatus_t).
+ */
+export class CublasLtError extends FpsAttnError {
+  readonly call: string;
+  constructor(options: { call: string; code: typeof KERNELS_ERROR_CODES.CUBLASLT_NOT_FOUND | typeof KERNELS_ERROR_CODES.CUBLASLT_ERROR; message: string; cause?: unknown }) {
+    super({ code: options.code, message: options.message, cause: options.cause });
+    this.name = 'CublasLtError';
+    this.call = options.call;
+  }
+}
+
 /** Turns an error thrown by the addon (an Error with a `code`) into the matching fpsattn error class. */
 export function fromNativeError(call: string, error: unknown, requestedBytes?: number): Error {
   if (FpsAttnError.isInstance(error)) return error;
@@ -70,6 +86,9 @@ export function fromNativeError(call: string, error: unknown, requestedBytes?: n
       return new OutOfMemoryError({ call, message, requestedBytes, cause: error });
     case KERNELS_ERROR_CODES.BACKEND_UNAVAILABLE:
       return new BackendUnavailableError({ message, tried: [call], cause: error });
+    case KERNELS_ERROR_CODES.CUBLASLT_NOT_FOUND:
+    case KERNELS_ERROR_CODES.CUBLASLT_ERROR:
+      return new CublasLtError({ call, code: e.code, message, cause: error });
     case NATIVE_INVALID_ARGUMENT:
       // The TS layer validates first; reaching here means a check is missing there, but the error is still the
       // caller's argument, not a CUDA failure.

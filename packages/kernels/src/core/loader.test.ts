@@ -78,6 +78,13 @@ describe('backend choice', () => {
     const text = formatDoctor(r);
     expect(text).toMatch(/backend:/);
     expect(text).toMatch(/CUDA runtime:/);
+    expect(text).toMatch(/cuBLASLt: /);
+    if (r.cublasLt !== null) {
+      // The loader searched (every build): loaded with a version, or not found with the places tried and the fix.
+      if (r.cublasLt.loaded) expect(r.cublasLt.versionString).toMatch(/^\d+\.\d+\.\d+$/);
+      else expect(r.cublasLt.error).toMatch(/not found; tried:[\s\S]*FPSATTN_CUBLASLT/);
+      expect(r.cublasLt.tried.length).toBeGreaterThan(0);
+    }
     const bad = doctor({ env: { FPSATTN_BACKEND: 'nope' } });
     expect(bad.requested).toBe('invalid');
   });

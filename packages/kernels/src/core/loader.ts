@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '@fpsattn/fp8';
 import { CpuBackend } from '../cpu/backend';
 import { CudaBackend } from '../cuda/backend';
-import type { NativeAddon, NativeBuildInfo, NativeDeviceInfo, NativeProbe } from './addon-types';
+import type { NativeAddon, NativeBuildInfo, NativeCublasLtStatus, NativeDeviceInfo, NativeProbe } from './addon-types';
 import type { Backend } from './backend';
 import { BackendUnavailableError } from './errors';
 
@@ -180,6 +180,8 @@ export interface DoctorReport {
   addon: { path: string | null; build: NativeBuildInfo | null };
   cuda: { runtimeVersion: string | null; driverVersion: string | null; deviceCount: number; error: NativeProbe['error'] | null };
   device: NativeDeviceInfo | null;
+  /** What the addon's run-time cuBLASLt loader found (the GEMMs need it on CUDA); null without an addon. */
+  cublasLt: NativeCublasLtStatus | null;
   tried: string[];
   node: string;
 }
@@ -196,6 +198,14 @@ export function doctor(options: { env?: NodeJS.ProcessEnv } = {}): DoctorReport 
       device = load.addon.deviceInfo();
     } catch {
       device = null;
+    }
+  }
+  let cublasLt: NativeCublasLtStatus | null = null;
+  if (load.addon && typeof load.addon.cublasLtStatus === 'function') {
+    try {
+      cublasLt = load.addon.cublasLtStatus();
+    } catch {
+      cublasLt = null;
     }
   }
   let loaded: LoadedBackend | null = null;
@@ -220,9 +230,17 @@ export function doctor(options: { env?: NodeJS.ProcessEnv } = {}): DoctorReport 
       error: probe?.error ?? null,
     },
     device,
+    cublasLt,
     tried: loaded?.tried ?? load.tried,
     node: process.version,
   };
+}
+
+/** doctor()'s cuBLASLt line: the version and file, or why there is none. */
+function formatCublasLt(status: NativeCublasLtStatus | null): string {
+  if (status === null) return 'n/a (no addon with a cuBLASLt loader)';
+  if (status.loaded) return `${status.versionString} from ${status.path} (${status.source})`;
+  return `not found (gemm needs it on CUDA; set FPSATTN_CUBLASLT to libcublasLt.so.* or its folder); tried: ${status.tried.join('; ')}`;
 }
 
 /** doctor() as readable lines. */
@@ -241,6 +259,7 @@ export function formatDoctor(r: DoctorReport): string {
   } else {
     lines.push('device:         none');
   }
+  lines.push(`cuBLASLt:       ${formatCublasLt(r.cublasLt)}`);
   lines.push(`node:           ${r.node}`);
   return lines.join('\n');
 }

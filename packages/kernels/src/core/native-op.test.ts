@@ -10,6 +10,7 @@ import { createGroupMap } from '../ops/create-group-map';
 import { createRowMap } from '../ops/create-row-map';
 import { dequantizeRows } from '../ops/dequantize-rows';
 import { dequantizeV } from '../ops/dequantize-v';
+import { gemm } from '../ops/gemm';
 import { nativeOpsOf } from '../ops/index';
 import { gatherRows, scatterRows } from '../ops/permute-rows';
 import { QUANTIZE_ROWS, quantizeRows } from '../ops/quantize-rows';
@@ -36,7 +37,7 @@ describe('native op descriptions', () => {
     for (const d of addon!.opDescriptions()) {
       expect(d.params).toBe(`${pascal(d.name)}Params`);
       expect(d.launcher).toBe(`launch${pascal(d.name)}`);
-      expect(basename(d.kernelFile)).toBe(`${snake(d.name)}.cu`); // in src/kernels/ or a family folder below it
+      expect(basename(d.kernelFile)).toBe(`${snake(d.name)}.cu`); // in src/kernels/, a family folder below it, or ../blas/ (cuBLASLt)
       expect(existsSync(join(nativeDir, 'src', 'kernels', d.kernelFile)), d.kernelFile).toBe(true);
       expect(existsSync(join(nativeDir, 'src', 'ops', `${snake(d.name)}.cpp`)), `${d.name} binding`).toBe(true);
       expect(typeof (addon as unknown as Record<string, unknown>)[d.name]).toBe('function');
@@ -115,6 +116,29 @@ describe('the CUDA side of each op (fake addon)', () => {
     expect(opCalls[0]!.params).toMatchObject({ groupStart: null, mean: null, path: 'auto', maxGroupRows: 32 });
     expect(opCalls[1]!.params).toMatchObject({ x: { byteOffset: 16 * 64 * 2, byteLength: 32 * 64 * 2 }, rows: 32 });
     expect(opCalls[2]!.params).toMatchObject({ amax: null, tokenStride: 48 });
+  });
+
+  it('gemm sends its epilogue, types and scales as declared (cuBLASLt: bias and GELU fused)', () => {
+    const { backend, opCalls } = fakeCudaBackend();
+    const x = backend.empty([2, 5, 32], 'bf16', { name: 'x' });
+    const w = backend.empty([16, 32], 'bf16');
+    const bias = backend.empty([16], 'f32');
+    const y = gemm({ x, w, bias, activation: 'gelu', outDtype: 'f32' });
+    gemm({ x, w });
+    const x8 = backend.empty([3, 32], 'e4m3');
+    const w8 = backend.empty([16, 32], 'e4m3');
+    const xScale = backend.empty([1], 'f32');
+    const wScale = backend.empty([1], 'f32');
+    const b8 = backend.empty([16], 'bf16');
+    gemm({ x: x8, w: w8, xScale, wScale, bias: b8, fastAccum: true });
+    gemm({ x: backend.empty([0, 32], 'bf16'), w }); // no rows: no native call
+    expect(opCalls.map((c) => c.name)).toEqual(['gemm', 'gemm', 'gemm']);
+    const byName = new Map(nativeOpsOf().map((op) => [op.name, op]));
+    for (const call of opCalls) expectParamsMatch(byName.get(call.name)!, call.params);
+    const handle = (t: { storage: unknown }) => (t.storage as { handle: number }).handle;
+    expect(opCalls[0]!.params).toMatchObject({ x: { handle: handle(x), byteLength: 10 * 32 * 2 }, w: { handle: handle(w) }, bias: { handle: handle(bias) }, xScale: null, wScale: null, y: { handle: handle(y), byteLength: 10 * 16 * 4 }, m: 10, n: 16, k: 32, input: 'bf16', output: 'f32', epilogue: 'gelu-bias', fastAccum: false });
+    expect(opCalls[1]!.params).toMatchObject({ bias: null, output: 'bf16', epilogue: 'none' });
+    expect(opCalls[2]!.params).toMatchObject({ xScale: { handle: handle(xScale) }, wScale: { handle: handle(wScale) }, bias: { handle: handle(b8) }, m: 3, input: 'e4m3', output: 'bf16', epilogue: 'bias', fastAccum: true });
   });
 
   it('native failures come back as fpsattn errors named after the op, and outputs are freed', () => {

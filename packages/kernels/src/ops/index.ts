@@ -6,6 +6,7 @@ import type { NativeOp } from '../core/native-op';
 import { channelMean } from './channel-mean';
 import { dequantizeRows } from './dequantize-rows';
 import { dequantizeV } from './dequantize-v';
+import { gemm } from './gemm';
 import { gatherRows, scatterRows } from './permute-rows';
 import { quantizeRows } from './quantize-rows';
 import { quantizeV } from './quantize-v';
@@ -23,6 +24,7 @@ export const KERNEL_OPS: readonly KernelOp[] = Object.freeze([
   dequantizeV,
   expandRowScales,
   attentionForward,
+  gemm,
 ]);
 
 /** The native ops the registered ops call (each once), in registration order. */
