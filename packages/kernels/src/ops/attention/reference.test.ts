@@ -272,6 +272,122 @@ describe('attentionReference', () => {
   }, 60_000);
 });
 
+/**
+ * The header's math as a straightforward loop, one (query row, key block) at a time and one key at a time: a plain
+ * dot product per score, the online max and sum, P rounded value by value with the fp8 package's scalar conversions,
+ * and each block's P V sum added as acc * alpha + sum. No blocking, no heap, no SIMD: what the fast twin must equal
+ * up to the order of its sums.
+ */
+function straightforwardTwin(o: AttentionReferenceOptions, R: number): Float64Array {
+  const { batch, heads, headDim: D, numBlocks } = o;
+  const npad = numBlocks * R;
+  const hd = heads * D;
+  const out = new Float64Array(batch * npad * hd);
+  const listHeads = o.rowPtr ? o.rowPtr.length / (numBlocks + 1) : 1;
+  const fp8 = o.dtype === 'e4m3';
+  for (let b = 0; b < batch; b++)
+    for (let h = 0; h < heads; h++)
+      for (let qb = 0; qb < numBlocks; qb++) {
+        const blocks: number[] = [];
+        if (o.rowPtr && o.colIdx) {
+          const base = (listHeads === 1 ? 0 : h) * (numBlocks + 1);
+          for (let t = o.rowPtr[base + qb]!; t < o.rowPtr[base + qb + 1]!; t++) blocks.push(o.colIdx[t]!);
+        } else for (let kb = 0; kb < numBlocks; kb++) blocks.push(kb);
+        for (let i = 0; i < o.blockValidRows[qb]!; i++) {
+          const qi = qb * R + i;
+          let m = Number.NEGATIVE_INFINITY;
+          let l = 0;
+          const acc = new Float64Array(D);
+          for (const kb of blocks) {
+            const keys = Array.from({ length: o.blockValidRows[kb]! }, (_, j) => kb * R + j);
+            if (keys.length === 0) continue;
+            const scores = keys.map((kj) => {
+              let dot = 0;
+              for (let c = 0; c < D; c++) dot += o.q[(b * npad + qi) * hd + h * D + c]! * o.k[(b * npad + kj) * hd + h * D + c]!;
+              const qs = fp8 ? o.qScale![(b * heads + h) * npad + qi]! : 1;
+              const ks = !fp8 ? 1 : o.kBlockScale ? o.kBlockScale[(b * heads + h) * numBlocks + kb]! : o.kScale![(b * heads + h) * npad + kj]!;
+              return dot * qs * ks * o.softmaxScale;
+            });
+            const mNew = scores.reduce((x, y) => (y > x ? y : x), m);
+            const alpha = m === Number.NEGATIVE_INFINITY ? 0 : Math.exp(m - mNew);
+            m = mNew;
+            const p = scores.map((sc) => Math.exp(sc - (mNew === Number.NEGATIVE_INFINITY ? 0 : mNew)));
+            l = l * alpha + p.reduce((x, y) => x + y, 0);
+            const pq = p.map((x) => {
+              if (o.pRounding === 'none') return fp8 ? x * ATTENTION_P_SCALE : x;
+              if (!fp8) return roundToBf16(x);
+              return decodeFp8({ code: encodeFp8({ value: Math.fround(x * ATTENTION_P_SCALE), format: 'e4m3' }), format: 'e4m3' });
+            });
+            for (let c = 0; c < D; c++) {
+              let sum = 0;
+              keys.forEach((kj, n) => (sum += pq[n]! * o.v[(b * npad + kj) * hd + h * D + c]!));
+              acc[c] = acc[c]! * alpha + sum;
+            }
+          }
+          if (l === 0) continue;
+          for (let c = 0; c < D; c++) {
+            const at = (b * npad + qi) * hd + h * D + c;
+            out[at] = fp8 ? (acc[c]! / (ATTENTION_P_SCALE * l)) * o.vScale![b * hd + h * D + c]! : acc[c]! / l;
+          }
+        }
+      }
+  return out;
+}
+
+/** Padding rows of q, k and v set to NaN: keys that do not exist must not reach any real output, even as 0 * NaN. */
+function poisonPadding(o: AttentionReferenceOptions, c: Case, R: number): AttentionReferenceOptions {
+  const hd = c.heads * c.headDim;
+  const npad = c.numBlocks * R;
+  const [q, k, v] = [o.q.slice(), o.k.slice(), o.v.slice()];
+  for (let b = 0; b < c.batch; b++)
+    for (let r = 0; r < npad; r++)
+      if (r % R >= c.valid[Math.floor(r / R)]!) for (const t of [q, k, v]) t.fill(Number.NaN, (b * npad + r) * hd, (b * npad + r + 1) * hd);
+  return { ...o, q, k, v };
+}
+
+/** max |a - b| over max |b|. */
+function relativeDiff(a: Float64Array, b: Float64Array): number {
+  let scale = 0;
+  for (const x of b) scale = Math.max(scale, Math.abs(x));
+  return maxAbsDiff(a, b) / scale;
+}
+
+describe('attentionReference against a straightforward per-pair loop', () => {
+  // Odd block rows and headDim, partial and empty blocks, per-head lists that skip and revisit blocks: every tail of
+  // the SIMD kernels, and a list order that a reordering bug would break (P is rounded against the running max).
+  const odd: Case = { ...ragged, heads: 2, headDim: 13, valid: [15, 9, 7, 0, 11], numBlocks: 5 };
+  it.each([
+    ['e4m3', 'wasm-simd'],
+    ['e4m3', 'js'],
+    ['bf16', 'wasm-simd'],
+    ['bf16', 'js'],
+  ] as const)('equals it to 1e-12 relative (%s, %s kernels, 15-row blocks, headDim 13, ragged per-head lists)', (dtype, kernels) => {
+    const R15 = 15;
+    const o = poisonPadding(operands(odd, dtype, 30, R15), odd, R15);
+    const expected = straightforwardTwin(o, R15);
+    expect(expected.some((x) => x !== 0)).toBe(true);
+    expect(expected.every(Number.isFinite)).toBe(true);
+    expect(relativeDiff(attentionReference({ ...o, kernels }), expected)).toBeLessThan(1e-12);
+    expect(relativeDiff(attentionReference({ ...o, kernels, pRounding: 'none' }), straightforwardTwin({ ...o, pRounding: 'none' }, R15))).toBeLessThan(1e-12);
+    // A wrong visiting order of the key blocks is far outside that tolerance.
+    const reversed = o.colIdx!.slice();
+    for (let h = 0; h < 2; h++)
+      for (let qb = 0; qb < 5; qb++) {
+        const s = o.rowPtr![h * 6 + qb]!;
+        const e = o.rowPtr![h * 6 + qb + 1]!;
+        reversed.set(o.colIdx!.slice(s, e).reverse(), s);
+      }
+    expect(relativeDiff(straightforwardTwin({ ...o, colIdx: reversed }, R15), expected)).toBeGreaterThan(1e-6);
+  });
+
+  it('equals it with per-block K scales and 128-row blocks (the kernel\'s shape, SIMD kernels)', () => {
+    const o = poisonPadding(operands(kernelBlocks, 'e4m3', 31, 128), kernelBlocks, 128);
+    const { kBlockScale } = blockScales(kernelBlocks, 128, 32);
+    const perBlock = { ...o, kScale: null, kBlockScale };
+    expect(relativeDiff(attentionReference(perBlock), straightforwardTwin(perBlock, 128))).toBeLessThan(1e-12);
+  });
+});
+
 /** The kernel's block (128 rows): blocks with 120 real rows, a full one, an empty one, a last partial one; per-head lists. */
 const kernelBlocks: Case = {
   batch: 2,

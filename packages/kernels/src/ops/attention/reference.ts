@@ -20,7 +20,8 @@
  * holds P in float32 registers. `pRounding: 'none'` drops them (p used as is), which turns the twin into exact
  * streaming softmax attention: the tests compare that against a naive full-softmax attention.
  */
-import { InvalidArgumentError, ShapeMismatchError, encodeFp8Array, fp8DecodeTable } from '@fpsattn/fp8';
+import { InvalidArgumentError, ShapeMismatchError } from '@fpsattn/fp8';
+import { type BlockKernelsKind, createBlockKernels } from './block-kernels';
 import { ATTENTION_TILE_POLICY } from './tile-policy';
 
 /** Operand type of the attention kernel: BF16 values, or E4M3 codes with per-row (Q, K) and per-channel (V) scales. */
@@ -65,6 +66,9 @@ export interface AttentionReferenceOptions {
   pRounding?: 'kernel' | 'none';
   /** Where to write the output (float64, [batch, npad, heads * headDim]); a new array when omitted. */
   out?: Float64Array;
+  /** Which block kernels do the products, scaling, exponentials and P roundings (block-kernels.ts): 'auto' (default)
+   * takes WebAssembly SIMD where the runtime has it; the tests compare both. Results differ only by summation order. */
+  kernels?: 'auto' | BlockKernelsKind;
 }
 
 function expectLength(name: string, a: { length: number } | null | undefined, n: number, what: string): void {
@@ -140,80 +144,57 @@ function checkReference(o: AttentionReferenceOptions, blockRows: number): { npad
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
-/** f32 then BF16 round-to-nearest-even (NaN kept as NaN), as the kernel converts P for the BF16 P*V product. */
-function bf16Round(p: number): number {
-  f32[0] = p;
-  const bits = u32[0] as number;
-  if ((bits & 0x7fffffff) > 0x7f800000) return Number.NaN;
-  u32[0] = ((bits + 0x7fff + ((bits >>> 16) & 1)) >>> 16) << 16;
-  return f32[0] as number;
-}
+const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
 
 /**
- * C[i][j] = sum_t A[aOff + i*aStride + t] * B[bOff + j*bStride + t] for i < M, j < N, t < K: the two block products
- * (Q K^T with K's rows, P V with V transposed), four rows by four columns at a time so that each load feeds four
- * multiply-adds. Sums run over t in order.
+ * Where each buffer of one call lives on the block kernels' float64 heap (offsets in elements; block-kernels.ts says
+ * why there is slack: its SIMD kernels read and write whole 2 x 4 tiles).
+ * - Q, K: this head's rows, contiguous, stride `dk` (headDim rounded up to even: the odd column is zero).
+ * - V^T: this head's V transposed block by block: block kb is `dc` rows (one per channel, headDim rounded up to 4)
+ *   of `bv` keys (blockRows rounded up to even, so that an odd count of keys has a zero after it), contiguous, so
+ *   that the P V product streams one compact block (one row per channel across all keys would put the rows of a
+ *   4,096-key call 32 KiB apart, all in one L1 set). Only real rows are written: padding stays zero, and must (it
+ *   meets P's zero padding column).
+ * - S: one (query block, key block) of scores, then in place P, stride `bs` (blockRows rounded up to 4).
+ * - acc: the running P V rows, stride `dc` (headDim rounded up to 4). shift, sums, alpha, max: one value per query
+ *   row.
+ * - rowScale, colScale: this head's per-row scales of Q and K (e4m3; kBlockScale repeated over its block's rows,
+ *   which is what it stands for), or ones (bf16).
  */
-function gemmNT(
-  A: Float64Array, aOff: number, aStride: number,
-  B: Float64Array, bOff: number, bStride: number,
-  M: number, N: number, K: number,
-  C: Float64Array, cStride: number,
-): void {
-  const M4 = M - (M % 4);
-  const N4 = N - (N % 4);
-  for (let i = 0; i < M4; i += 4) {
-    const a0 = aOff + i * aStride;
-    const a1 = a0 + aStride;
-    const a2 = a1 + aStride;
-    const a3 = a2 + aStride;
-    for (let j = 0; j < N4; j += 4) {
-      const b0 = bOff + j * bStride;
-      const b1 = b0 + bStride;
-      const b2 = b1 + bStride;
-      const b3 = b2 + bStride;
-      let s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0; // prettier-ignore
-      let s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0; // prettier-ignore
-      for (let t = 0; t < K; t++) {
-        const x0 = B[b0 + t] as number;
-        const x1 = B[b1 + t] as number;
-        const x2 = B[b2 + t] as number;
-        const x3 = B[b3 + t] as number;
-        let y = A[a0 + t] as number;
-        s00 += y * x0; s01 += y * x1; s02 += y * x2; s03 += y * x3; // prettier-ignore
-        y = A[a1 + t] as number;
-        s10 += y * x0; s11 += y * x1; s12 += y * x2; s13 += y * x3; // prettier-ignore
-        y = A[a2 + t] as number;
-        s20 += y * x0; s21 += y * x1; s22 += y * x2; s23 += y * x3; // prettier-ignore
-        y = A[a3 + t] as number;
-        s30 += y * x0; s31 += y * x1; s32 += y * x2; s33 += y * x3; // prettier-ignore
-      }
-      let c = i * cStride + j;
-      C[c] = s00; C[c + 1] = s01; C[c + 2] = s02; C[c + 3] = s03; // prettier-ignore
-      c += cStride;
-      C[c] = s10; C[c + 1] = s11; C[c + 2] = s12; C[c + 3] = s13; // prettier-ignore
-      c += cStride;
-      C[c] = s20; C[c + 1] = s21; C[c + 2] = s22; C[c + 3] = s23; // prettier-ignore
-      c += cStride;
-      C[c] = s30; C[c + 1] = s31; C[c + 2] = s32; C[c + 3] = s33; // prettier-ignore
-    }
+function heapLayout(npad: number, numBlocks: number, R: number, D: number) {
+  const dk = roundUp(D, 2);
+  const bv = roundUp(R, 2);
+  const bs = roundUp(R, 4);
+  const dc = roundUp(D, 4);
+  const vBlock = dc * bv;
+  const sizes = {
+    q: (npad + 2) * dk,
+    k: (npad + 4) * dk,
+    vt: numBlocks * vBlock,
+    s: (bv + 2) * bs,
+    acc: (bv + 2) * dc,
+    shift: bv + 2,
+    sums: bv + 2,
+    alpha: bv + 2,
+    max: bv + 2,
+    rowScale: npad,
+    colScale: npad + 2,
+  };
+  let next = 0;
+  const at = {} as Record<keyof typeof sizes, number>;
+  for (const [name, size] of Object.entries(sizes) as [keyof typeof sizes, number][]) {
+    at[name] = next;
+    next += roundUp(size, 2); // 16-byte aligned SIMD loads
   }
-  // The edges: rows past M4 (all columns), columns past N4 (rows before M4).
-  for (let i = 0; i < M; i++) {
-    for (let j = i < M4 ? N4 : 0; j < N; j++) {
-      const a = aOff + i * aStride;
-      const b = bOff + j * bStride;
-      let sum = 0;
-      for (let t = 0; t < K; t++) sum += (A[a + t] as number) * (B[b + t] as number);
-      C[i * cStride + j] = sum;
-    }
-  }
+  return { dk, bv, bs, dc, vBlock, at, elements: next };
 }
 
 /**
  * The attention twin: float64 output [batch, npad, heads * headDim] (round it with `float64ToBf16Bits` for the
  * kernel's BF16 output). Each (batch, head) is copied out head-contiguous (Q, K rows; V transposed) so that both block
- * products run on contiguous rows; a 4,096-token, 2-head, headDim-128 dense call is about 8.6 G multiply-adds.
+ * products run on contiguous rows; a 4,096-token, 2-head, headDim-128 dense call is about 8.6 G multiply-adds, which
+ * the block kernels (block-kernels.ts: WebAssembly SIMD, or JavaScript where there is none) do, with the softmax's
+ * exponentials. The rest of the math is here, in JavaScript, element by element in the order of the header.
  */
 export function attentionReference(o: AttentionReferenceOptions): Float64Array {
   const R = o.blockRows ?? ATTENTION_TILE_POLICY.blockM;
@@ -229,34 +210,36 @@ export function attentionReference(o: AttentionReferenceOptions): Float64Array {
   const out = o.out ?? new Float64Array(batch * npad * HD);
   out.fill(0);
 
+  const layout = heapLayout(npad, numBlocks, R, D);
+  const { dk, bv, bs, dc, vBlock, at } = layout;
+  const kernels = createBlockKernels(layout.elements, o.kernels);
+  const heap = kernels.heap;
   const allBlocks = new Int32Array(numBlocks);
   for (let i = 0; i < numBlocks; i++) allBlocks[i] = i;
-  const decodeE4m3 = fp8DecodeTable('e4m3');
-  const qh = new Float64Array(npad * D); // this head's Q rows, contiguous
-  const kh = new Float64Array(npad * D);
-  const vt = new Float64Array(D * npad); // this head's V, transposed: vt[c * npad + j]
-  const S = new Float64Array(R * R); // scores of one (query block, key block)
-  const P = new Float64Array(R * R); // P as the P*V product sees it
-  const PV = new Float64Array(R * D);
-  const pScaled = new Float32Array(R);
-  const pCodes = new Uint8Array(R);
   const m = new Float64Array(R);
   const l = new Float64Array(R);
-  const alpha = new Float64Array(R);
-  const acc = new Float64Array(R * D);
 
   for (let b = 0; b < batch; b++) {
     for (let h = 0; h < heads; h++) {
       for (let r = 0; r < npad; r++) {
         const src = (b * npad + r) * HD + h * D;
+        const blk = Math.floor(r / R);
+        const inBlock = r - blk * R;
+        const real = inBlock < (blockValidRows[blk] as number);
+        const vAt = at.vt + blk * vBlock + inBlock;
         for (let c = 0; c < D; c++) {
-          qh[r * D + c] = o.q[src + c] as number;
-          kh[r * D + c] = o.k[src + c] as number;
-          vt[c * npad + r] = o.v[src + c] as number;
+          heap[at.q + r * dk + c] = o.q[src + c] as number;
+          heap[at.k + r * dk + c] = o.k[src + c] as number;
+          if (real) heap[vAt + c * bv] = o.v[src + c] as number;
         }
       }
-      const listBase = (listHeads === 1 ? 0 : h) * (numBlocks + 1);
       const scaleBase = (b * heads + h) * npad;
+      for (let r = 0; r < npad; r++) {
+        const blk = Math.floor(r / R);
+        heap[at.rowScale + r] = qScale ? (qScale[scaleBase + r] as number) : 1;
+        heap[at.colScale + r] = kScale ? (kScale[scaleBase + r] as number) : kBlockScale ? (kBlockScale[(b * heads + h) * numBlocks + blk] as number) : 1;
+      }
+      const listBase = (listHeads === 1 ? 0 : h) * (numBlocks + 1);
       for (let qb = 0; qb < numBlocks; qb++) {
         const rowsQ = blockValidRows[qb] as number;
         if (rowsQ === 0) continue;
@@ -270,64 +253,45 @@ export function attentionReference(o: AttentionReferenceOptions): Float64Array {
         }
         m.fill(Number.NEGATIVE_INFINITY, 0, rowsQ);
         l.fill(0, 0, rowsQ);
-        acc.fill(0, 0, rowsQ * D);
+        heap.fill(0, at.acc, at.acc + rowsQ * dc);
         for (let t = start; t < end; t++) {
           const kb = keys[t] as number;
           const rowsK = blockValidRows[kb] as number;
           if (rowsK === 0) continue;
-          gemmNT(qh, qb * R * D, D, kh, kb * R * D, D, rowsQ, rowsK, D, S, R);
-          const blockScale = kBlockScale ? (kBlockScale[(b * heads + h) * numBlocks + kb] as number) : 1;
+          kernels.dots(at.q + qb * R * dk, dk, at.k + kb * R * dk, dk, rowsQ, rowsK, dk, at.s, bs);
+          // s = dot * qScale * kScale * softmaxScale and each row's max (NaN ignored, like fmaxf); the running max m.
+          kernels.scaleRows(at.s, bs, rowsQ, rowsK, at.rowScale + qb * R, at.colScale + kb * R, softmaxScale, at.max);
           for (let i = 0; i < rowsQ; i++) {
-            const si = i * R;
-            const rowScale = qScale ? (qScale[scaleBase + qb * R + i] as number) : 1;
-            // Scores of this row against the block's valid keys, and their max (NaN ignored, like fmaxf).
-            let blockMax = Number.NEGATIVE_INFINITY;
-            for (let j = 0; j < rowsK; j++) {
-              const colScale = kScale ? (kScale[scaleBase + kb * R + j] as number) : blockScale;
-              const sj = (S[si + j] as number) * rowScale * colScale * softmaxScale;
-              S[si + j] = sj;
-              if (sj > blockMax) blockMax = sj;
-            }
+            const blockMax = heap[at.max + i] as number;
             const mOld = m[i] as number;
             const mNew = blockMax > mOld ? blockMax : mOld;
             m[i] = mNew;
-            const mRef = mNew === Number.NEGATIVE_INFINITY ? 0 : mNew;
-            alpha[i] = mOld === Number.NEGATIVE_INFINITY ? 0 : Math.exp(mOld - mNew);
-            let rowSum = 0;
-            for (let j = 0; j < rowsK; j++) {
-              const pj = Math.exp((S[si + j] as number) - mRef);
-              P[si + j] = pj;
-              rowSum += pj;
-            }
-            l[i] = (l[i] as number) * (alpha[i] as number) + rowSum;
-            if (!exactP && fp8) {
-              for (let j = 0; j < rowsK; j++) pScaled[j] = (P[si + j] as number) * ATTENTION_P_SCALE;
-              encodeFp8Array({ input: pScaled.subarray(0, rowsK), format: 'e4m3', saturate: true, out: pCodes.subarray(0, rowsK) });
-              for (let j = 0; j < rowsK; j++) P[si + j] = decodeE4m3[pCodes[j] as number] as number;
-            } else if (!exactP) {
-              for (let j = 0; j < rowsK; j++) P[si + j] = bf16Round(P[si + j] as number);
-            } else if (fp8) {
-              for (let j = 0; j < rowsK; j++) P[si + j] = (P[si + j] as number) * ATTENTION_P_SCALE;
-            }
+            heap[at.shift + i] = mNew === Number.NEGATIVE_INFINITY ? 0 : mNew;
+            heap[at.alpha + i] = mOld === Number.NEGATIVE_INFINITY ? 0 : Math.exp(mOld - mNew);
           }
-          gemmNT(P, 0, R, vt, kb * R, npad, rowsQ, D, rowsK, PV, D);
-          for (let i = 0; i < rowsQ; i++) {
-            const a = i * D;
-            const ai = alpha[i] as number;
-            for (let c = 0; c < D; c++) acc[a + c] = (acc[a + c] as number) * ai + (PV[a + c] as number);
-          }
+          // p = exp(s - m) in place, and each row's sum of the unrounded p.
+          kernels.expRows(at.s, bs, rowsQ, rowsK, at.shift, at.sums);
+          for (let i = 0; i < rowsQ; i++) l[i] = (l[i] as number) * (heap[at.alpha + i] as number) + (heap[at.sums + i] as number);
+          // P as the P*V product sees it (pRounding 'none': p, times 448 for e4m3).
+          if (!exactP && fp8) kernels.roundE4m3(at.s, bs, rowsQ, rowsK, ATTENTION_P_SCALE);
+          else if (!exactP) kernels.roundBf16(at.s, bs, rowsQ, rowsK);
+          else if (fp8) for (let i = 0; i < rowsQ; i++) for (let j = 0; j < rowsK; j++) heap[at.s + i * bs + j] = (heap[at.s + i * bs + j] as number) * ATTENTION_P_SCALE;
+          // An odd count of keys is summed with one more, zero, term: P's column rowsK against V's zero padding row.
+          const kEven = roundUp(rowsK, 2);
+          if (kEven !== rowsK) for (let i = 0; i < rowsQ; i++) heap[at.s + i * bs + rowsK] = 0;
+          kernels.dotsAccumulate(at.s, bs, at.vt + kb * vBlock, bv, rowsQ, D, kEven, at.acc, dc, at.alpha);
         }
         for (let i = 0; i < rowsQ; i++) {
           const li = l[i] as number;
           if (li === 0) continue; // empty list or no valid key: the row stays 0
           const oOff = (b * npad + qb * R + i) * HD + h * D;
-          const a = i * D;
+          const a = at.acc + i * dc;
           if (fp8) {
             const denom = ATTENTION_P_SCALE * li;
             const vs = vScale as Values;
-            for (let c = 0; c < D; c++) out[oOff + c] = ((acc[a + c] as number) / denom) * (vs[b * HD + h * D + c] as number);
+            for (let c = 0; c < D; c++) out[oOff + c] = ((heap[a + c] as number) / denom) * (vs[b * HD + h * D + c] as number);
           } else {
-            for (let c = 0; c < D; c++) out[oOff + c] = (acc[a + c] as number) / li;
+            for (let c = 0; c < D; c++) out[oOff + c] = (heap[a + c] as number) / li;
           }
         }
       }
