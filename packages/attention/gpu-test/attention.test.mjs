@@ -42,6 +42,8 @@ const PLANS = [
   ['fp8-dense per tensor', { plan: { mode: 'fp8-dense', granularity: { kind: 'tensor' } } }],
   ['fp8-dense per token', { plan: { mode: 'fp8-dense', granularity: { kind: 'token' } } }],
   ['fp8-dense per tile', { plan: { mode: 'fp8-dense', granularity: { kind: 'tile', tile } }, kSmoothing: true }],
+  // 40-token tiles would pad to 3.2x the rows: the compact tile-major order with per-row K scales instead.
+  ['fp8-dense per small tile', { plan: { mode: 'fp8-dense', granularity: { kind: 'tile', tile: [1, 5, 8] } }, kSmoothing: true }],
   ['fp8-sparse per tile', { plan: { mode: 'fp8-sparse', granularity: { kind: 'tile', tile }, sparsity: { tile, window: clamped } } }],
   ['fp8-sparse per tile, K smoothing', { plan: { mode: 'fp8-sparse', granularity: { kind: 'tile', tile }, sparsity: { tile, window: clamped } }, kSmoothing: true }],
   [
@@ -105,7 +107,8 @@ test('the FP8 plans cover both K-scale paths (per row and per key block)', () =>
   const paths = PLANS.filter(([, o]) => (o.plan ?? o.plans[0]).mode.startsWith('fp8')).map(([name, o]) => [name, cache.get({ backend: cpu, grid: GRID, plan: o.plan, plans: o.plans }).kBlockGroups !== null]);
   const byName = Object.fromEntries(paths);
   assert.equal(byName['fp8-dense per token'], false);
-  assert.equal(byName['fp8-dense per tile'], false);
+  assert.equal(byName['fp8-dense per tile'], true);
+  assert.equal(byName['fp8-dense per small tile'], false);
   assert.equal(byName['fp8-dense per tensor'], true);
   assert.equal(byName['fp8-sparse per tile'], true);
   assert.equal(byName['fp8-sparse per-head windows'], true);

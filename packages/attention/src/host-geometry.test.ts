@@ -24,6 +24,19 @@ interface Case {
   plans?: AttentionPlan[];
 }
 
+/** Rows of the order that pads every tile to whole blocks, counted from brute-force tile ids. */
+function bruteForcePaddedRows(options: { grid: { frames: number; height: number; width: number }; tile: readonly [number, number, number]; blockRows: number }): number {
+  const { grid, tile, blockRows } = options;
+  const sizes = new Map<number, number>();
+  for (let token = 0; token < grid.frames * grid.height * grid.width; token++) {
+    const id = bruteForceTileId({ grid, tile, token });
+    sizes.set(id, (sizes.get(id) ?? 0) + 1);
+  }
+  let rows = 0;
+  for (const size of sizes.values()) rows += Math.ceil(size / blockRows) * blockRows;
+  return rows;
+}
+
 const cases: Case[] = [
   { name: 'sparse, clamped, tiles of 3 blocks, partial tiles with empty blocks', grid: [3, 9, 10], blockRows: 8, plan: { mode: 'sparse-bf16', sparsity: { tile, window: clamped([1, 3, 3]) } } },
   { name: 'sparse, seed window, tiles of one block', grid: [4, 7, 9], blockRows: 32, plan: { mode: 'sparse-bf16', sparsity: { tile, window: { kind: 'seed', tokens: [4, 6, 8] } } } },
@@ -55,6 +68,8 @@ const cases: Case[] = [
   { name: 'dense BF16: raster, padded at the end', grid: [3, 9, 10], blockRows: 128, plan: { mode: 'dense-bf16' } },
   { name: 'dense FP8 per tensor: raster', grid: [3, 9, 10], blockRows: 64, plan: { mode: 'fp8-dense', granularity: { kind: 'tensor' } } },
   { name: 'dense FP8 per tile: quantization-tile-major', grid: [3, 9, 10], blockRows: 64, plan: { mode: 'fp8-dense', granularity: { kind: 'tile', tile: [2, 4, 3] } } },
+  { name: 'dense FP8 per tile, tiles that pad to whole blocks cheaply: quantization tiles padded', grid: [3, 10, 16], blockRows: 128, plan: { mode: 'fp8-dense', granularity: { kind: 'tile', tile: [3, 5, 8] } } },
+  { name: 'dense FP8 per tile, ragged edge tiles padded', grid: [4, 7, 9], blockRows: 16, plan: { mode: 'fp8-dense', granularity: { kind: 'tile', tile: [1, 4, 4] } } },
   { name: 'dense, tokens a multiple of the block: the identity', grid: [2, 8, 16], blockRows: 128, plan: { mode: 'fp8-dense', granularity: { kind: 'token' } } },
 ];
 
@@ -84,20 +99,27 @@ describe('buildHostGeometry', () => {
     it('orders the tokens as its order says', () => {
       const realTokens = [...g.slotToToken].filter((t) => t >= 0);
       const sparse = plansOf(c).find((p) => p.mode === 'sparse-bf16' || p.mode === 'fp8-sparse') as Extract<AttentionPlan, { mode: 'fp8-sparse' }> | undefined;
+      const granularity = sparse ? null : (plansOf(c)[0] as Extract<AttentionPlan, { mode: 'fp8-dense' }>).granularity;
+      // Dense 'tile' granularity pads each quantization tile to whole blocks when that adds at most 20% rows.
+      const denseTile = granularity?.kind === 'tile' ? granularity.tile : null;
+      const paddedTileRows = denseTile ? bruteForcePaddedRows({ grid: gridDims(c.grid), tile: denseTile, blockRows: c.blockRows }) : 0;
+      const densePadded = denseTile !== null && paddedTileRows <= 1.2 * Math.ceil(n / c.blockRows) * c.blockRows;
       if (g.order === 'tile-major-padded') {
-        expect(sparse).toBeDefined();
-        expect(realTokens).toEqual(bruteForceTilePermutation({ grid: gridDims(c.grid), tile: sparse!.sparsity.tile }));
-        // Each attention tile starts on a block boundary, its real rows first.
+        expect(sparse !== undefined || densePadded).toBe(true);
+        const tile = sparse ? sparse.sparsity.tile : (denseTile as readonly [number, number, number]);
+        expect(realTokens).toEqual(bruteForceTilePermutation({ grid: gridDims(c.grid), tile }));
+        if (densePadded) expect(g.npad).toBe(paddedTileRows);
+        // Each tile starts on a block boundary, its real rows first.
         const tileRows = g.paddedLayout!.blockRows;
         expect(tileRows % c.blockRows).toBe(0);
         for (let s = 0; s < g.npad; s++) {
           if (!real(s)) continue;
-          expect(Math.floor(s / tileRows)).toBe(bruteForceTileId({ grid: gridDims(c.grid), tile: sparse!.sparsity.tile, token: g.slotToToken[s]! }));
+          expect(Math.floor(s / tileRows)).toBe(bruteForceTileId({ grid: gridDims(c.grid), tile, token: g.slotToToken[s]! }));
         }
       } else {
         expect(sparse).toBeUndefined();
+        expect(densePadded).toBe(false);
         expect([...g.slotToToken.subarray(n)].every((t) => t === -1)).toBe(true);
-        const granularity = (plansOf(c)[0] as Extract<AttentionPlan, { mode: 'fp8-dense' }>).granularity;
         if (granularity?.kind === 'tile') {
           expect(g.order).toBe('tile-major');
           expect(realTokens).toEqual(bruteForceTilePermutation({ grid: gridDims(c.grid), tile: granularity.tile }));
@@ -123,8 +145,8 @@ describe('buildHostGeometry', () => {
 
     it('lists, per head, exactly the key blocks holding a real key of the token-level window of a real query', () => {
       const plans = plansOf(c);
-      if (g.order !== 'tile-major-padded') {
-        expect(g.lists).toBeNull();
+      if (!plans.some((p) => p.mode === 'sparse-bf16' || p.mode === 'fp8-sparse')) {
+        expect(g.lists).toBeNull(); // dense: every key block, padded quantization tiles included
         return;
       }
       const lists = g.lists!;

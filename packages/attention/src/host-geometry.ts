@@ -16,10 +16,11 @@ import { AttentionPlanError } from './errors';
 
 /**
  * The order the kernel's operands are in (see README "Token order"):
- * - `'tile-major-padded'`: sparse calls. Attention tiles in tile order, every tile padded to a multiple of the kernel's
- *   block rows, so a key block never mixes two tiles (tiling's `createPaddedTileLayout`).
- * - `'tile-major'`: dense FP8 calls with tile granularity. The quantization tiles in tile order (compact, tiling's
- *   `createTilePermutation`), padded once at the end: each quantization tile is one run of rows.
+ * - `'tile-major-padded'`: sparse calls, and dense FP8 calls with tile granularity whose tiles pad to whole blocks
+ *   cheaply (MAX_TILE_PADDING). Attention (resp. quantization) tiles in tile order, every tile padded to a multiple of
+ *   the kernel's block rows, so a key block never mixes two tiles (tiling's `createPaddedTileLayout`).
+ * - `'tile-major'`: the other dense FP8 calls with tile granularity. The quantization tiles in tile order (compact,
+ *   tiling's `createTilePermutation`), padded once at the end: each quantization tile is one run of rows.
  * - `'raster'`: every other dense call. Wan's raster order, padded once at the end (no permutation at all).
  */
 export type TokenOrder = 'tile-major-padded' | 'tile-major' | 'raster';
@@ -63,7 +64,7 @@ export interface HostGeometry {
   readonly grid: TokenGrid;
   readonly blockRows: number;
   readonly order: TokenOrder;
-  /** The tiles of the order: attention tiles ('tile-major-padded'), quantization tiles ('tile-major'), else null. */
+  /** The tiles of the order: attention tiles (sparse), quantization tiles (dense 'tile' granularity), else null. */
   readonly tileLayout: TileLayout | null;
   readonly paddedLayout: PaddedTileLayout | null;
   readonly numTokens: number;
@@ -83,6 +84,15 @@ export interface HostGeometry {
 }
 
 const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * Dense FP8 calls with tile granularity pad each quantization tile to whole kernel blocks when that adds at most this
+ * share of rows. Padded, every key block has one K scale and the kernel takes its per-block path; compact, blocks
+ * straddle tiles and it takes the per-row path, which measured 1.45x slower per pair on an H200 (Wan 720p: 59.3 vs
+ * 41.0 ms, bench/results/2026-12-01-session3). Rows r times more cost r^2 more pairs: 1.2^2 = 1.44 is the break-even.
+ * Wan's (3, 5, 8) tiles (120 tokens -> 128 rows) add 6.7%.
+ */
+const MAX_TILE_PADDING = 1.2;
 
 /** Blocks of a tile-major padded layout whose rows are all real up to the tile's size. */
 function paddedBlockValidRows(layout: TileLayout, blocksPerTile: number, blockRows: number): Int32Array {
@@ -271,17 +281,29 @@ export function buildHostGeometry(options: { grid: TokenGrid; plans: ResolvedPla
     lists = expandLists(tileLayout, plans.windows ?? [], blocksPerTile, blockValidRows);
   } else {
     const numBlocks = Math.ceil(n / blockRows);
-    slotToToken = new Int32Array(numBlocks * blockRows).fill(-1);
-    if (plans.granularity?.kind === 'tile') {
-      order = 'tile-major';
-      tileLayout = createTileLayout({ grid, tile: plans.granularity.tile });
-      slotToToken.set(createTilePermutation({ layout: tileLayout }).forward);
+    const quantLayout = plans.granularity?.kind === 'tile' ? createTileLayout({ grid, tile: plans.granularity.tile }) : null;
+    const quantPadded = quantLayout ? createPaddedTileLayout({ layout: quantLayout, rowMultiple: blockRows }) : null;
+    if (quantLayout && quantPadded && quantPadded.slotToToken.length <= MAX_TILE_PADDING * numBlocks * blockRows) {
+      // Each quantization tile padded to whole blocks: every key block has one K scale (kBlockScale), which pays for
+      // the padded pairs (README "Token order").
+      order = 'tile-major-padded';
+      tileLayout = quantLayout;
+      paddedLayout = quantPadded;
+      slotToToken = quantPadded.slotToToken;
+      blockValidRows = paddedBlockValidRows(quantLayout, quantPadded.blockRows / blockRows, blockRows);
     } else {
-      order = 'raster';
-      for (let i = 0; i < n; i++) slotToToken[i] = i;
+      slotToToken = new Int32Array(numBlocks * blockRows).fill(-1);
+      if (quantLayout) {
+        order = 'tile-major';
+        tileLayout = quantLayout;
+        slotToToken.set(createTilePermutation({ layout: quantLayout }).forward);
+      } else {
+        order = 'raster';
+        for (let i = 0; i < n; i++) slotToToken[i] = i;
+      }
+      blockValidRows = new Int32Array(numBlocks);
+      for (let b = 0; b < numBlocks; b++) blockValidRows[b] = Math.min(blockRows, n - b * blockRows);
     }
-    blockValidRows = new Int32Array(numBlocks);
-    for (let b = 0; b < numBlocks; b++) blockValidRows[b] = Math.min(blockRows, n - b * blockRows);
   }
   const npad = slotToToken.length;
   let identity = npad === n;

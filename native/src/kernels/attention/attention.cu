@@ -52,7 +52,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     ptx::mbarInit(L::qFull(base), 1);
     for (int s = 0; s < L::kStages; ++s) {
       ptx::mbarInit(L::full(base, s), 1);
-      ptx::mbarInit(L::empty(base, s), kConsumerWarpgroups * 4);
+      ptx::mbarInit(L::empty(base, s), kEmptyArrivals<kKeyScale>);
     }
     ptx::fenceBarrierInit();
   }

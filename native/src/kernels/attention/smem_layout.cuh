@@ -8,7 +8,8 @@
 // FP8 K rows are stored in the key order of kFp8KeyOfRow (below) so that the S accumulator's columns are already in
 // the A-operand order of the P.V WGMMA (no shuffles); V^T (channels x keys) is in natural key order.
 // Barriers: qFull (tx-count, 1 arrival), full[s] (tx-count, 1 arrival: the producer), empty[s] (8 arrivals: lane 0
-// of each of the 8 consumer warps, after its last WGMMA on the stage retired).
+// of each of the 8 consumer warps, after its last WGMMA on the stage retired; 256, every consumer thread, where the
+// consumers also read the stage's per-row K scales: mainloop.cuh kEmptyArrivals).
 #pragma once
 
 #include <cstdint>
