@@ -59,6 +59,11 @@ export {
   type GemmOutputDType,
 } from './ops/gemm';
 export { cublasLtStatus, setCublasLtPath, type CublasLtStatus } from './core/cublaslt';
+export { layerNormModulate, type LayerNormModulateOptions } from './ops/layer-norm-modulate';
+export { rmsNormRope, type RmsNormRopeOptions, type RmsNormRopeTables } from './ops/rms-norm-rope';
+export { gatedResidual, type GatedResidualOptions } from './ops/gated-residual';
+export { CAST_SOURCE_DTYPES, castToBf16, type CastSourceDType, type CastToBf16Options } from './ops/cast-to-bf16';
+export { DIT_MAX_ROWS, NORM_MAX_DIM } from './ops/_dit-checks';
 
 // ----- CPU twins (what the GPU suite compares the kernels with)
 export { bf16BitsToFloat32Array } from './cpu/bf16';
@@ -78,6 +83,10 @@ export {
 } from './ops/attention/reference';
 export { expandRowScalesCpu } from './ops/attention/expand-row-scales';
 export { gemmCpu, geluTanh, type GemmCpuOptions } from './ops/gemm';
+export { layerNormModulateCpu, type LayerNormModulateCpuOptions } from './ops/layer-norm-modulate';
+export { rmsNormRopeCpu, type RmsNormRopeCpuOptions } from './ops/rms-norm-rope';
+export { gatedResidualCpu, type GatedResidualCpuOptions } from './ops/gated-residual';
+export { castToBf16Cpu, type CastToBf16CpuOptions } from './ops/cast-to-bf16';
 
 // ----- native boundary
 export {

@@ -3,13 +3,17 @@
 // file in native/src/ops/ and one line in native/src/ops/op_list.h.
 import type { KernelOp } from '../core/define-op';
 import type { NativeOp } from '../core/native-op';
+import { castToBf16 } from './cast-to-bf16';
 import { channelMean } from './channel-mean';
 import { dequantizeRows } from './dequantize-rows';
 import { dequantizeV } from './dequantize-v';
+import { gatedResidual } from './gated-residual';
 import { gemm } from './gemm';
+import { layerNormModulate } from './layer-norm-modulate';
 import { gatherRows, scatterRows } from './permute-rows';
 import { quantizeRows } from './quantize-rows';
 import { quantizeV } from './quantize-v';
+import { rmsNormRope } from './rms-norm-rope';
 import { attentionForward } from './attention/attention-forward';
 import { expandRowScales } from './attention/expand-row-scales';
 
@@ -25,6 +29,10 @@ export const KERNEL_OPS: readonly KernelOp[] = Object.freeze([
   expandRowScales,
   attentionForward,
   gemm,
+  layerNormModulate,
+  rmsNormRope,
+  gatedResidual,
+  castToBf16,
 ]);
 
 /** The native ops the registered ops call (each once), in registration order. */
