@@ -3,7 +3,8 @@
 //
 //   build: native/test/attention/build.sh  ->  .gpu/attention_harness
 //   run:   .gpu/attention_harness [--quick] [--no-bench] [--no-check] [--reps N] [--dtype fp8|bf16]
-//          [--only small | NAME | ,NAME,NAME,]   large NAMEs: 480p 720p 720p-tiles 720p-b2 14b-720p (default 480p, 720p)
+//          [--only small | NAME | ,NAME,NAME,]   large NAMEs: 480p 720p 720p-tiles 720p-b2 14b-720p 720p-cross
+//          720p-cross-b2 (default 480p, 720p, 720p-cross, 720p-cross-b2)
 //
 // Inputs: random N(0,1) fields or "DiT-like" fields (smooth 3-D fields over a (T,H,W) token grid, 3-D RoPE applied
 // to Q and K, a few K outlier channels with 20-50x the typical magnitude). FP8 mode quantizes Q and K per row
@@ -13,6 +14,9 @@
 // P quantized against the running max), for every row at small shapes and for a sample of rows at large shapes.
 // The output is poisoned (0xFF bytes = bf16 NaN) before every checked run; every element is checked: padding rows
 // must be exactly 0 and no NaN may remain anywhere.
+// Cross-attention cases ("cross", in small and as 720p-cross*) give the keys their own geometry (AttentionParams
+// keyBlocks / keyNpad / keyValidRows: e.g. 75,600 video queries x 512 text keys); every K/V access of the inputs, the
+// reference and the kernel then uses the key geometry, and self-attention cases leave the key fields unset.
 #include <cuda_bf16.h>
 #include <cuda_fp8.h>
 #include <cuda_runtime.h>
@@ -24,6 +28,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <tuple>
@@ -102,6 +107,11 @@ struct Shape {
   int64_t npad;
   std::vector<int32_t> valid;  // [nb]
   int64_t vStride;
+  // Key geometry: the queries' own (cross = false) or separate keys (cross-attention; passed as keyBlocks etc.).
+  bool cross = false;
+  int knb = 0;
+  int64_t knpad = 0;
+  std::vector<int32_t> kvalid;  // [knb]
 };
 
 // Float inputs [B, npad, H*128] (padding rows hold garbage on purpose).
@@ -118,6 +128,19 @@ static Shape makeShape(int B, int H, const std::vector<int32_t>& valid) {
   s.npad = int64_t(s.nb) * 128;
   s.valid = valid;
   s.vStride = s.npad + 16;  // a stride != npad on purpose
+  s.knb = s.nb;
+  s.knpad = s.npad;
+  s.kvalid = valid;
+  return s;
+}
+// Cross-attention: queries with valid rows qValid, keys (and values) with their own blocks kValid.
+static Shape makeCrossShape(int B, int H, const std::vector<int32_t>& qValid, const std::vector<int32_t>& kValid) {
+  Shape s = makeShape(B, H, qValid);
+  s.cross = true;
+  s.knb = int(kValid.size());
+  s.knpad = int64_t(s.knb) * 128;
+  s.kvalid = kValid;
+  s.vStride = s.knpad + 16;  // V^T token stride: past the key rows on purpose
   return s;
 }
 static std::vector<int32_t> packedValid(int64_t nReal) {
@@ -127,8 +150,43 @@ static std::vector<int32_t> packedValid(int64_t nReal) {
   return v;
 }
 
+// Cross-attention inputs: random N(0,1) queries [B, npad, H*128], keys and values [B, knpad, H*128] (text-like keys
+// with a few 20-50x outlier channels); padding rows hold large garbage that the kernel must mask.
+static FloatData makeCrossData(const Shape& sh, uint64_t seed) {
+  FloatData d;
+  d.sh = sh;
+  const int64_t HD = int64_t(sh.H) * 128;
+  d.q.resize(int64_t(sh.B) * sh.npad * HD);
+  d.k.resize(int64_t(sh.B) * sh.knpad * HD);
+  d.v.resize(int64_t(sh.B) * sh.knpad * HD);
+  parallelFor(int64_t(sh.B) * sh.npad, [&](int64_t a, int64_t e) {
+    for (int64_t row = a; row < e; ++row) {
+      uint64_t s = seed * 1000003ull + uint64_t(row) * 2654435761ull;
+      for (int64_t c = 0; c < HD; ++c) d.q[row * HD + c] = gauss(s);
+    }
+  });
+  parallelFor(int64_t(sh.B) * sh.knpad, [&](int64_t a, int64_t e) {
+    for (int64_t row = a; row < e; ++row) {
+      uint64_t s = seed * 7777777ull + uint64_t(row) * 2246822519ull + 1;
+      const int64_t r = row % sh.knpad;
+      const bool pad = int(r % 128) >= sh.kvalid[r / 128];
+      for (int64_t c = 0; c < HD; ++c) {
+        d.k[row * HD + c] = gauss(s) * (pad ? 50.f : 1.f);
+        d.v[row * HD + c] = gauss(s) * (pad ? 100.f : 1.f);
+      }
+      if (!pad)
+        for (int h = 0; h < sh.H; ++h) {
+          d.k[row * HD + h * 128 + 5] = d.k[row * HD + h * 128 + 5] * 25.f + 20.f;
+          d.k[row * HD + h * 128 + 101] *= 50.f;
+        }
+    }
+  });
+  return d;
+}
+
 // kind 0 = random N(0,1); kind 1 = DiT-like on grid (T, Hh, W) (tokens = valid rows in order, raster).
 static FloatData makeData(const Shape& sh, int kind, uint64_t seed, int gT = 0, int gH = 0, int gW = 0) {
+  if (sh.cross) return makeCrossData(sh, seed);
   FloatData d;
   d.sh = sh;
   const int64_t HD = int64_t(sh.H) * 128, rows = int64_t(sh.B) * sh.npad;
@@ -217,11 +275,12 @@ struct Prepared {
   bool fp8;
   std::vector<uint8_t> qc, kc, vct;   // fp8 codes; vct = V^T [B, HD, vStride]
   std::vector<uint16_t> qb, kb, vb;   // bf16
-  std::vector<float> qs, ks, vs;      // [B,H,npad], [B,H,npad], [B,HD]
-  std::vector<float> kbs;             // kScales::block: [B,H,nb] (ks then holds each row's block scale)
+  std::vector<float> qs, ks, vs;      // [B,H,npad], [B,H,knpad], [B,HD]
+  std::vector<float> kbs;             // kScales::block: [B,H,knb] (ks then holds each row's block scale)
   void *dq = nullptr, *dk = nullptr, *dv = nullptr;
   float *dqs = nullptr, *dks = nullptr, *dvs = nullptr, *dkbs = nullptr;
   int32_t* dvalid = nullptr;
+  int32_t* dkvalid = nullptr;  // cross-attention: the key blocks' valid rows
 };
 
 // Q/K scale granularity of the FP8 preparation: per row ('token'), one per (batch, head) ('tensor'), or for K one per
@@ -234,71 +293,77 @@ static void prepare(const FloatData& d, bool fp8, Scales scales, Prepared& P) {
   P.sh = sh;
   P.fp8 = fp8;
   const int64_t HD = int64_t(sh.H) * 128, rows = int64_t(sh.B) * sh.npad, n = rows * HD;
+  const int64_t nk = int64_t(sh.B) * sh.knpad * HD;  // K and V elements (key geometry)
   if (!fp8) {
     P.qb.resize(n);
-    P.kb.resize(n);
-    P.vb.resize(n);
+    P.kb.resize(nk);
+    P.vb.resize(nk);
     parallelFor(n, [&](int64_t a, int64_t e) {
+      for (int64_t i = a; i < e; ++i) P.qb[i] = bf16Bits(d.q[i]);
+    });
+    parallelFor(nk, [&](int64_t a, int64_t e) {
       for (int64_t i = a; i < e; ++i) {
-        P.qb[i] = bf16Bits(d.q[i]);
         P.kb[i] = bf16Bits(d.k[i]);
         P.vb[i] = bf16Bits(d.v[i]);
       }
     });
   } else {
     P.qc.resize(n);
-    P.kc.resize(n);
+    P.kc.resize(nk);
     P.qs.assign(int64_t(sh.B) * sh.H * sh.npad, 1.f);
-    P.ks.assign(int64_t(sh.B) * sh.H * sh.npad, 1.f);
-    auto quantRows = [&](const std::vector<float>& x, std::vector<uint8_t>& codes, std::vector<float>& sc, Scales mode) {
+    P.ks.assign(int64_t(sh.B) * sh.H * sh.knpad, 1.f);
+    // rows of x: npadX per batch item in blocks with validX real rows
+    auto quantRows = [&](const std::vector<float>& x, std::vector<uint8_t>& codes, std::vector<float>& sc, Scales mode,
+                         int64_t npadX, const std::vector<int32_t>& validX) {
+      const int nbX = int(validX.size());
       // per (b, h): per-row amax, or the max over valid rows ('tensor')
       parallelFor(int64_t(sh.B) * sh.H, [&](int64_t a, int64_t e) {
         for (int64_t bh = a; bh < e; ++bh) {
           const int b = int(bh / sh.H), h = int(bh % sh.H);
           float tensorAmax = 0.f;
-          std::vector<float> am(sh.npad);
-          for (int64_t r = 0; r < sh.npad; ++r) {
-            const float* px = &x[(int64_t(b) * sh.npad + r) * HD + h * 128];
+          std::vector<float> am(npadX);
+          for (int64_t r = 0; r < npadX; ++r) {
+            const float* px = &x[(int64_t(b) * npadX + r) * HD + h * 128];
             float m = 0.f;
             for (int c = 0; c < 128; ++c) m = std::max(m, std::fabs(px[c]));
             am[r] = m;
-            if (int(r % 128) < sh.valid[r / 128]) tensorAmax = std::max(tensorAmax, m);
+            if (int(r % 128) < validX[r / 128]) tensorAmax = std::max(tensorAmax, m);
           }
-          std::vector<float> blockAmax(sh.nb, 0.f);
-          for (int64_t r = 0; r < sh.npad; ++r)
-            if (int(r % 128) < sh.valid[r / 128]) blockAmax[r / 128] = std::max(blockAmax[r / 128], am[r]);
-          for (int64_t r = 0; r < sh.npad; ++r) {
+          std::vector<float> blockAmax(nbX, 0.f);
+          for (int64_t r = 0; r < npadX; ++r)
+            if (int(r % 128) < validX[r / 128]) blockAmax[r / 128] = std::max(blockAmax[r / 128], am[r]);
+          for (int64_t r = 0; r < npadX; ++r) {
             const float amax = mode == Scales::tensor ? tensorAmax : mode == Scales::block ? blockAmax[r / 128] : am[r];
             const float scale = amax > 0.f ? amax / 448.f : 1.f;
-            sc[(int64_t(b) * sh.H + h) * sh.npad + r] = scale;
-            const float* px = &x[(int64_t(b) * sh.npad + r) * HD + h * 128];
-            uint8_t* pc = &codes[(int64_t(b) * sh.npad + r) * HD + h * 128];
+            sc[(int64_t(b) * sh.H + h) * npadX + r] = scale;
+            const float* px = &x[(int64_t(b) * npadX + r) * HD + h * 128];
+            uint8_t* pc = &codes[(int64_t(b) * npadX + r) * HD + h * 128];
             for (int c = 0; c < 128; ++c) pc[c] = encE4m3(px[c] / scale);
           }
         }
       });
     };
-    quantRows(d.q, P.qc, P.qs, scales == Scales::tensor ? Scales::tensor : Scales::token);
-    quantRows(d.k, P.kc, P.ks, scales);
+    quantRows(d.q, P.qc, P.qs, scales == Scales::tensor ? Scales::tensor : Scales::token, sh.npad, sh.valid);
+    quantRows(d.k, P.kc, P.ks, scales, sh.knpad, sh.kvalid);
     if (scales == Scales::block) {
-      P.kbs.resize(int64_t(sh.B) * sh.H * sh.nb);
+      P.kbs.resize(int64_t(sh.B) * sh.H * sh.knb);
       for (int64_t bh = 0; bh < int64_t(sh.B) * sh.H; ++bh)
-        for (int kb = 0; kb < sh.nb; ++kb) P.kbs[bh * sh.nb + kb] = P.ks[bh * sh.npad + int64_t(kb) * 128];
+        for (int kb = 0; kb < sh.knb; ++kb) P.kbs[bh * sh.knb + kb] = P.ks[bh * sh.knpad + int64_t(kb) * 128];
     }
-    // V: per channel over valid rows, V^T layout
+    // V: per channel over valid key rows, V^T layout
     P.vs.assign(int64_t(sh.B) * HD, 1.f);
-    P.vct.assign(int64_t(sh.B) * HD * sh.vStride, 0x7E);  // garbage beyond npad (448)
+    P.vct.assign(int64_t(sh.B) * HD * sh.vStride, 0x7E);  // garbage beyond the key rows (448)
     parallelFor(int64_t(sh.B) * HD, [&](int64_t a, int64_t e) {
       for (int64_t bc = a; bc < e; ++bc) {
         const int b = int(bc / HD);
         const int64_t c = bc % HD;
         float m = 0.f;
-        for (int64_t r = 0; r < sh.npad; ++r)
-          if (int(r % 128) < sh.valid[r / 128]) m = std::max(m, std::fabs(d.v[(int64_t(b) * sh.npad + r) * HD + c]));
+        for (int64_t r = 0; r < sh.knpad; ++r)
+          if (int(r % 128) < sh.kvalid[r / 128]) m = std::max(m, std::fabs(d.v[(int64_t(b) * sh.knpad + r) * HD + c]));
         const float scale = m > 0.f ? m / 448.f : 1.f;
         P.vs[bc] = scale;
-        for (int64_t r = 0; r < sh.npad; ++r)
-          P.vct[bc * sh.vStride + r] = encE4m3(d.v[(int64_t(b) * sh.npad + r) * HD + c] / scale);
+        for (int64_t r = 0; r < sh.knpad; ++r)
+          P.vct[bc * sh.vStride + r] = encE4m3(d.v[(int64_t(b) * sh.knpad + r) * HD + c] / scale);
       }
     });
   }
@@ -310,7 +375,7 @@ static void prepare(const FloatData& d, bool fp8, Scales scales, Prepared& P) {
   };
   if (fp8) {
     P.dq = up(P.qc.data(), n);
-    P.dk = up(P.kc.data(), n);
+    P.dk = up(P.kc.data(), nk);
     P.dv = up(P.vct.data(), P.vct.size());
     P.dqs = (float*)up(P.qs.data(), P.qs.size() * 4);
     if (scales == Scales::block)
@@ -320,13 +385,15 @@ static void prepare(const FloatData& d, bool fp8, Scales scales, Prepared& P) {
     P.dvs = (float*)up(P.vs.data(), P.vs.size() * 4);
   } else {
     P.dq = up(P.qb.data(), n * 2);
-    P.dk = up(P.kb.data(), n * 2);
-    P.dv = up(P.vb.data(), n * 2);
+    P.dk = up(P.kb.data(), nk * 2);
+    P.dv = up(P.vb.data(), nk * 2);
   }
   P.dvalid = (int32_t*)up(sh.valid.data(), sh.valid.size() * 4);
+  if (sh.cross) P.dkvalid = (int32_t*)up(sh.kvalid.data(), sh.kvalid.size() * 4);
 }
 static void release(Prepared& P) {
-  for (void* p : {P.dq, P.dk, P.dv, (void*)P.dqs, (void*)P.dks, (void*)P.dvs, (void*)P.dkbs, (void*)P.dvalid})
+  for (void* p : {P.dq, P.dk, P.dv, (void*)P.dqs, (void*)P.dks, (void*)P.dvs, (void*)P.dkbs, (void*)P.dvalid,
+                  (void*)P.dkvalid})
     if (p) CK(cudaFree(p));
   P = Prepared();
 }
@@ -367,7 +434,10 @@ static Lists windowLists(int nb, int w, int listHeads) {
   }
   return L;
 }
-static Lists randomLists(int nb, int listHeads, double density, uint64_t seed, int emptyQb, int emptyHead) {
+// keyNb: key blocks (cross-attention; default = nb). Query block qb always lists key block qb % keyNb.
+static Lists randomLists(int nb, int listHeads, double density, uint64_t seed, int emptyQb, int emptyHead,
+                         int keyNb = -1) {
+  if (keyNb < 0) keyNb = nb;
   Lists L;
   L.dense = false;
   L.listHeads = listHeads;
@@ -376,22 +446,23 @@ static Lists randomLists(int nb, int listHeads, double density, uint64_t seed, i
     for (int qb = 0; qb < nb; ++qb) {
       L.rowPtr.push_back(int32_t(L.colIdx.size()));
       if (qb == emptyQb && h == emptyHead) continue;
-      for (int kb = 0; kb < nb; ++kb)
-        if (uniform(s) < density || kb == qb) L.colIdx.push_back(kb);
+      for (int kb = 0; kb < keyNb; ++kb)
+        if (uniform(s) < density || kb == qb % keyNb) L.colIdx.push_back(kb);
     }
     L.rowPtr.push_back(int32_t(L.colIdx.size()));
   }
   return L;
 }
-static void listRange(const Lists& L, int nb, int h, int qb, int& a, int& b) {
+// Key blocks [a, b) of query block qb's list (dense: every key block of the key geometry).
+static void listRange(const Lists& L, const Shape& sh, int h, int qb, int& a, int& b) {
   if (L.dense) {
     a = 0;
-    b = nb;
+    b = sh.knb;
     return;
   }
   const int lh = L.listHeads == 1 ? 0 : h;
-  a = L.rowPtr[lh * (nb + 1) + qb];
-  b = L.rowPtr[lh * (nb + 1) + qb + 1];
+  a = L.rowPtr[lh * (sh.nb + 1) + qb];
+  b = L.rowPtr[lh * (sh.nb + 1) + qb + 1];
 }
 static inline int listBlock(const Lists& L, int i) { return L.dense ? i : L.colIdx[i]; }
 
@@ -400,9 +471,9 @@ static double realPairs(const Shape& sh, const Lists& L) {
   for (int h = 0; h < sh.H; ++h)
     for (int qb = 0; qb < sh.nb; ++qb) {
       int a, b;
-      listRange(L, sh.nb, h, qb, a, b);
+      listRange(L, sh, h, qb, a, b);
       double keys = 0;
-      for (int i = a; i < b; ++i) keys += sh.valid[listBlock(L, i)];
+      for (int i = a; i < b; ++i) keys += sh.kvalid[listBlock(L, i)];
       pairs += keys * sh.valid[qb];
     }
   return pairs * sh.B;
@@ -418,6 +489,11 @@ static void runKernel(const Prepared& P, const Lists& L, void* out, float scale)
   p.kBlockScale = P.dkbs;
   p.vScale = P.dvs;
   p.blockValidRows = P.dvalid;
+  if (P.sh.cross) {  // separate key geometry; self-attention leaves the key fields 0 / null (the default)
+    p.keyValidRows = P.dkvalid;
+    p.keyBlocks = P.sh.knb;
+    p.keyNpad = P.sh.knpad;
+  }
   p.rowPtr = L.dense ? nullptr : L.dRow;
   p.colIdx = L.dense ? nullptr : L.dCol;
   p.out = out;
@@ -427,7 +503,7 @@ static void runKernel(const Prepared& P, const Lists& L, void* out, float scale)
   p.numBlocks = P.sh.nb;
   p.listHeads = L.listHeads;
   p.npad = P.sh.npad;
-  p.vTokenStride = P.fp8 ? P.sh.vStride : P.sh.npad;
+  p.vTokenStride = P.fp8 ? P.sh.vStride : P.sh.knpad;
   p.softmaxScale = scale;
   p.dtype = P.fp8 ? 1 : 0;
   fpsattn::launchAttention(p, 0);
@@ -446,22 +522,22 @@ static void referenceRow(const Prepared& P, const Lists& L, int b, int h, int64_
   const double qsc = P.fp8 ? P.qs[(int64_t(b) * sh.H + h) * sh.npad + row] : 1.0;
   double m = -INFINITY, l = 0, acc[128] = {0};
   int a, e;
-  listRange(L, sh.nb, h, qb, a, e);
+  listRange(L, sh, h, qb, a, e);
   std::vector<double> sv(128);
   for (int i = a; i < e; ++i) {
     const int kb = listBlock(L, i);
-    const int nv = sh.valid[kb];
+    const int nv = sh.kvalid[kb];
     if (nv == 0) continue;
     double bm = -INFINITY;
     for (int j = 0; j < nv; ++j) {
       const int64_t key = int64_t(kb) * 128 + j;
-      const int64_t koff = (int64_t(b) * sh.npad + key) * HD + h * 128;
+      const int64_t koff = (int64_t(b) * sh.knpad + key) * HD + h * 128;
       double dot = 0;
       if (P.fp8)
         for (int c = 0; c < 128; ++c) dot += q[c] * gDecodeE4m3[P.kc[koff + c]];
       else
         for (int c = 0; c < 128; ++c) dot += q[c] * bf16ToF(P.kb[koff + c]);
-      const double ksc = P.fp8 ? P.ks[(int64_t(b) * sh.H + h) * sh.npad + key] : 1.0;
+      const double ksc = P.fp8 ? P.ks[(int64_t(b) * sh.H + h) * sh.knpad + key] : 1.0;
       sv[j] = dot * qsc * ksc * scale;
       bm = std::max(bm, sv[j]);
     }
@@ -478,7 +554,7 @@ static void referenceRow(const Prepared& P, const Lists& L, int b, int h, int64_
         for (int c = 0; c < 128; ++c) acc[c] += pq * gDecodeE4m3[P.vct[(int64_t(b) * HD + h * 128 + c) * sh.vStride + key]];
       } else {
         const double pb = bf16ToF(bf16Bits(float(pj)));
-        const int64_t voff = (int64_t(b) * sh.npad + key) * HD + h * 128;
+        const int64_t voff = (int64_t(b) * sh.knpad + key) * HD + h * 128;
         for (int c = 0; c < 128; ++c) acc[c] += pb * bf16ToF(P.vb[voff + c]);
       }
     }
@@ -498,15 +574,15 @@ static void exactRow(const FloatData& d, const Lists& L, int b, int h, int64_t r
   if (int(row % 128) >= sh.valid[qb]) return;
   const float* q = &d.q[(int64_t(b) * sh.npad + row) * HD + h * 128];
   int a, e;
-  listRange(L, sh.nb, h, qb, a, e);
+  listRange(L, sh, h, qb, a, e);
   std::vector<double> sv;
   std::vector<int64_t> keys;
   double m = -INFINITY;
   for (int i = a; i < e; ++i) {
     const int kb = listBlock(L, i);
-    for (int j = 0; j < sh.valid[kb]; ++j) {
+    for (int j = 0; j < sh.kvalid[kb]; ++j) {
       const int64_t key = int64_t(kb) * 128 + j;
-      const float* k = &d.k[(int64_t(b) * sh.npad + key) * HD + h * 128];
+      const float* k = &d.k[(int64_t(b) * sh.knpad + key) * HD + h * 128];
       double dot = 0;
       for (int c = 0; c < 128; ++c) dot += double(q[c]) * k[c];
       sv.push_back(dot * scale);
@@ -518,7 +594,7 @@ static void exactRow(const FloatData& d, const Lists& L, int b, int h, int64_t r
   for (size_t t = 0; t < sv.size(); ++t) {
     const double p = std::exp(sv[t] - m);
     l += p;
-    const float* v = &d.v[(int64_t(b) * sh.npad + keys[t]) * HD + h * 128];
+    const float* v = &d.v[(int64_t(b) * sh.knpad + keys[t]) * HD + h * 128];
     for (int c = 0; c < 128; ++c) acc[c] += p * v[c];
   }
   if (l > 0)
@@ -642,12 +718,15 @@ static double timeMs(const Prepared& P, const Lists& L, void* dOut, float scale,
 static void bench(const char* name, const Prepared& P, const Lists& L, void* dOut, float scale, int reps) {
   const double ms = timeMs(P, L, dOut, scale, reps);
   const double pairs = realPairs(P.sh, L);
-  int64_t nReal = 0;
+  int64_t nReal = 0, nKeys = 0;
   for (int v : P.sh.valid) nReal += v;
-  const double density = pairs / (double(P.sh.B) * P.sh.H * double(nReal) * double(nReal));
+  for (int v : P.sh.kvalid) nKeys += v;
+  const double density = pairs / (double(P.sh.B) * P.sh.H * double(nReal) * double(nKeys));
   const double tflops = 4.0 * 128 * pairs / (ms * 1e-3) / 1e12;  // pairs already summed over heads and batch
-  printf("BENCH %-44s %9.3f ms  %7.1f TFLOP/s (real pairs)  density %.4f  B%d H%d tokens %lld\n", name, ms, tflops,
+  printf("BENCH %-44s %9.3f ms  %7.1f TFLOP/s (real pairs)  density %.4f  B%d H%d tokens %lld", name, ms, tflops,
          density, P.sh.B, P.sh.H, (long long)nReal);
+  if (P.sh.cross) printf(" keys %lld", (long long)nKeys);
+  printf("\n");
   fflush(stdout);
 }
 
@@ -731,6 +810,67 @@ int main(int argc, char** argv) {
                 tolBf16);
       smallCase("DiT-like B1 H2 4x32x32 window 9", d, windowLists(32, 9, 2), tokenAndBlock, tolFp8, tolBf16);
     }
+    // Cross-attention: keys with their own geometry (keyBlocks, keyNpad, keyValidRows), Lq != Lk.
+    {
+      FloatData d = makeData(makeCrossShape(2, 2, packedValid(300), packedValid(16)), 0, 31);
+      smallCase("cross B2 H2 300q x 16k dense", d, dense, tokenAndBlock, tolFp8, tolBf16);
+    }
+    {
+      FloatData d = makeData(makeCrossShape(2, 2, packedValid(1000), packedValid(200)), 0, 32);
+      smallCase("cross B2 H2 1000q x 200k dense", d, dense, tokenAndBlock, tolFp8, tolBf16);
+      smallCase("cross B2 H2 1000q x 200k sparse(per-head, empty list)", d,
+                randomLists(d.sh.nb, 2, 0.5, 6, 3, 1, d.sh.knb), tokenAndBlock, tolFp8, tolBf16);
+    }
+    {
+      // more key blocks than query blocks; a key block with no valid row, a ragged and a short one
+      FloatData d = makeData(makeCrossShape(1, 2, packedValid(200), {128, 0, 77, 16, 128}), 0, 33);
+      smallCase("cross B1 H2 200q x 5 key blocks (one empty) dense", d, dense, tokenAndBlock, tolFp8, tolBf16);
+      smallCase("cross B1 H2 200q x 5 key blocks sparse(per-head)", d, randomLists(d.sh.nb, 2, 0.5, 7, -1, -1, d.sh.knb),
+                tokenAndBlock, tolFp8, tolBf16);
+    }
+    {
+      // The launcher rejects an inconsistent key geometry before any launch (std::invalid_argument).
+      fpsattn::AttentionParams p{};
+      int32_t* dummy = nullptr;
+      CK(cudaMalloc(&dummy, 1 << 20));
+      p.q = p.k = p.v = p.out = dummy;
+      p.blockValidRows = dummy;
+      p.batch = 1;
+      p.heads = 1;
+      p.headDim = 128;
+      p.numBlocks = 2;
+      p.listHeads = 1;
+      p.npad = 256;
+      p.vTokenStride = 256;
+      p.softmaxScale = 1.f;
+      p.dtype = 0;
+      auto rejects = [&](const char* what, const fpsattn::AttentionParams& bad) {
+        bool threw = false;
+        try {
+          fpsattn::launchAttention(bad, 0);
+        } catch (const std::invalid_argument& e) {
+          threw = true;
+          printf("  (%s: %s)\n", what, e.what());
+        }
+        CK(cudaDeviceSynchronize());
+        if (!threw) ++gFailures;
+        printf("CHECK %-50s %s\n", what, threw ? "PASS" : "FAIL");
+      };
+      fpsattn::AttentionParams bad = p;
+      bad.keyValidRows = dummy, bad.keyBlocks = 1, bad.keyNpad = 256;
+      rejects("cross rejects keyNpad != keyBlocks * 128", bad);
+      bad = p;
+      bad.keyValidRows = dummy, bad.keyBlocks = 0, bad.keyNpad = 0;
+      rejects("cross rejects keyValidRows with keyBlocks 0", bad);
+      bad = p;
+      bad.keyBlocks = 1, bad.keyNpad = 128;
+      rejects("cross rejects keyBlocks without keyValidRows", bad);
+      bad = p;
+      bad.dtype = 1, bad.qScale = bad.vScale = bad.kBlockScale = reinterpret_cast<float*>(dummy);
+      bad.keyValidRows = dummy, bad.keyBlocks = 4, bad.keyNpad = 512, bad.vTokenStride = 256;
+      rejects("cross rejects fp8 vTokenStride < keyNpad", bad);
+      CK(cudaFree(dummy));
+    }
   }
   if (quick) {
     printf("SUMMARY failures %d\n", gFailures);
@@ -740,19 +880,48 @@ int main(int argc, char** argv) {
   // ---- Wan shapes: sampled rows against the reference, then timings ---------------------------------------------
   // "packed": tokens packed into 128-row blocks (only the last is ragged). "tiles": the op's geometry for Wan's
   // (3, 5, 8) attention tile, 120 tokens per block padded to 128 (every block ragged), K scale per tile = per block.
+  // "cross": cross-attention of the video tokens (queries) to `keys` text tokens (Wan: 512, all of them attended),
+  // dense, random inputs (makeCrossData); the b2 variant is a bf16 timing at batch 2 (plus its check).
   struct Big {
     const char* name;
     int T, Hh, W, B, H;
     bool tiles;
+    int keys = 0;  // > 0: cross-attention to this many keys
   };
   const Big bigs[] = {{"480p", 21, 30, 52, 1, 12, false},      {"720p", 21, 45, 80, 1, 12, false},
                       {"720p-tiles", 21, 45, 80, 1, 12, true}, {"720p-b2", 21, 45, 80, 2, 12, false},
-                      {"14b-720p", 21, 45, 80, 1, 40, false}};
+                      {"14b-720p", 21, 45, 80, 1, 40, false},  {"720p-cross", 21, 45, 80, 1, 12, false, 512},
+                      {"720p-cross-b2", 21, 45, 80, 2, 12, false, 512}};
   for (const Big& g : bigs) {
-    const bool listed = only.empty() ? (strcmp(g.name, "480p") == 0 || strcmp(g.name, "720p") == 0) : only.find(std::string(",") + g.name + ",") != std::string::npos || only == g.name;
+    const bool byDefault = strcmp(g.name, "480p") == 0 || strcmp(g.name, "720p") == 0 || g.keys > 0;
+    const bool listed = only.empty() ? byDefault : only.find(std::string(",") + g.name + ",") != std::string::npos || only == g.name;
     if (!listed) continue;
     const int64_t nReal = int64_t(g.T) * g.Hh * g.W;
     std::vector<int32_t> valid = g.tiles ? std::vector<int32_t>(size_t(nReal / 120), 120) : packedValid(nReal);
+    if (g.keys > 0) {
+      FloatData d = makeData(makeCrossShape(g.B, g.H, valid, packedValid(g.keys)), 0, 41);
+      Lists dense;
+      void* dOut;
+      const int64_t n = int64_t(d.sh.B) * d.sh.npad * d.sh.H * 128;
+      CK(cudaMalloc(&dOut, n * 2));
+      std::vector<std::pair<bool, Scales>> runs;
+      if (g.B == 1 && (dtypeOnly.empty() || dtypeOnly == "fp8")) {
+        runs.push_back({true, Scales::block});
+        runs.push_back({true, Scales::token});
+      }
+      if (dtypeOnly.empty() || dtypeOnly == "bf16") runs.push_back({false, Scales::token});
+      for (auto [fp8, sc8] : runs) {
+        Prepared P;
+        prepare(d, fp8, sc8, P);
+        char name[128];
+        snprintf(name, sizeof name, "%s dense %s (%d keys)", g.name, fp8 ? scalesName(sc8) : "bf16", g.keys);
+        if (doCheck) report(name, check(P, dense, dOut, sc, 24, 2, 3, &d), fp8 ? tolFp8 : tolBf16);
+        if (doBench) bench(name, P, dense, dOut, sc, reps);
+        release(P);
+      }
+      CK(cudaFree(dOut));
+      continue;
+    }
     FloatData d = makeData(makeShape(g.B, g.H, valid), 1, 21, g.T, g.Hh, g.W);
     const int nb = d.sh.nb;
     Lists dense;

@@ -10,11 +10,14 @@
 // 5 stages, 230,456 B BF16 with 3 stages), 1 CTA per SM. Consumer schedule per dtype: tile_policy.h Schedule. Tensor maps (TMA descriptors) are built on the host per call from the params
 // (cuTensorMapEncodeTiled, fetched through cudaGetDriverEntryPointByVersion: no libcuda link) and passed as
 // __grid_constant__ parameters:
-//   FP8  Q: 2-D uint8 [H*D, B*Npad] box 128x128;  K: 5-D permuted view (smem_layout.cuh kFp8KeyOfRow);
-//        V^T: 2-D uint8 [vTokenStride, B*H*D] box 128 keys x 128 channels.
-//   BF16 Q, K, V: 2-D bf16 [H*D, B*Npad] box 64 x 128 (two boxes per 128-column head).
-// All with 128-byte swizzle. Checks: headDim must be 128, dtype 0/1, pointers 16-byte aligned, B*Npad and
-// B*H*D within int32 TMA coordinates; violations throw std::invalid_argument before any launch.
+//   FP8  Q: 2-D uint8 [H*D, B*Npad] box 128x128;  K: 5-D permuted view of [H*D, B*KNpad] (smem_layout.cuh
+//        kFp8KeyOfRow);  V^T: 2-D uint8 [vTokenStride, B*H*D] box 128 keys x 128 channels.
+//   BF16 Q: 2-D bf16 [H*D, B*Npad], K, V: [H*D, B*KNpad], box 64 x 128 (two boxes per 128-column head).
+// KNpad = keyNpad with a separate key geometry (cross-attention), else npad: the launcher resolves the key fields
+// (keyBlocks, keyNpad, keyValidRows) to the queries' geometry when they are unset, so the kernel always reads them.
+// All with 128-byte swizzle. Checks: headDim must be 128, dtype 0/1, pointers 16-byte aligned, B*Npad, B*KNpad and
+// B*H*D within int32 TMA coordinates, a consistent key geometry; violations throw std::invalid_argument before any
+// launch.
 #include <cuda.h>
 #include <cuda_runtime.h>
 
@@ -123,8 +126,22 @@ bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15u) ==
 }  // namespace
 }  // namespace attention
 
-void launchAttention(const AttentionParams& p, cudaStream_t stream) {
+void launchAttention(const AttentionParams& params, cudaStream_t stream) {
   using namespace attention;
+  // The key geometry, resolved once: unset (keyValidRows null, keyBlocks 0) = the queries' geometry.
+  AttentionParams p = params;
+  if (p.keyValidRows == nullptr) {
+    require(p.keyBlocks == 0 || p.keyBlocks == p.numBlocks,
+            "keyBlocks without keyValidRows: set keyValidRows [keyBlocks] for a separate key geometry, or keyBlocks 0");
+    require(p.keyNpad == 0 || p.keyNpad == p.npad,
+            "keyNpad without keyValidRows: set keyValidRows [keyBlocks] for a separate key geometry, or keyNpad 0");
+    p.keyValidRows = p.blockValidRows;
+    p.keyBlocks = p.numBlocks;
+    p.keyNpad = p.npad;
+  } else {
+    require(p.keyBlocks >= 1, "keyBlocks must be >= 1 with keyValidRows (a separate key geometry)");
+    require(p.keyNpad == int64_t(p.keyBlocks) * kBlockN, "keyNpad must be keyBlocks * 128");
+  }
   require(p.dtype == kAttentionBf16 || p.dtype == kAttentionE4m3, "dtype must be 0 (bf16) or 1 (e4m3)");
   require(p.headDim == kHeadDim, "headDim must be 128 (64 is not implemented)");
   require(p.batch >= 1 && p.heads >= 1 && p.numBlocks >= 1, "batch, heads and numBlocks must be >= 1");
@@ -135,15 +152,17 @@ void launchAttention(const AttentionParams& p, cudaStream_t stream) {
   require(aligned16(p.q) && aligned16(p.k) && aligned16(p.v) && aligned16(p.out), "q, k, v, out must be 16-byte aligned");
   const int64_t hd = int64_t(p.heads) * kHeadDim;
   const int64_t rows = int64_t(p.batch) * p.npad;
-  require(rows < (int64_t(1) << 31) && int64_t(p.batch) * hd < (int64_t(1) << 31),
-          "batch * npad and batch * heads * 128 must fit TMA's int32 coordinates");
+  const int64_t keyRows = int64_t(p.batch) * p.keyNpad;
+  require(rows < (int64_t(1) << 31) && keyRows < (int64_t(1) << 31) && int64_t(p.batch) * hd < (int64_t(1) << 31),
+          "batch * npad, batch * keyNpad and batch * heads * 128 must fit TMA's int32 coordinates");
   require(int64_t(p.numBlocks) * p.heads * p.batch < (int64_t(1) << 31), "too many query tiles for one grid");
   const bool fp8 = p.dtype == kAttentionE4m3;
   if (fp8) {
     require(p.qScale && p.vScale, "e4m3 needs qScale and vScale");
     require((p.kScale != nullptr) != (p.kBlockScale != nullptr), "e4m3 needs exactly one of kScale (per key) and kBlockScale (per key block)");
     require(p.kScale == nullptr || aligned16(p.kScale), "kScale must be 16-byte aligned");
-    require(p.vTokenStride >= p.npad && p.vTokenStride % 16 == 0, "vTokenStride must be >= npad and a multiple of 16");
+    require(p.vTokenStride >= p.keyNpad && p.vTokenStride % 16 == 0,
+            "vTokenStride must be >= the key rows (keyNpad, or npad without separate keys) and a multiple of 16");
   }
 
   CUtensorMap tmQ, tmK, tmV;
@@ -154,7 +173,7 @@ void launchAttention(const AttentionParams& p, cudaStream_t stream) {
     makeMap(&tmQ, CU_TENSOR_MAP_DATA_TYPE_UINT8, 2, p.q, dq, sq, bq, "q");
     // K as [D][b:2][q:4][g:2][rows/16] (smem_layout.cuh kFp8KeyOfRow).
     const cuuint64_t R = cuuint64_t(hd);
-    const cuuint64_t dk[5] = {cuuint64_t(hd), 2, 4, 2, cuuint64_t(rows / 16)};
+    const cuuint64_t dk[5] = {cuuint64_t(hd), 2, 4, 2, cuuint64_t(keyRows / 16)};
     const cuuint64_t sk[4] = {R, 4 * R, 2 * R, 16 * R};
     const cuuint32_t bk[5] = {128, 2, 4, 2, 8};
     makeMap(&tmK, CU_TENSOR_MAP_DATA_TYPE_UINT8, 5, p.k, dk, sk, bk, "k");
@@ -164,11 +183,12 @@ void launchAttention(const AttentionParams& p, cudaStream_t stream) {
     makeMap(&tmV, CU_TENSOR_MAP_DATA_TYPE_UINT8, 2, p.v, dv, sv, bv, "v");
   } else {
     const cuuint64_t d[2] = {cuuint64_t(hd), cuuint64_t(rows)};
+    const cuuint64_t dk[2] = {cuuint64_t(hd), cuuint64_t(keyRows)};
     const cuuint64_t s[1] = {cuuint64_t(hd * 2)};
     const cuuint32_t b[2] = {64, 128};
     makeMap(&tmQ, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, p.q, d, s, b, "q");
-    makeMap(&tmK, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, p.k, d, s, b, "k");
-    makeMap(&tmV, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, p.v, d, s, b, "v");
+    makeMap(&tmK, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, p.k, dk, s, b, "k");
+    makeMap(&tmV, CU_TENSOR_MAP_DATA_TYPE_BFLOAT16, 2, p.v, dk, s, b, "v");
   }
 
   const unsigned grid = unsigned(int64_t(p.numBlocks) * p.heads * p.batch);

@@ -49,6 +49,9 @@ __device__ __forceinline__ void producerLoop(const AttentionParams& p, const voi
     ptx::tmaLoad2d(base + L::kQ + 16384, tmQ, L::qFull(base), col + 64, qRow);
   }
   const int hd = p.heads * kHeadDim;
+  // Key geometry (attention_params.h: keyNpad = npad unless keys are separate), resolved once per CTA.
+  const int keyRow0 = int(int64_t(c.batch) * p.keyNpad);
+  const float* kScaleRow = kKeyScale ? p.kScale + (int64_t(c.batch) * p.heads + c.head) * p.keyNpad : nullptr;
   int s = 0;
   uint32_t parity = 1;  // first pass over the stages: the empty barriers' preceding phase counts as complete
   for (int it = 0; it < n; ++it, s = (s + 1 == L::kStages) ? 0 : s + 1, parity ^= (s == 0)) {
@@ -57,14 +60,14 @@ __device__ __forceinline__ void producerLoop(const AttentionParams& p, const voi
     const uint32_t full = L::full(base, s);
     constexpr bool kCopyScales = kKeyScale && !kKeyScaleFromGlobal;
     ptx::mbarArriveExpectTx(full, L::kStageBytes + (kCopyScales ? L::kScaleBytes : 0u));
-    const int keyRow = int(int64_t(c.batch) * p.npad) + kb * kBlockN;
+    const int keyRow = keyRow0 + kb * kBlockN;
     if constexpr (kFp8) {
       // K: 5-D permuted view, coordinate 4 = 16-key group.
       ptx::tmaLoad5d(L::k(base, s), tmK, full, col, 0, 0, 0, keyRow / 16);
       // V^T: rows = batch*H*D + channel, columns = keys.
       ptx::tmaLoad2d(L::v(base, s), tmV, full, kb * kBlockN, c.batch * hd + col);
       if constexpr (kCopyScales) {
-        const float* ks = p.kScale + (int64_t(c.batch) * p.heads + c.head) * p.npad + int64_t(kb) * kBlockN;
+        const float* ks = kScaleRow + int64_t(kb) * kBlockN;
         ptx::bulkLoad(L::scale(base, s), ks, L::kScaleBytes, full);
       }
     } else {
@@ -126,11 +129,11 @@ struct StageDescs {
 template <bool kFp8, bool kKeyScale>
 struct RowFactors {
   float base[2];
-  int64_t blockScaleRow;  // (batch * heads + head) * numBlocks
+  int64_t blockScaleRow;  // (batch * heads + head) * keyBlocks
   __device__ __forceinline__ RowFactors(const AttentionParams& p, const TileCoord& c, int rowInTile0) {
     const float colMul = p.softmaxScale * kLog2e;
     const int64_t bh = int64_t(c.batch) * p.heads + c.head;
-    blockScaleRow = bh * p.numBlocks;
+    blockScaleRow = bh * p.keyBlocks;
     if constexpr (kFp8) {
       const float* qs = p.qScale + bh * p.npad + int64_t(c.qb) * kBlockM;
       base[0] = ptx::maxNaN(__ldg(qs + rowInTile0) * colMul, FLT_MIN);
@@ -207,7 +210,7 @@ __device__ __forceinline__ const float* keyScalesOf(const AttentionParams& p, co
   if constexpr (!kKeyScale) {
     return nullptr;
   } else if constexpr (kKeyScaleFromGlobal) {
-    return p.kScale + (int64_t(c.batch) * p.heads + c.head) * p.npad + int64_t(kb) * kBlockN;
+    return p.kScale + (int64_t(c.batch) * p.heads + c.head) * p.keyNpad + int64_t(kb) * kBlockN;
   } else {
     return stageScales<L>(smemGeneric, smemGenericAddr, base, s);
   }
@@ -281,7 +284,7 @@ __device__ __forceinline__ void consumerLoop(const AttentionParams& p, uint32_t 
   uint32_t phase = 0;
   // The block id and its valid-row count are loaded one iteration ahead (they were exposed global-load latency).
   int kbNext = list.block(0);
-  int validNext = __ldg(p.blockValidRows + kbNext);
+  int validNext = __ldg(p.keyValidRows + kbNext);
   float kBlockNext = rows.blockScale(p, kbNext);
   for (int it = 0; it < n; ++it, s = (s + 1 == L::kStages) ? 0 : s + 1, phase ^= (s == 0)) {
     const int kb = kbNext;
@@ -290,7 +293,7 @@ __device__ __forceinline__ void consumerLoop(const AttentionParams& p, uint32_t 
     rows.forBlock(kBlockNext, rowFactor);
     if (it + 1 < n) {
       kbNext = list.block(it + 1);
-      validNext = __ldg(p.blockValidRows + kbNext);
+      validNext = __ldg(p.keyValidRows + kbNext);
       kBlockNext = rows.blockScale(p, kbNext);
     }
     ptx::mbarWait(L::full(base, s), phase);
@@ -373,7 +376,7 @@ __device__ __forceinline__ void consumerLoopSerial(const AttentionParams& p, uin
   uint32_t phase = 0;
   // The block id and its valid-row count are loaded one iteration ahead (they were exposed global-load latency).
   int kbNext = list.block(0);
-  int validNext = __ldg(p.blockValidRows + kbNext);
+  int validNext = __ldg(p.keyValidRows + kbNext);
   float kBlockNext = rows.blockScale(p, kbNext);
   // P V of up to kPvGroup consecutive blocks accumulates in o (the WGMMA accumulator, ~22-bit), then one FFMA per
   // element adds it into acc in true fp32. Invariant: output = acc * accScale + o, all under the running max.
@@ -387,7 +390,7 @@ __device__ __forceinline__ void consumerLoopSerial(const AttentionParams& p, uin
     rows.forBlock(kBlockNext, rowFactor);
     if (it + 1 < n) {
       kbNext = list.block(it + 1);
-      validNext = __ldg(p.blockValidRows + kbNext);
+      validNext = __ldg(p.keyValidRows + kbNext);
       kBlockNext = rows.blockScale(p, kbNext);
     }
     ptx::mbarWait(L::full(base, s), phase);
@@ -451,7 +454,7 @@ __device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uin
   int s = 0;
   uint32_t phase = 0;
   int kb = list.block(0);
-  int valid = __ldg(p.blockValidRows + kb);
+  int valid = __ldg(p.keyValidRows + kb);
   float kBlock = rows.blockScale(p, kb);
   float sc[64];
   typename Softmax::KeyScales ks;
@@ -480,7 +483,7 @@ __device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uin
     const uint32_t phaseNext = phase ^ (sNext == 0);
     if (hasNext) {
       kb = list.block(it + 1);
-      valid = __ldg(p.blockValidRows + kb);
+      valid = __ldg(p.keyValidRows + kb);
       kBlock = rows.blockScale(p, kb);
     }
     const bool doPv = validKeys > 0;

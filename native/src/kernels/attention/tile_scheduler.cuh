@@ -29,7 +29,8 @@ __device__ __forceinline__ TileCoord tileOf(int tile, const AttentionParams& p) 
   return c;
 }
 
-// The key blocks a query tile visits: entries [begin, end) of colIdx, or all blocks when rowPtr is null (dense).
+// The key blocks a query tile visits: entries [begin, end) of colIdx, or all key blocks 0..keyBlocks-1 when rowPtr is
+// null (dense). keyBlocks is the key geometry's block count (= numBlocks unless keys are separate: attention_params.h).
 struct KeyList {
   int begin;
   int end;
@@ -42,7 +43,7 @@ __device__ __forceinline__ KeyList keyListOf(const AttentionParams& p, const Til
   KeyList l;
   if (p.rowPtr == nullptr) {
     l.begin = 0;
-    l.end = p.numBlocks;
+    l.end = p.keyBlocks;
     l.colIdx = nullptr;
   } else {
     const int listHead = p.listHeads == 1 ? 0 : c.head;

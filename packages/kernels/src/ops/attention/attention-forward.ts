@@ -21,6 +21,7 @@ export const ATTENTION = defineNativeOp({
     kBlockScale: 'tensor?',
     vScale: 'tensor?',
     blockValidRows: 'tensor',
+    keyValidRows: 'tensor?',
     rowPtr: 'tensor?',
     colIdx: 'tensor?',
     out: 'tensor',
@@ -30,6 +31,8 @@ export const ATTENTION = defineNativeOp({
     numBlocks: 'int',
     listHeads: 'int',
     npad: 'int',
+    keyBlocks: 'int',
+    keyNpad: 'int',
     vTokenStride: 'int',
     softmaxScale: 'float',
     dtype: ['bf16', 'e4m3'],
@@ -43,21 +46,28 @@ export const ATTENTION_HEAD_DIMS = [64, 128] as const;
 interface AttentionForwardOperands {
   /** [batch, npad, heads * headDim]: BF16 values, or E4M3 codes (quantizeRows' codes) with `qScale`. */
   q: Tensor<AttentionDType>;
-  /** Same dtype and shape as q. */
+  /** Same dtype as q; shape [batch, keyNpad, heads * headDim]: q's shape unless `keyBlockValidRows` gives the keys
+   * their own block count (keyNpad = keyBlocks * blockN). */
   k: Tensor<AttentionDType>;
-  /** BF16: [batch, npad, heads * headDim]; E4M3: V^T codes [batch, heads * headDim, vTokenStride] (quantizeV's codesT
-   * per batch item; vTokenStride >= npad, a multiple of 16). */
+  /** BF16: [batch, keyNpad, heads * headDim]; E4M3: V^T codes [batch, heads * headDim, vTokenStride] (quantizeV's codesT
+   * per batch item; vTokenStride >= keyNpad, a multiple of 16). keyNpad = npad without `keyBlockValidRows`. */
   v: Tensor<AttentionDType>;
   /** E4M3: float32 [batch, heads, npad] per-row dequantization scales of q (see expandRowScales). */
   qScale?: Tensor<'f32'> | null | undefined;
   /** E4M3: float32 [batch, heads * headDim] per-channel scales of v. */
   vScale?: Tensor<'f32'> | null | undefined;
   /** i32 [numBlocks]: real rows at the start of each block of `ATTENTION_TILE_POLICY.blockM` rows (npad = numBlocks
-   * * blockM). */
+   * * blockM). Without `keyBlockValidRows` the keys have the same blocks. */
   blockValidRows: Tensor<'i32'>;
+  /** Separate key geometry (cross-attention, e.g. Wan's 75,600 video queries against 512 text keys): i32 [keyBlocks],
+   * real rows at the start of each key block of `ATTENTION_TILE_POLICY.blockN` rows. k, v (bf16) and kScale then have
+   * keyNpad = keyBlocks * blockN rows, kBlockScale keyBlocks columns, FP8 V^T a vTokenStride >= keyNpad; dense means
+   * key blocks 0..keyBlocks-1 and colIdx indexes key blocks < keyBlocks. Q, qScale, out and rowPtr keep the query
+   * geometry. null/omitted: the keys have the queries' geometry (self-attention). */
+  keyBlockValidRows?: Tensor<'i32'> | null | undefined;
   /** i32 [listHeads, numBlocks + 1] absolute offsets into colIdx (listHeads 1 or heads); null/omitted: dense. */
   rowPtr?: Tensor<'i32'> | null | undefined;
-  /** i32 [nnz] key block ids, ascending within each list. */
+  /** i32 [nnz] key block ids (< keyBlocks), ascending within each list. */
   colIdx?: Tensor<'i32'> | null | undefined;
   headDim: number;
   /** Default 1 / sqrt(headDim). */
@@ -69,7 +79,8 @@ interface AttentionForwardOperands {
 
 /** K's scales per key row (and BF16 calls, which take neither). */
 export interface AttentionKRowScale {
-  /** E4M3: float32 [batch, heads, npad] per-row dequantization scales of k (see expandRowScales). */
+  /** E4M3: float32 [batch, heads, keyNpad] per-row dequantization scales of k (see expandRowScales); keyNpad = npad
+   * without `keyBlockValidRows`. */
   kScale?: Tensor<'f32'> | null | undefined;
   kBlockScale?: null | undefined;
 }
@@ -77,8 +88,8 @@ export interface AttentionKRowScale {
 /** K's scales per key block: one scale for every key of a block of `ATTENTION_TILE_POLICY.blockN` rows. */
 export interface AttentionKBlockScale {
   kScale?: null | undefined;
-  /** E4M3: float32 [batch, heads, numBlocks]; key row r of batch item b, head h has the scale [b, h, floor(r /
-   * blockN)]. For K quantized per tensor, or per tile with each block's real rows in one tile (expandRowScales over a
+  /** E4M3: float32 [batch, heads, keyBlocks] (keyBlocks = numBlocks without `keyBlockValidRows`); key row r of batch
+   * item b, head h has the scale [b, h, floor(r / blockN)]. For K quantized per tensor, or per tile with each block's real rows in one tile (expandRowScales over a
    * map of one group per block); the kernel runs about 15% faster than with the per-row `kScale`. */
   kBlockScale: Tensor<'f32'>;
 }
@@ -107,7 +118,7 @@ function decodeOperand(t: Tensor<AttentionDType>): Float64Array {
   return out;
 }
 
-/** V^T codes [batch, cols, stride] decoded into rows [batch, npad, cols]. */
+/** V^T codes [batch, cols, stride] decoded into rows [batch, npad, cols] (npad: the key rows). */
 function untransposeV(vt: Tensor<'e4m3'>, batch: number, cols: number, stride: number, npad: number): Float64Array {
   const codes = hostView(vt);
   const table = fp8DecodeTable('e4m3');
@@ -165,9 +176,6 @@ export const attentionForward = defineOp(
       throw new ShapeMismatchError({ tensor: 'q', expected: `[batch >= 1, npad, heads * ${headDim}] with heads >= 1`, actual: formatShape(q.shape), hint: `'${q.name}'` });
     }
     const heads = cols / headDim;
-    expectTensor(k, 'k', be, op);
-    expectDType(k, 'k', [dtype]);
-    expectShape(k, 'k', q.shape);
     expectTensor(o.blockValidRows, 'blockValidRows', be, op);
     expectDType(o.blockValidRows, 'blockValidRows', ['i32']);
     const blockM = ATTENTION_TILE_POLICY.blockM;
@@ -179,15 +187,47 @@ export const attentionForward = defineOp(
         actual: formatShape(o.blockValidRows.shape),
       });
     }
+    // The key geometry: the queries' own, or keyBlockValidRows' blocks (cross-attention).
+    const keyValidRows = o.keyBlockValidRows ?? null;
+    let keyBlocks = numBlocks;
+    if (keyValidRows !== null) {
+      expectTensor(keyValidRows, 'keyBlockValidRows', be, op);
+      expectDType(keyValidRows, 'keyBlockValidRows', ['i32']);
+      keyBlocks = keyValidRows.shape.length === 1 ? (keyValidRows.shape[0] as number) : -1;
+      if (keyBlocks < 1) {
+        throw new ShapeMismatchError({
+          tensor: 'keyBlockValidRows',
+          expected: '[keyBlocks] with keyBlocks >= 1 (real rows of each key block of ATTENTION_TILE_POLICY.blockN rows)',
+          actual: formatShape(keyValidRows.shape),
+          hint: `'${keyValidRows.name}'`,
+        });
+      }
+    }
+    const keyNpad = keyValidRows === null ? npad : keyBlocks * ATTENTION_TILE_POLICY.blockN;
+    const keyRowsWhat = keyValidRows === null ? '' : ` (keyNpad = ${keyBlocks} key blocks * ${ATTENTION_TILE_POLICY.blockN})`;
+    const keyShape = [batch, keyNpad, cols];
+    expectTensor(k, 'k', be, op);
+    expectDType(k, 'k', [dtype]);
+    if (k.shape.length !== 3 || k.shape.some((d, i) => d !== keyShape[i])) {
+      throw new ShapeMismatchError({
+        tensor: 'k',
+        expected:
+          keyValidRows === null
+            ? `${formatShape(keyShape)} (q's shape; keys of another length need keyBlockValidRows)`
+            : `${formatShape(keyShape)}${keyRowsWhat}`,
+        actual: formatShape(k.shape),
+        hint: `'${k.name}'`,
+      });
+    }
     expectTensor(v, 'v', be, op);
     expectDType(v, 'v', [dtype]);
-    let vTokenStride = npad;
+    let vTokenStride = keyNpad;
     if (fp8) {
       const [vb, vc, stride] = expectRank3(v, 'v');
-      if (vb !== batch || vc !== cols || stride < npad || stride % 16 !== 0) {
+      if (vb !== batch || vc !== cols || stride < keyNpad || stride % 16 !== 0) {
         throw new ShapeMismatchError({
           tensor: 'v',
-          expected: `V^T codes [${batch}, ${cols}, vTokenStride] with vTokenStride >= ${npad} and a multiple of 16`,
+          expected: `V^T codes [${batch}, ${cols}, vTokenStride] with vTokenStride >= ${keyNpad}${keyRowsWhat} and a multiple of 16`,
           actual: formatShape(v.shape),
           hint: `'${v.name}'`,
         });
@@ -208,18 +248,18 @@ export const attentionForward = defineOp(
           message: `e4m3 attention takes exactly one of kScale (per key row) and kBlockScale (per key block), not both ('${o.kScale?.name}' and '${o.kBlockScale?.name}')`,
         });
       }
-      if (given(o.kBlockScale)) scale(o.kBlockScale, 'kBlockScale', [batch, heads, numBlocks]);
-      else if (given(o.kScale)) scale(o.kScale, 'kScale', [batch, heads, npad]);
+      if (given(o.kBlockScale)) scale(o.kBlockScale, 'kBlockScale', [batch, heads, keyBlocks]);
+      else if (given(o.kScale)) scale(o.kScale, 'kScale', [batch, heads, keyNpad]);
       else {
         throw new InvalidArgumentError({
           argument: 'kScale',
           value: o.kScale,
-          message: `e4m3 attention needs kScale (float32 ${formatShape([batch, heads, npad])}, per key row) or kBlockScale (float32 ${formatShape([batch, heads, numBlocks])}, per key block of ${blockM} rows)`,
+          message: `e4m3 attention needs kScale (float32 ${formatShape([batch, heads, keyNpad])}, per key row) or kBlockScale (float32 ${formatShape([batch, heads, keyBlocks])}, per key block of ${ATTENTION_TILE_POLICY.blockN} rows)`,
         });
       }
       scale(o.vScale, 'vScale', [batch, cols]);
     } else {
-      expectShape(v, 'v', q.shape);
+      expectShape(v, 'v', keyShape);
       for (const name of ['qScale', 'kScale', 'kBlockScale', 'vScale'] as const) {
         if (o[name] !== null && o[name] !== undefined) {
           throw new InvalidArgumentError({ argument: name, value: o[name]?.name, message: 'bf16 attention takes no scales (pass null or leave it out)' });
@@ -248,7 +288,7 @@ export const attentionForward = defineOp(
       throw new InvalidArgumentError({ argument: 'softmaxScale', value: softmaxScale, message: 'expected a finite number (default 1 / sqrt(headDim))' });
     }
     const inputs: Tensor[] = [q, k, v, o.blockValidRows];
-    for (const t of [o.qScale, o.kScale, o.kBlockScale, o.vScale, rowPtr, colIdx]) if (t) inputs.push(t);
+    for (const t of [o.qScale, o.kScale, o.kBlockScale, o.vScale, keyValidRows, rowPtr, colIdx]) if (t) inputs.push(t);
     const kBlockScale = fp8 ? (o.kBlockScale ?? null) : null;
     const kScale = fp8 && kBlockScale === null ? (o.kScale as Tensor<'f32'>) : null;
     if (o.out !== undefined) expectOut(o.out, 'out', 'bf16', [batch, npad, cols], be, op, inputs);
@@ -263,10 +303,11 @@ export const attentionForward = defineOp(
             heads,
             headDim,
             numBlocks,
+            ...(keyValidRows === null ? {} : { keyBlocks, keyValidRows: hostView(keyValidRows) }),
             blockRows: blockM,
             q: decodeOperand(q),
             k: decodeOperand(k),
-            v: fp8 ? untransposeV(v as Tensor<'e4m3'>, batch, cols, vTokenStride, npad) : decodeOperand(v),
+            v: fp8 ? untransposeV(v as Tensor<'e4m3'>, batch, cols, vTokenStride, keyNpad) : decodeOperand(v),
             qScale: fp8 ? hostView(o.qScale as Tensor<'f32'>) : null,
             kScale: kScale === null ? null : hostView(kScale),
             kBlockScale: kBlockScale === null ? null : hostView(kBlockScale),
@@ -288,6 +329,7 @@ export const attentionForward = defineOp(
             kBlockScale: device.optionalRef(kBlockScale),
             vScale: device.optionalRef(fp8 ? o.vScale : null),
             blockValidRows: device.ref(o.blockValidRows),
+            keyValidRows: device.optionalRef(keyValidRows),
             rowPtr: device.optionalRef(rowPtr),
             colIdx: device.optionalRef(colIdx),
             out: device.ref(out),
@@ -297,6 +339,8 @@ export const attentionForward = defineOp(
             numBlocks,
             listHeads,
             npad,
+            keyBlocks: keyValidRows === null ? 0 : keyBlocks,
+            keyNpad: keyValidRows === null ? 0 : keyNpad,
             vTokenStride,
             softmaxScale,
             dtype,

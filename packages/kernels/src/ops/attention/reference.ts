@@ -7,7 +7,9 @@
  *
  *   s_ij  = dot(q_i, k_j) * qScale[b,h,i] * kScale[b,h,j] * softmaxScale       (bf16: no q/k scales)
  *           with kBlockScale instead of kScale: kScale[b,h,j] = kBlockScale[b,h,kb] for every key j of block kb
- *           j < blockValidRows[kb]; padding keys do not exist for the row
+ *           j < keyValidRows[kb]; padding keys do not exist for the row
+ *   (keys have their own geometry with `keyValidRows` (cross-attention): keyBlocks blocks, keyNpad = keyBlocks *
+ *   blockRows rows in k, v and kScale; dense = key blocks 0..keyBlocks-1. Without it keyValidRows = blockValidRows.)
  *   m_new = max(m_old, max_j s_ij) ignoring NaN (fmaxf);  alpha = exp(m_old - m_new)  (0 while m_old is -inf)
  *   p_ij  = exp(s_ij - m_new)                             (m_new read as 0 while it is -inf, as the kernel does)
  *   e4m3: pq_ij = decode(encode_e4m3_satfinite_rne(f32(p_ij * 448)));  acc = acc * alpha + sum_j pq_ij * v_jc
@@ -40,15 +42,23 @@ export interface AttentionReferenceOptions {
   numBlocks: number;
   /** Rows per block; default `ATTENTION_TILE_POLICY.blockM`. */
   blockRows?: number;
+  /** Separate key geometry (cross-attention): [keyBlocks] valid rows at the start of each key block. k, v and kScale
+   * then have keyNpad = keyBlocks * blockRows rows, kBlockScale keyBlocks columns; dense lists are key blocks
+   * 0..keyBlocks-1 and colIdx holds key blocks < keyBlocks. null/omitted: the keys have the queries' geometry. */
+  keyValidRows?: Int32Array | null;
+  /** With keyValidRows: its length (a cross-check; optional). */
+  keyBlocks?: number;
   /** [batch, npad, heads * headDim]: BF16 values, or decoded E4M3 codes (scales not applied). */
   q: Values;
+  /** [batch, keyNpad, heads * headDim] (keyNpad = npad without keyValidRows). */
   k: Values;
-  /** [batch, npad, heads * headDim] row-major (the op un-transposes V's K-major codes): values or decoded codes. */
+  /** [batch, keyNpad, heads * headDim] row-major (the op un-transposes V's K-major codes): values or decoded codes. */
   v: Values;
-  /** e4m3: [batch, heads, npad] per-row dequantization scales of q / k. Ignored for bf16. */
+  /** e4m3: [batch, heads, npad] per-row dequantization scales of q. Ignored for bf16. */
   qScale?: Values | null;
+  /** e4m3: [batch, heads, keyNpad] per-row dequantization scales of k. Ignored for bf16. */
   kScale?: Values | null;
-  /** e4m3, instead of kScale: [batch, heads, numBlocks] one dequantization scale per key block (every key of block kb
+  /** e4m3, instead of kScale: [batch, heads, keyBlocks] one dequantization scale per key block (every key of block kb
    * has kBlockScale[b, h, kb]). Exactly one of kScale and kBlockScale is given for e4m3; ignored for bf16. */
   kBlockScale?: Values | null;
   /** e4m3: [batch, heads * headDim] per-channel dequantization scales of v. Ignored for bf16. */
@@ -79,8 +89,16 @@ function expectCount(name: string, value: number, min: number): void {
   if (!Number.isSafeInteger(value) || value < min) throw new InvalidArgumentError({ argument: name, value, message: `expected an integer >= ${min}` });
 }
 
+interface KeyGeometry {
+  npad: number;
+  listHeads: number;
+  keyBlocks: number;
+  keyNpad: number;
+  keyValidRows: Int32Array;
+}
+
 /** Checks the shapes and the block lists of a twin call (the op validates tensors; this guards direct callers). */
-function checkReference(o: AttentionReferenceOptions, blockRows: number): { npad: number; listHeads: number } {
+function checkReference(o: AttentionReferenceOptions, blockRows: number): KeyGeometry {
   expectCount('batch', o.batch, 1);
   expectCount('heads', o.heads, 1);
   expectCount('headDim', o.headDim, 1);
@@ -88,11 +106,22 @@ function checkReference(o: AttentionReferenceOptions, blockRows: number): { npad
   expectCount('blockRows', blockRows, 1);
   if (o.dtype !== 'bf16' && o.dtype !== 'e4m3') throw new InvalidArgumentError({ argument: 'dtype', value: o.dtype, message: "expected 'bf16' or 'e4m3'" });
   const npad = o.numBlocks * blockRows;
+  const separate = o.keyValidRows !== null && o.keyValidRows !== undefined;
+  const keyValidRows = separate ? (o.keyValidRows as Int32Array) : o.blockValidRows;
+  const keyBlocks = separate ? keyValidRows.length : o.numBlocks;
+  if (separate && (keyBlocks < 1 || (o.keyBlocks !== undefined && o.keyBlocks !== keyBlocks))) {
+    throw new ShapeMismatchError({ tensor: 'keyValidRows', expected: `[keyBlocks] with keyBlocks >= 1${o.keyBlocks !== undefined ? ` (keyBlocks ${o.keyBlocks})` : ''}`, actual: `${keyBlocks} elements` });
+  }
+  if (!separate && o.keyBlocks !== undefined && o.keyBlocks !== o.numBlocks) {
+    throw new InvalidArgumentError({ argument: 'keyBlocks', value: o.keyBlocks, message: `a separate key geometry needs keyValidRows [keyBlocks]; without it keys have the queries' ${o.numBlocks} blocks` });
+  }
+  const keyNpad = keyBlocks * blockRows;
   const hd = o.heads * o.headDim;
   const rowsWhat = `[${o.batch}, ${npad}, ${hd}]`;
+  const keyRowsWhat = `[${o.batch}, ${keyNpad}, ${hd}]`;
   expectLength('q', o.q, o.batch * npad * hd, rowsWhat);
-  expectLength('k', o.k, o.batch * npad * hd, rowsWhat);
-  expectLength('v', o.v, o.batch * npad * hd, rowsWhat);
+  expectLength('k', o.k, o.batch * keyNpad * hd, keyRowsWhat);
+  expectLength('v', o.v, o.batch * keyNpad * hd, keyRowsWhat);
   if (o.dtype === 'e4m3') {
     expectLength('qScale', o.qScale, o.batch * o.heads * npad, `[${o.batch}, ${o.heads}, ${npad}]`);
     const perRow = o.kScale !== null && o.kScale !== undefined;
@@ -101,11 +130,11 @@ function checkReference(o: AttentionReferenceOptions, blockRows: number): { npad
       throw new InvalidArgumentError({
         argument: 'kScale',
         value: perRow ? 'kScale and kBlockScale' : null,
-        message: `e4m3 takes exactly one of kScale ([${o.batch}, ${o.heads}, ${npad}], per key row) and kBlockScale ([${o.batch}, ${o.heads}, ${o.numBlocks}], per key block); ${perRow ? 'both were given' : 'neither was given'}`,
+        message: `e4m3 takes exactly one of kScale ([${o.batch}, ${o.heads}, ${keyNpad}], per key row) and kBlockScale ([${o.batch}, ${o.heads}, ${keyBlocks}], per key block); ${perRow ? 'both were given' : 'neither was given'}`,
       });
     }
-    if (perRow) expectLength('kScale', o.kScale, o.batch * o.heads * npad, `[${o.batch}, ${o.heads}, ${npad}]`);
-    else expectLength('kBlockScale', o.kBlockScale, o.batch * o.heads * o.numBlocks, `[${o.batch}, ${o.heads}, ${o.numBlocks}]`);
+    if (perRow) expectLength('kScale', o.kScale, o.batch * o.heads * keyNpad, `[${o.batch}, ${o.heads}, ${keyNpad}]`);
+    else expectLength('kBlockScale', o.kBlockScale, o.batch * o.heads * keyBlocks, `[${o.batch}, ${o.heads}, ${keyBlocks}]`);
     expectLength('vScale', o.vScale, o.batch * hd, `[${o.batch}, ${hd}]`);
   }
   expectLength('blockValidRows', o.blockValidRows, o.numBlocks, '[numBlocks]');
@@ -113,11 +142,18 @@ function checkReference(o: AttentionReferenceOptions, blockRows: number): { npad
     const n = o.blockValidRows[b] as number;
     if (n < 0 || n > blockRows) throw new InvalidArgumentError({ argument: `blockValidRows[${b}]`, value: n, message: `expected 0..${blockRows}` });
   }
+  if (separate) {
+    for (let b = 0; b < keyBlocks; b++) {
+      const n = keyValidRows[b] as number;
+      if (n < 0 || n > blockRows) throw new InvalidArgumentError({ argument: `keyValidRows[${b}]`, value: n, message: `expected 0..${blockRows}` });
+    }
+  }
+  const geometry = { npad, keyBlocks, keyNpad, keyValidRows };
   if (o.out) expectLength('out', o.out, o.batch * npad * hd, rowsWhat);
   if ((o.rowPtr === null) !== (o.colIdx === null)) {
     throw new InvalidArgumentError({ argument: 'rowPtr', value: o.rowPtr === null ? null : 'Int32Array', message: 'rowPtr and colIdx are both null (dense) or both given' });
   }
-  if (o.rowPtr === null || o.colIdx === null) return { npad, listHeads: 1 };
+  if (o.rowPtr === null || o.colIdx === null) return { ...geometry, listHeads: 1 };
   const stride = o.numBlocks + 1;
   const listHeads = o.rowPtr.length / stride;
   if (listHeads !== 1 && listHeads !== o.heads) {
@@ -132,13 +168,13 @@ function checkReference(o: AttentionReferenceOptions, blockRows: number): { npad
       }
       for (let t = start; t < end; t++) {
         const kb = o.colIdx[t] as number;
-        if (kb < 0 || kb >= o.numBlocks || (t > start && kb <= (o.colIdx[t - 1] as number))) {
-          throw new InvalidArgumentError({ argument: `colIdx[${t}]`, value: kb, message: `expected key blocks in 0..${o.numBlocks - 1}, strictly ascending within a row` });
+        if (kb < 0 || kb >= keyBlocks || (t > start && kb <= (o.colIdx[t - 1] as number))) {
+          throw new InvalidArgumentError({ argument: `colIdx[${t}]`, value: kb, message: `expected key blocks in 0..${keyBlocks - 1}${separate ? ' (keyBlocks)' : ''}, strictly ascending within a row` });
         }
       }
     }
   }
-  return { npad, listHeads };
+  return { ...geometry, listHeads };
 }
 
 const f32 = new Float32Array(1);
@@ -158,10 +194,10 @@ const roundUp = (n: number, m: number) => Math.ceil(n / m) * m;
  * - S: one (query block, key block) of scores, then in place P, stride `bs` (blockRows rounded up to 4).
  * - acc: the running P V rows, stride `dc` (headDim rounded up to 4). shift, sums, alpha, max: one value per query
  *   row.
- * - rowScale, colScale: this head's per-row scales of Q and K (e4m3; kBlockScale repeated over its block's rows,
+ * - rowScale, colScale: this head's per-row scales of Q (npad) and K (keyNpad) (e4m3; kBlockScale repeated over its block's rows,
  *   which is what it stands for), or ones (bf16).
  */
-function heapLayout(npad: number, numBlocks: number, R: number, D: number) {
+function heapLayout(npad: number, keyNpad: number, keyBlocks: number, R: number, D: number) {
   const dk = roundUp(D, 2);
   const bv = roundUp(R, 2);
   const bs = roundUp(R, 4);
@@ -169,8 +205,8 @@ function heapLayout(npad: number, numBlocks: number, R: number, D: number) {
   const vBlock = dc * bv;
   const sizes = {
     q: (npad + 2) * dk,
-    k: (npad + 4) * dk,
-    vt: numBlocks * vBlock,
+    k: (keyNpad + 4) * dk,
+    vt: keyBlocks * vBlock,
     s: (bv + 2) * bs,
     acc: (bv + 2) * dc,
     shift: bv + 2,
@@ -178,7 +214,7 @@ function heapLayout(npad: number, numBlocks: number, R: number, D: number) {
     alpha: bv + 2,
     max: bv + 2,
     rowScale: npad,
-    colScale: npad + 2,
+    colScale: keyNpad + 2,
   };
   let next = 0;
   const at = {} as Record<keyof typeof sizes, number>;
@@ -198,7 +234,7 @@ function heapLayout(npad: number, numBlocks: number, R: number, D: number) {
  */
 export function attentionReference(o: AttentionReferenceOptions): Float64Array {
   const R = o.blockRows ?? ATTENTION_TILE_POLICY.blockM;
-  const { npad, listHeads } = checkReference(o, R);
+  const { npad, listHeads, keyBlocks, keyNpad, keyValidRows } = checkReference(o, R);
   const { batch, heads, headDim: D, numBlocks, blockValidRows, softmaxScale } = o;
   const fp8 = o.dtype === 'e4m3';
   const exactP = o.pRounding === 'none';
@@ -210,12 +246,12 @@ export function attentionReference(o: AttentionReferenceOptions): Float64Array {
   const out = o.out ?? new Float64Array(batch * npad * HD);
   out.fill(0);
 
-  const layout = heapLayout(npad, numBlocks, R, D);
+  const layout = heapLayout(npad, keyNpad, keyBlocks, R, D);
   const { dk, bv, bs, dc, vBlock, at } = layout;
   const kernels = createBlockKernels(layout.elements, o.kernels);
   const heap = kernels.heap;
-  const allBlocks = new Int32Array(numBlocks);
-  for (let i = 0; i < numBlocks; i++) allBlocks[i] = i;
+  const allBlocks = new Int32Array(keyBlocks);
+  for (let i = 0; i < keyBlocks; i++) allBlocks[i] = i;
   const m = new Float64Array(R);
   const l = new Float64Array(R);
 
@@ -223,21 +259,25 @@ export function attentionReference(o: AttentionReferenceOptions): Float64Array {
     for (let h = 0; h < heads; h++) {
       for (let r = 0; r < npad; r++) {
         const src = (b * npad + r) * HD + h * D;
+        for (let c = 0; c < D; c++) heap[at.q + r * dk + c] = o.q[src + c] as number;
+      }
+      for (let r = 0; r < keyNpad; r++) {
+        const src = (b * keyNpad + r) * HD + h * D;
         const blk = Math.floor(r / R);
         const inBlock = r - blk * R;
-        const real = inBlock < (blockValidRows[blk] as number);
+        const real = inBlock < (keyValidRows[blk] as number);
         const vAt = at.vt + blk * vBlock + inBlock;
         for (let c = 0; c < D; c++) {
-          heap[at.q + r * dk + c] = o.q[src + c] as number;
           heap[at.k + r * dk + c] = o.k[src + c] as number;
           if (real) heap[vAt + c * bv] = o.v[src + c] as number;
         }
       }
       const scaleBase = (b * heads + h) * npad;
-      for (let r = 0; r < npad; r++) {
+      for (let r = 0; r < npad; r++) heap[at.rowScale + r] = qScale ? (qScale[scaleBase + r] as number) : 1;
+      const keyScaleBase = (b * heads + h) * keyNpad;
+      for (let r = 0; r < keyNpad; r++) {
         const blk = Math.floor(r / R);
-        heap[at.rowScale + r] = qScale ? (qScale[scaleBase + r] as number) : 1;
-        heap[at.colScale + r] = kScale ? (kScale[scaleBase + r] as number) : kBlockScale ? (kBlockScale[(b * heads + h) * numBlocks + blk] as number) : 1;
+        heap[at.colScale + r] = kScale ? (kScale[keyScaleBase + r] as number) : kBlockScale ? (kBlockScale[(b * heads + h) * keyBlocks + blk] as number) : 1;
       }
       const listBase = (listHeads === 1 ? 0 : h) * (numBlocks + 1);
       for (let qb = 0; qb < numBlocks; qb++) {
@@ -245,7 +285,7 @@ export function attentionReference(o: AttentionReferenceOptions): Float64Array {
         if (rowsQ === 0) continue;
         let keys: Int32Array = allBlocks;
         let start = 0;
-        let end = numBlocks;
+        let end = keyBlocks;
         if (o.rowPtr !== null && o.colIdx !== null) {
           keys = o.colIdx;
           start = o.rowPtr[listBase + qb] as number;
@@ -256,7 +296,7 @@ export function attentionReference(o: AttentionReferenceOptions): Float64Array {
         heap.fill(0, at.acc, at.acc + rowsQ * dc);
         for (let t = start; t < end; t++) {
           const kb = keys[t] as number;
-          const rowsK = blockValidRows[kb] as number;
+          const rowsK = keyValidRows[kb] as number;
           if (rowsK === 0) continue;
           kernels.dots(at.q + qb * R * dk, dk, at.k + kb * R * dk, dk, rowsQ, rowsK, dk, at.s, bs);
           // s = dot * qScale * kScale * softmaxScale and each row's max (NaN ignored, like fmaxf); the running max m.
