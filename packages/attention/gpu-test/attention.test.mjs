@@ -45,6 +45,8 @@ const PLANS = [
   // 40-token tiles would pad to 3.2x the rows: the compact tile-major order with per-row K scales instead.
   ['fp8-dense per small tile', { plan: { mode: 'fp8-dense', granularity: { kind: 'tile', tile: [1, 5, 8] } }, kSmoothing: true }],
   ['fp8-sparse per tile', { plan: { mode: 'fp8-sparse', granularity: { kind: 'tile', tile }, sparsity: { tile, window: clamped } } }],
+  // Coarser quantization tiles than the attention tile (the paper's early phase): groups of several runs of rows.
+  ['fp8-sparse coarse quantization tiles', { plan: { mode: 'fp8-sparse', granularity: { kind: 'tile', tile: [3, 10, 16] }, sparsity: { tile, window: clamped } }, kSmoothing: true }],
   ['fp8-sparse per tile, K smoothing', { plan: { mode: 'fp8-sparse', granularity: { kind: 'tile', tile }, sparsity: { tile, window: clamped } }, kSmoothing: true }],
   [
     'fp8-sparse per-head windows',

@@ -61,6 +61,17 @@ const cases: Case[] = [
     kSmoothing: true,
   },
   {
+    // The paper's early phase: quantization tiles coarser than the attention tile (here 2 x 3 attention tiles each, and
+    // partial at the edges), so each group is several runs of the tile-major order (quantizeRows' two-pass path).
+    name: 'fp8-sparse, coarser quantization tiles [3, 6, 8] over [2, 3, 4] attention tiles (straddling them along t), K smoothing',
+    grid: [3, 9, 10],
+    batch: 2,
+    heads: 2,
+    headDim: 64,
+    plan: { mode: 'fp8-sparse', granularity: { kind: 'tile', tile: [3, 6, 8] }, sparsity: { tile: sparseTile, window: clamped([1, 3, 3]) } },
+    kSmoothing: true,
+  },
+  {
     name: 'fp8-sparse per token and per tensor',
     grid: [3, 9, 10],
     batch: 2,

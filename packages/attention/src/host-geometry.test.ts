@@ -260,16 +260,40 @@ describe('buildHostGeometry', () => {
     expect(geometry([1, 4, 8], { plan }, 16).groups!.contiguous).toBe(false);
   });
 
-  it('rejects quantization tiles that are not runs of rows of the order, naming the field', () => {
-    const plan: AttentionPlan = { mode: 'fp8-sparse', granularity: { kind: 'tile', tile: [2, 3, 2] }, sparsity: { tile, window: clamped([1, 1, 1]) } };
-    let error: unknown;
-    try {
-      geometry([2, 3, 8], { plan }, 8);
-    } catch (e) {
-      error = e;
+  it('groups quantization tiles that are not runs of rows of the order (finer across rows, or coarser than the attention tile)', () => {
+    for (const qtile of [
+      [2, 3, 2], // splits each [2, 3, 4] attention tile along w: its rows alternate between two quantization tiles
+      [2, 6, 8], // four attention tiles ([2, 3, 4] each, two along h and two along w) in one quantization tile
+    ] as const) {
+      const grid: Grid = [2, 6, 16];
+      const plan: AttentionPlan = { mode: 'fp8-sparse', granularity: { kind: 'tile', tile: qtile }, sparsity: { tile, window: clamped([1, 1, 1]) } };
+      const g = geometry(grid, { plan }, 8);
+      const groups = g.groups!;
+      expect(groups.contiguous).toBe(false);
+      // Brute force: two real rows share a group exactly when their tokens share a quantization tile; padding rows never
+      // share a group with real rows.
+      const qtileOf = (token: number): number => {
+        const w = token % grid[2];
+        const h = Math.floor(token / grid[2]) % grid[1];
+        const t = Math.floor(token / (grid[1] * grid[2]));
+        const per = grid.map((n, a) => Math.ceil(n / (qtile[a] as number)));
+        return (Math.floor(t / qtile[0]) * (per[1] as number) + Math.floor(h / qtile[1])) * (per[2] as number) + Math.floor(w / qtile[2]);
+      };
+      const groupOfTile = new Map<number, number>();
+      const realGroups = new Set<number>();
+      g.slotToToken.forEach((token, s) => {
+        const group = groups.groupOfRow[s] as number;
+        if (token < 0) return;
+        realGroups.add(group);
+        const q = qtileOf(token);
+        if (!groupOfTile.has(q)) groupOfTile.set(q, group);
+        expect(group).toBe(groupOfTile.get(q));
+        expect(groups.groupUnit[group]).toBe(q);
+      });
+      expect(new Set(groupOfTile.values()).size).toBe(groupOfTile.size); // distinct tiles, distinct groups
+      g.slotToToken.forEach((token, s) => {
+        if (token < 0) expect(realGroups.has(groups.groupOfRow[s] as number)).toBe(false);
+      });
     }
-    expect(error).toBeInstanceOf(AttentionPlanError);
-    expect(error).toMatchObject({ field: 'granularity.tile', code: 'FPSATTN_ATTENTION_INVALID_PLAN' });
-    expect((error as Error).message).toMatch(/quantization tile \d+ covers padded rows \d+\.\. and again row \d+ of the tile-major-padded order of attention tile \[2, 3, 4\]/);
   });
 });

@@ -48,7 +48,11 @@ export interface HostQuantGroups {
    * ('token'), 0 ('tensor'); -1 for groups of padding rows and unused groups.
    */
   readonly groupUnit: Int32Array;
-  /** Every group is one run of rows, groups in ascending order (what the fused CUDA quantization kernel wants). */
+  /**
+   * Every group is one run of rows, groups in ascending order (what the fused CUDA quantization kernel wants). False
+   * for quantization tiles that are not runs of the order (coarser than the attention tile, or slabs across its rows)
+   * and for per-tensor maps with padding between tiles: quantizeRows takes its two-pass path.
+   */
   readonly contiguous: boolean;
   /**
    * [numBlocks] the group of every real row of each kernel block (padding rows do not count; a block without real
@@ -211,25 +215,20 @@ function quantGroups(options: {
     for (let s = 0; s < npad; s++) {
       const token = slotToToken[s] as number;
       const unit = token < 0 ? -1 : unitOf(token);
+      if (unit >= 0 && unit !== previous && groupOfUnit.has(unit)) {
+        // A quantization tile met again (one coarser than the attention tile, or a slab across its rows): same group,
+        // and the map is no longer one run per group (quantizeRows then takes its two-pass path).
+        contiguous = false;
+        groupOfRow[s] = groupOfUnit.get(unit) as number;
+        previous = unit;
+        continue;
+      }
       if (unit !== previous) {
-        if (unit >= 0 && groupOfUnit.has(unit)) {
-          const first = groupOfUnit.get(unit) as number;
-          const firstRow = groupOfRow.indexOf(first);
-          const tile = (granularity as { tile: readonly number[] }).tile;
-          throw new AttentionPlanError({
-            field: 'granularity.tile',
-            actual: `[${tile.join(', ')}]`,
-            rule:
-              `quantization tile ${unit} covers padded rows ${firstRow}.. and again row ${s} of the ${order} order` +
-              (options.attentionTile ? ` of attention tile [${options.attentionTile.join(', ')}]` : '') +
-              ': each quantization tile must be one run of rows (use the attention tile itself, a whole slab of it such as [1, h, w], or a tile whose rows stay together)',
-          });
-        }
         if (unit >= 0) groupOfUnit.set(unit, units.length);
         units.push(unit);
         previous = unit;
       }
-      groupOfRow[s] = units.length - 1;
+      groupOfRow[s] = unit >= 0 ? (groupOfUnit.get(unit) as number) : units.length - 1;
     }
   }
   const groupCount = Math.ceil(units.length / 4) * 4;
