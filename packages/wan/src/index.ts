@@ -98,3 +98,9 @@ export { wanBlockCpu, type WanBlockCpuOptions } from './model/cpu-block';
 export { wanForwardCpu, type WanForwardCpuOptions, type WanForwardStage } from './model/cpu-forward';
 export { wanForwardCpuCfg, type WanTextContext } from './model/cpu-forward-cfg';
 export type { WanWeights } from './model/types';
+
+// device forward (CUDA through @fpsattn/kernels, or the CPU backend's twins)
+export { WanDeviceWeights, type UploadWanWeightsOptions, type WanWeightSource } from './device/device-weights';
+export { WanDeviceDit, WanDeviceText, type LayerAttention, type WanDeviceForwardOptions, type WanDeviceTextOptions } from './device/device-forward';
+export { layerPlansAt, wanDeviceVelocityModel, type WanDeviceVelocityModelOptions } from './device/velocity-model';
+export { patchify } from './model/patch-embedding';

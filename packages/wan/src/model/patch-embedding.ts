@@ -5,23 +5,24 @@
  */
 import { linear } from './linear';
 
-export function patchEmbedding(options: {
+/**
+ * The patches of a latent video, one row per token: [F' H' W', inDim pt ph pw], tokens row-major over (f, h, w),
+ * each patch in the Conv3d weight's order (c, dt, dh, dw), so that the embedding is one [dim, inDim pt ph pw] GEMM.
+ */
+export function patchify(options: {
   /** [inDim, F, H, W], row-major; F, H, W multiples of the patch size. */
   latents: Float32Array;
   latentShape: readonly [number, number, number, number];
   patchSize: readonly [number, number, number];
-  /** [dim, inDim, pt, ph, pw]. */
-  weight: Float32Array;
-  bias: Float32Array;
-  dim: number;
+  /** Written in place when given (tokens x inDim pt ph pw values). */
+  out?: Float32Array;
 }): Float32Array {
-  const { latents, latentShape, patchSize, weight, bias, dim } = options;
+  const { latents, latentShape, patchSize } = options;
   const [channels, frames, height, width] = latentShape;
   const [pt, ph, pw] = patchSize;
   const grid = [frames / pt, height / ph, width / pw] as const;
   const tokens = grid[0] * grid[1] * grid[2];
-  const patchLength = channels * pt * ph * pw;
-  const patches = new Float32Array(tokens * patchLength);
+  const patches = options.out ?? new Float32Array(tokens * channels * pt * ph * pw);
   let at = 0;
   for (let f = 0; f < grid[0]; f++) {
     for (let h = 0; h < grid[1]; h++) {
@@ -37,5 +38,21 @@ export function patchEmbedding(options: {
       }
     }
   }
-  return linear({ input: patches, rows: tokens, inFeatures: patchLength, outFeatures: dim, weight, bias });
+  return patches;
+}
+
+export function patchEmbedding(options: {
+  /** [inDim, F, H, W], row-major; F, H, W multiples of the patch size. */
+  latents: Float32Array;
+  latentShape: readonly [number, number, number, number];
+  patchSize: readonly [number, number, number];
+  /** [dim, inDim, pt, ph, pw]. */
+  weight: Float32Array;
+  bias: Float32Array;
+  dim: number;
+}): Float32Array {
+  const { latents, latentShape, patchSize, weight, bias, dim } = options;
+  const patches = patchify({ latents, latentShape, patchSize });
+  const tokens = patches.length / (latentShape[0] * patchSize[0] * patchSize[1] * patchSize[2]);
+  return linear({ input: patches, rows: tokens, inFeatures: patches.length / tokens, outFeatures: dim, weight, bias });
 }

@@ -1,0 +1,317 @@
+/**
+ * The Wan2.1 T2V DiT forward on a backend (CUDA, or the CPU backend's float64 twins of the same ops), batched:
+ * classifier-free guidance runs the conditional and unconditional samples as one batch of 2 (wan21-architecture.md
+ * 1.4-1.7 for the math and the precision map; model/cpu-forward.ts is the float32 reference it is tested against).
+ *
+ * Per forward (B batch items of L tokens, dim = heads x 128; activations [B L, dim], raster token order):
+ * ```
+ * host    patchify(latents) -> [B L, inDim pt ph pw] (F32 -> BF16 on the device)
+ *         e = time_embedding(sinusoid(t)), e0 = time_projection(SiLU(e)), block and head modulations   (fp32, 1.7)
+ * device  x = f32(patch_embedding GEMM, BF16 out)                         first block input is BF16 (1.7)
+ *         per block:  h = layerNormModulate(x, shift, scale)                                   BF16
+ *                     q, k = rmsNormRope(GEMM(h) + b, norm_q/k, RoPE) ; v = GEMM(h) + b
+ *                     x += gate * GEMM_o(attention(q, k, v, plan of this layer))               @fpsattn/attention
+ *                     h = layerNorm3(x) (affine) ; q = rmsNorm(GEMM(h) + b)
+ *                     x += GEMM_o(crossAttention(q, K_text, V_text))                           K, V per prompt
+ *                     h = layerNormModulate(x, shift', scale') ; x += gate' * GEMM(GELU(GEMM(h) + b1)) + b2
+ *         head: layerNormModulate(x, head shift, scale) -> GEMM -> F32 [B L, pt ph pw outDim]
+ * host    unpatchify per item -> velocity [outDim, F, H, W]
+ * ```
+ * Deviations from the reference's numerics, each below BF16 resolution: RMSNorm multiplies its weight before the one
+ * BF16 rounding (the reference rounds, then multiplies in fp32); RoPE runs in fp32 from float64 tables (the reference
+ * in float64); the head's Linear is a BF16 GEMM with F32 output (the reference runs it in fp32).
+ */
+import { attention } from '@fpsattn/attention';
+import type { AttentionPlan } from '@fpsattn/scheduler';
+import { type Backend, type Tensor, castToBf16, gatedResidual, gemm, layerNormModulate, rmsNormRope } from '@fpsattn/kernels';
+import { silu } from '../model/activations';
+import { type WanConfig, validateWanConfig } from '../model/config';
+import { WanInputError } from '../model/errors';
+import { linear } from '../model/linear';
+import { modulationVectors } from '../model/modulation';
+import { patchify } from '../model/patch-embedding';
+import { ROPE_MAX_POSITIONS, ropeTable } from '../model/rope';
+import { timestepSinusoid } from '../model/timestep-embedding';
+import { unpatchify } from '../model/unpatchify';
+import { CROSS_BLOCK_ROWS, PaddedRows, crossAttention, withViews } from './cross-attention';
+import type { WanDeviceWeights } from './device-weights';
+
+/** The self-attention of one layer: one plan for every head, or one per head. */
+export type LayerAttention = AttentionPlan | readonly AttentionPlan[];
+
+/** The prompts of one batch, encoded for every block: text MLP output and each block's cross-attention K and V. */
+export class WanDeviceText implements Disposable {
+  readonly batch: number;
+  readonly keys: PaddedRows;
+  /** Per layer: BF16 [batch, keyNpad, dim] each. */
+  readonly k: readonly Tensor<'bf16'>[];
+  readonly v: readonly Tensor<'bf16'>[];
+
+  constructor(batch: number, keys: PaddedRows, k: Tensor<'bf16'>[], v: Tensor<'bf16'>[]) {
+    this.batch = batch;
+    this.keys = keys;
+    this.k = k;
+    this.v = v;
+  }
+
+  dispose(): void {
+    for (const t of [...this.k, ...this.v]) t.dispose();
+    this.keys.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
+
+export interface WanDeviceTextOptions {
+  /** One per batch item (CFG: the prompt, then the negative prompt): [length, textDim] row-major, length <= textLen. */
+  contexts: readonly { values: Float32Array; length: number }[];
+}
+
+export interface WanDeviceForwardOptions {
+  /** One per batch item: [inDim, F, H, W] row-major (CFG: the same latents twice). */
+  latents: readonly Float32Array[];
+  latentShape: readonly number[];
+  /** The integer timestep every item embeds (trunc(sigma * 1000), 9.6). */
+  timestep: number;
+  /** The encoded prompts (encodeText), one per latent. */
+  text: WanDeviceText;
+  /** Self-attention plan(s): one for every layer, or per layer. Default dense BF16. */
+  attention?: LayerAttention | ((layer: number) => LayerAttention);
+}
+
+type Grid = readonly [number, number, number];
+
+const DENSE: AttentionPlan = Object.freeze({ mode: 'dense-bf16' });
+
+/** Disposes, at the end of a forward, every tensor it made. */
+class Scope {
+  readonly #tensors: Tensor[] = [];
+  t<T extends Tensor>(x: T): T {
+    this.#tensors.push(x);
+    return x;
+  }
+  dispose(): void {
+    for (const x of this.#tensors.splice(0)) x.dispose();
+  }
+}
+
+/** The DiT on one backend: weights uploaded once (WanDeviceWeights), prompts encoded once per sample (encodeText). */
+export class WanDeviceDit {
+  readonly weights: WanDeviceWeights;
+  readonly config: WanConfig;
+  readonly backend: Backend;
+
+  constructor(weights: WanDeviceWeights) {
+    this.weights = weights;
+    this.config = validateWanConfig({ config: weights.config });
+    this.backend = weights.backend;
+  }
+
+  /** The text MLP over each zero-padded context (1.6: padded rows are attended) and each block's K, V of it. */
+  encodeText(options: WanDeviceTextOptions): WanDeviceText {
+    const { contexts } = options;
+    const { textLen, textDim, dim, numLayers, eps } = this.config;
+    const w = this.weights;
+    if (!Array.isArray(contexts) || contexts.length < 1) throw new WanInputError({ caller: 'WanDeviceDit.encodeText', input: 'contexts', value: contexts, rule: 'expected at least one context' });
+    const batch = contexts.length;
+    const padded = new Float32Array(batch * textLen * textDim);
+    contexts.forEach((c, b) => {
+      const bad = (rule: string): never => {
+        throw new WanInputError({ caller: 'WanDeviceDit.encodeText', input: `contexts[${b}]`, value: c?.length, rule });
+      };
+      if (!Number.isSafeInteger(c?.length) || c.length < 0 || c.length > textLen) bad(`expected a length in [0, ${textLen}] (textLen)`);
+      if (!(c.values instanceof Float32Array) || c.values.length !== c.length * textDim) bad(`expected values: a Float32Array of length x textDim = ${c.length * textDim}`);
+      padded.set(c.values, b * textLen * textDim);
+    });
+    const scope = new Scope();
+    const keys = new PaddedRows({ backend: this.backend, batch, tokens: textLen, blockRows: CROSS_BLOCK_ROWS, name: 'text keys' });
+    const k: Tensor<'bf16'>[] = [];
+    const v: Tensor<'bf16'>[] = [];
+    try {
+      const f32 = scope.t(this.backend.fromArray(padded, [batch * textLen, textDim], 'f32', { name: 'context (f32)' }));
+      const context = scope.t(castToBf16({ src: f32, name: 'context' }));
+      const hidden = scope.t(gemm({ x: context, w: w.bf16('text_embedding.0.weight'), bias: w.bf16('text_embedding.0.bias'), activation: 'gelu', name: 'text hidden' }));
+      const ctx = scope.t(gemm({ x: hidden as Tensor<'bf16'>, w: w.bf16('text_embedding.2.weight'), bias: w.bf16('text_embedding.2.bias'), name: 'text embedding' }) as Tensor<'bf16'>);
+      const raw = scope.t(this.backend.empty([batch * textLen, dim], 'bf16', { name: 'cross k/v' }));
+      const normed = scope.t(this.backend.empty([batch * textLen, dim], 'bf16', { name: 'cross k normed' }));
+      for (let i = 0; i < numLayers; i++) {
+        const m = (s: string) => `blocks.${i}.cross_attn.${s}`;
+        gemm({ x: ctx, w: w.bf16(m('k.weight')), bias: w.bf16(m('k.bias')), out: raw });
+        rmsNormRope({ x: raw, weight: w.f32(m('norm_k.weight')), eps, out: normed });
+        k.push(this.backend.empty([batch, keys.npad, dim], 'bf16', { name: `blocks.${i} cross K` }));
+        keys.pad(normed, k[i] as Tensor<'bf16'>);
+        gemm({ x: ctx, w: w.bf16(m('v.weight')), bias: w.bf16(m('v.bias')), out: raw });
+        v.push(this.backend.empty([batch, keys.npad, dim], 'bf16', { name: `blocks.${i} cross V` }));
+        keys.pad(raw, v[i] as Tensor<'bf16'>);
+      }
+    } catch (error) {
+      for (const t of [...k, ...v]) t.dispose();
+      keys.dispose();
+      throw error;
+    } finally {
+      scope.dispose();
+    }
+    return new WanDeviceText(batch, keys, k, v);
+  }
+
+  /** The velocity of every batch item, [outDim, F, H, W] each. */
+  async forward(options: WanDeviceForwardOptions): Promise<Float32Array[]> {
+    const { config, backend } = this;
+    const w = this.weights;
+    const { dim, ffnDim, numHeads, numLayers, eps, patchSize, outDim, inDim } = config;
+    const headDim = dim / numHeads;
+    const { latentShape, grid } = this.#checkInputs(options);
+    const batch = options.latents.length;
+    const tokens = grid[0] * grid[1] * grid[2];
+    const rows = batch * tokens;
+    const patchLength = inDim * patchSize[0] * patchSize[1] * patchSize[2];
+    const planOf = typeof options.attention === 'function' ? options.attention : () => (options.attention as LayerAttention | undefined) ?? DENSE;
+
+    // Host: patches, time embedding, modulations.
+    const patches = new Float32Array(rows * patchLength);
+    options.latents.forEach((latents, b) => patchify({ latents, latentShape, patchSize, out: patches.subarray(b * tokens * patchLength, (b + 1) * tokens * patchLength) }));
+    const { blockModulation, headModulation } = this.#modulations(options.timestep, batch);
+    const rope = ropeTable({ headDim, grid });
+
+    const scope = new Scope();
+    const queries = new PaddedRows({ backend, batch, tokens, blockRows: CROSS_BLOCK_ROWS, name: 'video queries' });
+    try {
+      const t = <D extends 'bf16' | 'f32'>(shape: number[], dtype: D, name: string) => scope.t(backend.empty(shape, dtype, { name }));
+      const mods = scope.t(backend.fromArray(blockModulation, [numLayers * 6 * batch, dim], 'f32', { name: 'block modulations' }));
+      const headMods = scope.t(backend.fromArray(headModulation, [2 * batch, dim], 'f32', { name: 'head modulation' }));
+      const cos = scope.t(backend.fromArray(Float32Array.from(rope.cos), [tokens, headDim / 2], 'f32', { name: 'rope cos' }));
+      const sin = scope.t(backend.fromArray(Float32Array.from(rope.sin), [tokens, headDim / 2], 'f32', { name: 'rope sin' }));
+      const ropeTables = { cos, sin, headDim };
+      /** Modulation vector `k` (shift, scale, gate, shift', scale', gate') of layer i: f32 [batch, dim]. */
+      const mod = (i: number, k: number) => scope.t(mods.sliceRows((i * 6 + k) * batch, batch));
+
+      // Patch embedding: the first block's input is the BF16 GEMM output (1.7), widened to the F32 stream.
+      const x = t([rows, dim], 'f32', 'x (residual stream)');
+      const h = t([rows, dim], 'bf16', 'h');
+      const y = t([rows, dim], 'bf16', 'y');
+      {
+        const p32 = scope.t(backend.fromArray(patches, [rows, patchLength], 'f32', { name: 'patches (f32)' }));
+        const p16 = scope.t(castToBf16({ src: p32, name: 'patches' }));
+        gemm({ x: p16, w: w.bf16('patch_embedding.weight'), bias: w.bf16('patch_embedding.bias'), out: y });
+        x.fillBytes(0);
+        gatedResidual({ x, y, rowsPerItem: tokens });
+      }
+      const q = t([batch, tokens, dim], 'bf16', 'q');
+      const k = t([batch, tokens, dim], 'bf16', 'k');
+      const v = t([batch, tokens, dim], 'bf16', 'v');
+      const a = t([batch, tokens, dim], 'bf16', 'attention out');
+      const raw = t([rows, dim], 'bf16', 'projection');
+      const hidden = t([rows, ffnDim], 'bf16', 'ffn hidden');
+      const crossScratch = { q: t([batch, queries.npad, dim], 'bf16', 'cross q (padded)'), out: t([batch, queries.npad, dim], 'bf16', 'cross out (padded)') };
+      const [q2, k2, v2, a2] = [q, k, v, a].map((u) => scope.t(u.reshape([rows, dim]))) as [Tensor<'bf16'>, Tensor<'bf16'>, Tensor<'bf16'>, Tensor<'bf16'>];
+
+      for (let i = 0; i < numLayers; i++) {
+        const m = (s: string) => `blocks.${i}.${s}`;
+        const linear = (input: Tensor<'bf16'>, module: string, out: Tensor<'bf16'>) =>
+          gemm({ x: input, w: w.bf16(m(`${module}.weight`)), bias: w.bf16(m(`${module}.bias`)), out });
+
+        // 1) self-attention
+        layerNormModulate({ x, rowsPerItem: tokens, eps, shift: mod(i, 0), scale: mod(i, 1), out: h });
+        linear(h, 'self_attn.q', raw);
+        rmsNormRope({ x: raw, weight: w.f32(m('self_attn.norm_q.weight')), eps, rope: ropeTables, out: q2 });
+        linear(h, 'self_attn.k', raw);
+        rmsNormRope({ x: raw, weight: w.f32(m('self_attn.norm_k.weight')), eps, rope: ropeTables, out: k2 });
+        linear(h, 'self_attn.v', v2);
+        const plan = planOf(i);
+        attention({ q, k, v, grid, headDim, ...(isPlanList(plan) ? { plans: plan } : { plan }), out: a });
+        linear(a2, 'self_attn.o', y);
+        gatedResidual({ x, y, gate: mod(i, 2), rowsPerItem: tokens });
+
+        // 2) cross-attention: affine norm3, no modulation, no gate (1.4)
+        layerNormModulate({ x, rowsPerItem: tokens, eps, weight: w.f32(m('norm3.weight')), bias: w.f32(m('norm3.bias')), out: h });
+        linear(h, 'cross_attn.q', raw);
+        rmsNormRope({ x: raw, weight: w.f32(m('cross_attn.norm_q.weight')), eps, out: q2 });
+        crossAttention({ q: q2, queries, k: options.text.k[i] as Tensor<'bf16'>, v: options.text.v[i] as Tensor<'bf16'>, keys: options.text.keys, headDim, out: a2, scratch: crossScratch });
+        linear(a2, 'cross_attn.o', y);
+        gatedResidual({ x, y, rowsPerItem: tokens });
+
+        // 3) FFN
+        layerNormModulate({ x, rowsPerItem: tokens, eps, shift: mod(i, 3), scale: mod(i, 4), out: h });
+        gemm({ x: h, w: w.bf16(m('ffn.0.weight')), bias: w.bf16(m('ffn.0.bias')), activation: 'gelu', out: hidden });
+        linear(hidden, 'ffn.2', y);
+        gatedResidual({ x, y, gate: mod(i, 5), rowsPerItem: tokens });
+      }
+
+      // Head: modulation from the raw e (1.5), F32 output.
+      const headShift = scope.t(headMods.sliceRows(0, batch));
+      const headScale = scope.t(headMods.sliceRows(batch, batch));
+      layerNormModulate({ x, rowsPerItem: tokens, eps, shift: headShift, scale: headScale, out: h });
+      const out = scope.t(gemm({ x: h, w: w.bf16('head.head.weight'), bias: w.f32('head.head.bias'), outDtype: 'f32', name: 'head' }) as Tensor<'f32'>);
+      const values = (await out.download()) as Float32Array;
+      const perToken = values.length / rows;
+      return options.latents.map((_, b) =>
+        unpatchify({ tokens: values.subarray(b * tokens * perToken, (b + 1) * tokens * perToken), grid, patchSize, outDim }),
+      );
+    } finally {
+      scope.dispose();
+      queries.dispose();
+    }
+  }
+
+  /**
+   * Host side, fp32 (1.7): e = time_embedding(sinusoid(t)), e0 = time_projection(SiLU(e)); per block modulation + e0 as
+   * [layer][k][item][dim], and the head's modulation + e as [k][item][dim] (every item shares the timestep).
+   */
+  #modulations(timestep: number, batch: number): { blockModulation: Float32Array; headModulation: Float32Array } {
+    const { dim, freqDim, numLayers } = this.config;
+    const w = this.weights;
+    const dense = (input: Float32Array, module: string): Float32Array => {
+      const bias = w.host(`${module}.bias`);
+      return linear({ input, rows: 1, inFeatures: input.length, outFeatures: bias.length, weight: w.host(`${module}.weight`), bias });
+    };
+    const sinusoid = timestepSinusoid({ timestep, freqDim });
+    const e = dense(silu({ input: dense(sinusoid, 'time_embedding.0') }), 'time_embedding.2');
+    const e0 = dense(silu({ input: e }), 'time_projection.1');
+    const blockModulation = new Float32Array(numLayers * 6 * batch * dim);
+    for (let i = 0; i < numLayers; i++) {
+      const vectors = modulationVectors({ modulation: w.host(`blocks.${i}.modulation`), embedding: e0 });
+      for (let k = 0; k < 6; k++) for (let b = 0; b < batch; b++) blockModulation.set(vectors.subarray(k * dim, (k + 1) * dim), ((i * 6 + k) * batch + b) * dim);
+    }
+    const head = modulationVectors({ modulation: w.host('head.modulation'), embedding: Float32Array.from([...e, ...e]) });
+    const headModulation = new Float32Array(2 * batch * dim);
+    for (let k = 0; k < 2; k++) for (let b = 0; b < batch; b++) headModulation.set(head.subarray(k * dim, (k + 1) * dim), (k * batch + b) * dim);
+    return { blockModulation, headModulation };
+  }
+
+  #checkInputs(options: WanDeviceForwardOptions): { latentShape: readonly [number, number, number, number]; grid: Grid } {
+    const { config } = this;
+    const bad = (input: string, value: unknown, rule: string): never => {
+      throw new WanInputError({ caller: 'WanDeviceDit.forward', input, value, rule });
+    };
+    const { latents, latentShape, timestep, text } = options;
+    if (!Array.isArray(latentShape) || latentShape.length !== 4 || !latentShape.every((d) => Number.isSafeInteger(d) && d >= 1)) {
+      bad('latentShape', latentShape, 'expected four integers >= 1: [inDim, F, H, W]');
+    }
+    const shape = latentShape as unknown as readonly [number, number, number, number];
+    if (shape[0] !== config.inDim) bad('latentShape[0]', shape[0], `expected inDim = ${config.inDim} latent channels`);
+    const grid = [1, 2, 3].map((axis) => {
+      const size = shape[axis] as number;
+      const patch = config.patchSize[axis - 1] as number;
+      const name = 'FHW'[axis - 1];
+      if (size % patch !== 0) bad(`latentShape[${axis}]`, size, `expected a multiple of the patch size ${patch} (${name})`);
+      if (size / patch > ROPE_MAX_POSITIONS) bad(`latentShape[${axis}]`, size, `expected at most ${ROPE_MAX_POSITIONS} patches along ${name} (1.3)`);
+      return size / patch;
+    }) as unknown as Grid;
+    const numel = shape[0] * shape[1] * shape[2] * shape[3];
+    if (!Array.isArray(latents) || latents.length < 1) bad('latents', latents, 'expected one Float32Array per batch item');
+    latents.forEach((l, b) => {
+      if (!(l instanceof Float32Array) || l.length !== numel) bad(`latents[${b}]`, l?.length, `expected a Float32Array of ${numel} values [${shape.join(', ')}]`);
+    });
+    if (typeof timestep !== 'number' || !Number.isFinite(timestep)) bad('timestep', timestep, 'expected a finite number (the integer timestep, 0..999)');
+    if (!(text instanceof WanDeviceText) || text.batch !== latents.length) {
+      bad('text', text instanceof WanDeviceText ? text.batch : text, `expected the WanDeviceText of ${latents.length} prompts (encodeText), one per latent`);
+    }
+    return { latentShape: shape, grid };
+  }
+}
+
+function isPlanList(plan: LayerAttention): plan is readonly AttentionPlan[] {
+  return Array.isArray(plan);
+}
