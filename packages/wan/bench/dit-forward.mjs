@@ -20,6 +20,7 @@ const { values: args } = parseArgs({
     steps: { type: 'string', default: '50' },
     json: { type: 'string' },
     backend: { type: 'string', default: 'cuda' },
+    profile: { type: 'boolean', default: false },
   },
 });
 const SHAPES = { '480p': [16, 21, 60, 104], '720p': [16, 21, 90, 160], tiny: [16, 3, 8, 10] };
@@ -74,6 +75,7 @@ const latents = randomArray(latentShape.reduce((a, b) => a * b, 1), 5, 1.7);
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const forwardMs = new Map();
+const profiles = new Map();
 async function timeForward(key, attention) {
   if (forwardMs.has(key)) return forwardMs.get(key);
   const run = async () => {
@@ -86,6 +88,13 @@ async function timeForward(key, attention) {
   for (let r = 0; r < reps; r++) times.push(await run());
   const ms = median(times);
   forwardMs.set(key, ms);
+  if (args.profile) {
+    const profile = new Map();
+    await dit.forward({ latents: [latents, latents], latentShape, timestep: 700, text, attention, profile });
+    const total = [...profile.values()].reduce((a, b) => a + b, 0);
+    console.log(`    profile (synchronised per part, total ${total.toFixed(0)} ms): ${[...profile].map(([k, v]) => `${k} ${v.toFixed(0)}`).join(', ')}`);
+    profiles.set(key, Object.fromEntries(profile));
+  }
   return ms;
 }
 
@@ -106,7 +115,7 @@ for (const preset of args.presets.split(',')) {
     const ms = await timeForward(key, (layer) => g.plans[layer]);
     total += ms * g.steps.length;
     const modes = [...new Set(g.plans.flat().map((p) => p.mode))].join('+');
-    phases.push({ steps: g.steps.length, firstStep: g.steps[0], modes, forwardMs: ms });
+    phases.push({ steps: g.steps.length, firstStep: g.steps[0], modes, forwardMs: ms, profileMs: profiles.get(key) ?? null });
     console.log(`  ${preset.padEnd(12)} steps ${String(g.steps[0]).padStart(2)}.. x${String(g.steps.length).padStart(2)}  ${modes.padEnd(24)} forward ${ms.toFixed(1)} ms`);
   }
   const mem = backend.memoryStats?.();
@@ -114,6 +123,7 @@ for (const preset of args.presets.split(',')) {
   results.push({ preset, steps, sampleSeconds: total / 1000, phases, peakBytes: mem?.peakBytesInUse ?? null });
 }
 text.dispose();
+dit.dispose();
 weights.dispose();
 if (args.json) {
   const tmp = `${args.json}.tmp`;

@@ -5,6 +5,7 @@
 // Run: node --test packages/wan/gpu-test/device-forward.test.mjs (after npm run build; FPSATTN_GPU_TEST_ON_CPU=1: dry run).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { defaultAttentionGeometryCache } from '@fpsattn/attention';
 import { CpuBackend, loadBackend } from '@fpsattn/kernels';
 import { WAN_CONFIG_PRESETS, WanDeviceDit, WanDeviceWeights, syntheticWanInputs, syntheticWanWeights, wanForwardCpu } from '../dist/index.js';
 
@@ -50,7 +51,14 @@ const PLANS = {
 
 describe(`wan device forward on ${gpu?.device?.name ?? gpu?.name ?? 'no device'}`, { skip: skipReason ?? false }, () => {
   test('CUDA forward = CPU-backend forward (same ops) and ~ float32 CPU forward, batch 2, every plan; nothing leaked', async () => {
-    const before = gpu.memoryStats?.()?.bytesInUse ?? 0;
+    // bytesInUse counts storages parked in the pool too: empty it around the measurement. The attention op's geometry
+    // cache keeps its device maps on purpose (across steps), so it is cleared as well.
+    const inUse = () => {
+      defaultAttentionGeometryCache.clear();
+      gpu.emptyCache?.();
+      return gpu.memoryStats?.()?.bytesInUse ?? 0;
+    };
+    const before = inUse();
     const cpu = new CpuBackend();
     const onGpu = WanDeviceWeights.upload({ backend: gpu, config: tiny, weights });
     const onCpu = WanDeviceWeights.upload({ backend: cpu, config: tiny, weights });
@@ -81,9 +89,11 @@ describe(`wan device forward on ${gpu?.device?.name ?? gpu?.name ?? 'no device'}
       textGpu.dispose();
       textCpu.dispose();
     }
+    ditGpu.dispose();
+    ditCpu.dispose();
     onGpu.dispose();
     onCpu.dispose();
-    const after = gpu.memoryStats?.()?.bytesInUse ?? 0;
+    const after = inUse();
     console.log(`# device bytes in use before ${before}, after ${after}`);
     assert.ok(after <= before, `device memory not freed: ${after - before} bytes still in use`);
   });

@@ -79,6 +79,12 @@ export interface WanDeviceForwardOptions {
   text: WanDeviceText;
   /** Self-attention plan(s): one for every layer, or per layer. Default dense BF16. */
   attention?: LayerAttention | ((layer: number) => LayerAttention);
+  /**
+   * Accumulates milliseconds per part of the forward (`norms`, `projections`, `self-attention`, `cross-attention`,
+   * `ffn`, `residual`, `head`, `host`). Each part then waits for the device, so the forward runs slower: for
+   * attributing time, not for timing.
+   */
+  profile?: Map<string, number>;
 }
 
 type Grid = readonly [number, number, number];
@@ -97,11 +103,23 @@ class Scope {
   }
 }
 
-/** The DiT on one backend: weights uploaded once (WanDeviceWeights), prompts encoded once per sample (encodeText). */
-export class WanDeviceDit {
+/** The RoPE angles of one grid on the device: cos and sin, F32 [tokens, headDim / 2] each. */
+interface DeviceRope {
+  readonly cos: Tensor<'f32'>;
+  readonly sin: Tensor<'f32'>;
+}
+
+/**
+ * The DiT on one backend: weights uploaded once (WanDeviceWeights), prompts encoded once per sample (encodeText), and
+ * what depends only on the latent grid (RoPE tables, the padded query layout) cached across forwards; `dispose()`
+ * frees those caches (the weights belong to the caller).
+ */
+export class WanDeviceDit implements Disposable {
   readonly weights: WanDeviceWeights;
   readonly config: WanConfig;
   readonly backend: Backend;
+  readonly #ropes = new Map<string, DeviceRope>();
+  readonly #queries = new Map<string, PaddedRows>();
 
   constructor(weights: WanDeviceWeights) {
     this.weights = weights;
@@ -168,21 +186,30 @@ export class WanDeviceDit {
     const rows = batch * tokens;
     const patchLength = inDim * patchSize[0] * patchSize[1] * patchSize[2];
     const planOf = typeof options.attention === 'function' ? options.attention : () => (options.attention as LayerAttention | undefined) ?? DENSE;
+    const { profile } = options;
+    let mark = performance.now();
+    /** Charges the time since the last mark to `part` (waiting for the device first) when profiling. */
+    const charge = async (part: string): Promise<void> => {
+      if (!profile) return;
+      await backend.synchronize();
+      const now = performance.now();
+      profile.set(part, (profile.get(part) ?? 0) + now - mark);
+      mark = now;
+    };
 
     // Host: patches, time embedding, modulations.
     const patches = new Float32Array(rows * patchLength);
     options.latents.forEach((latents, b) => patchify({ latents, latentShape, patchSize, out: patches.subarray(b * tokens * patchLength, (b + 1) * tokens * patchLength) }));
     const { blockModulation, headModulation } = this.#modulations(options.timestep, batch);
-    const rope = ropeTable({ headDim, grid });
+    const { cos, sin } = this.#rope(grid);
+    const queries = this.#paddedQueries(batch, tokens);
 
+    await charge('host');
     const scope = new Scope();
-    const queries = new PaddedRows({ backend, batch, tokens, blockRows: CROSS_BLOCK_ROWS, name: 'video queries' });
     try {
       const t = <D extends 'bf16' | 'f32'>(shape: number[], dtype: D, name: string) => scope.t(backend.empty(shape, dtype, { name }));
       const mods = scope.t(backend.fromArray(blockModulation, [numLayers * 6 * batch, dim], 'f32', { name: 'block modulations' }));
       const headMods = scope.t(backend.fromArray(headModulation, [2 * batch, dim], 'f32', { name: 'head modulation' }));
-      const cos = scope.t(backend.fromArray(Float32Array.from(rope.cos), [tokens, headDim / 2], 'f32', { name: 'rope cos' }));
-      const sin = scope.t(backend.fromArray(Float32Array.from(rope.sin), [tokens, headDim / 2], 'f32', { name: 'rope sin' }));
       const ropeTables = { cos, sin, headDim };
       /** Modulation vector `k` (shift, scale, gate, shift', scale', gate') of layer i: f32 [batch, dim]. */
       const mod = (i: number, k: number) => scope.t(mods.sliceRows((i * 6 + k) * batch, batch));
@@ -213,30 +240,44 @@ export class WanDeviceDit {
           gemm({ x: input, w: w.bf16(m(`${module}.weight`)), bias: w.bf16(m(`${module}.bias`)), out });
 
         // 1) self-attention
+        await charge('host');
         layerNormModulate({ x, rowsPerItem: tokens, eps, shift: mod(i, 0), scale: mod(i, 1), out: h });
+        await charge('norms');
         linear(h, 'self_attn.q', raw);
         rmsNormRope({ x: raw, weight: w.f32(m('self_attn.norm_q.weight')), eps, rope: ropeTables, out: q2 });
         linear(h, 'self_attn.k', raw);
         rmsNormRope({ x: raw, weight: w.f32(m('self_attn.norm_k.weight')), eps, rope: ropeTables, out: k2 });
         linear(h, 'self_attn.v', v2);
+        await charge('projections');
         const plan = planOf(i);
         attention({ q, k, v, grid, headDim, ...(isPlanList(plan) ? { plans: plan } : { plan }), out: a });
+        await charge('self-attention');
         linear(a2, 'self_attn.o', y);
+        await charge('projections');
         gatedResidual({ x, y, gate: mod(i, 2), rowsPerItem: tokens });
+        await charge('residual');
 
         // 2) cross-attention: affine norm3, no modulation, no gate (1.4)
         layerNormModulate({ x, rowsPerItem: tokens, eps, weight: w.f32(m('norm3.weight')), bias: w.f32(m('norm3.bias')), out: h });
+        await charge('norms');
         linear(h, 'cross_attn.q', raw);
         rmsNormRope({ x: raw, weight: w.f32(m('cross_attn.norm_q.weight')), eps, out: q2 });
+        await charge('projections');
         crossAttention({ q: q2, queries, k: options.text.k[i] as Tensor<'bf16'>, v: options.text.v[i] as Tensor<'bf16'>, keys: options.text.keys, headDim, out: a2, scratch: crossScratch });
+        await charge('cross-attention');
         linear(a2, 'cross_attn.o', y);
+        await charge('projections');
         gatedResidual({ x, y, rowsPerItem: tokens });
+        await charge('residual');
 
         // 3) FFN
         layerNormModulate({ x, rowsPerItem: tokens, eps, shift: mod(i, 3), scale: mod(i, 4), out: h });
+        await charge('norms');
         gemm({ x: h, w: w.bf16(m('ffn.0.weight')), bias: w.bf16(m('ffn.0.bias')), activation: 'gelu', out: hidden });
         linear(hidden, 'ffn.2', y);
+        await charge('ffn');
         gatedResidual({ x, y, gate: mod(i, 5), rowsPerItem: tokens });
+        await charge('residual');
       }
 
       // Head: modulation from the raw e (1.5), F32 output.
@@ -245,14 +286,58 @@ export class WanDeviceDit {
       layerNormModulate({ x, rowsPerItem: tokens, eps, shift: headShift, scale: headScale, out: h });
       const out = scope.t(gemm({ x: h, w: w.bf16('head.head.weight'), bias: w.f32('head.head.bias'), outDtype: 'f32', name: 'head' }) as Tensor<'f32'>);
       const values = (await out.download()) as Float32Array;
+      await charge('head');
       const perToken = values.length / rows;
-      return options.latents.map((_, b) =>
+      const velocities = options.latents.map((_, b) =>
         unpatchify({ tokens: values.subarray(b * tokens * perToken, (b + 1) * tokens * perToken), grid, patchSize, outDim }),
       );
+      await charge('host');
+      return velocities;
     } finally {
       scope.dispose();
-      queries.dispose();
     }
+  }
+
+  /** The grid's RoPE tables on the device (float64 angles rounded to F32, 1.3), made once per grid. */
+  #rope(grid: Grid): DeviceRope {
+    const key = grid.join('x');
+    let rope = this.#ropes.get(key);
+    if (!rope) {
+      const headDim = this.config.dim / this.config.numHeads;
+      const table = ropeTable({ headDim, grid });
+      const shape = [table.tokens, table.pairs];
+      const cos = this.backend.fromArray(Float32Array.from(table.cos), shape, 'f32', { name: `rope cos ${key}` });
+      const sin = this.backend.fromArray(Float32Array.from(table.sin), shape, 'f32', { name: `rope sin ${key}` });
+      rope = { cos, sin };
+      this.#ropes.set(key, rope);
+    }
+    return rope;
+  }
+
+  /** The padded query layout of the cross-attention for `batch` items of `tokens` tokens, made once per shape. */
+  #paddedQueries(batch: number, tokens: number): PaddedRows {
+    const key = `${batch}x${tokens}`;
+    let rows = this.#queries.get(key);
+    if (!rows) {
+      rows = new PaddedRows({ backend: this.backend, batch, tokens, blockRows: CROSS_BLOCK_ROWS, name: 'video queries' });
+      this.#queries.set(key, rows);
+    }
+    return rows;
+  }
+
+  /** Frees the per-grid caches (RoPE tables, query layouts). The weights stay the caller's. */
+  dispose(): void {
+    for (const r of this.#ropes.values()) {
+      r.cos.dispose();
+      r.sin.dispose();
+    }
+    for (const q of this.#queries.values()) q.dispose();
+    this.#ropes.clear();
+    this.#queries.clear();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 
   /**

@@ -20,20 +20,22 @@ export function patchify(options: {
   const { latents, latentShape, patchSize } = options;
   const [channels, frames, height, width] = latentShape;
   const [pt, ph, pw] = patchSize;
-  const grid = [frames / pt, height / ph, width / pw] as const;
-  const tokens = grid[0] * grid[1] * grid[2];
-  const patches = options.out ?? new Float32Array(tokens * channels * pt * ph * pw);
+  const [gh, gw] = [height / ph, width / pw];
+  const patchLength = channels * pt * ph * pw;
+  const patches = options.out ?? new Float32Array((frames / pt) * gh * gw * patchLength);
+  // Walks the latents in memory order (one sequential read; the writes go to pw-wide runs of each token's patch):
+  // latent (c, f, y, x) is feature ((c pt + f % pt) ph + y % ph) pw + x % pw of token (f / pt, y / ph, x / pw).
   let at = 0;
-  for (let f = 0; f < grid[0]; f++) {
-    for (let h = 0; h < grid[1]; h++) {
-      for (let w = 0; w < grid[2]; w++) {
-        for (let c = 0; c < channels; c++) {
-          for (let dt = 0; dt < pt; dt++) {
-            for (let dh = 0; dh < ph; dh++) {
-              const row = ((c * frames + f * pt + dt) * height + h * ph + dh) * width + w * pw;
-              for (let dw = 0; dw < pw; dw++) patches[at++] = latents[row + dw] as number;
-            }
-          }
+  for (let c = 0; c < channels; c++) {
+    for (let f = 0; f < frames; f++) {
+      const tokenF = Math.floor(f / pt) * gh;
+      const featureF = (c * pt + (f % pt)) * ph;
+      for (let y = 0; y < height; y++) {
+        const tokenRow = (tokenF + Math.floor(y / ph)) * gw;
+        const feature = (featureF + (y % ph)) * pw;
+        for (let tx = 0; tx < gw; tx++) {
+          const dst = (tokenRow + tx) * patchLength + feature;
+          for (let dx = 0; dx < pw; dx++) patches[dst + dx] = latents[at++] as number;
         }
       }
     }

@@ -14,19 +14,20 @@ export function unpatchify(options: {
   const { tokens, grid, patchSize, outDim } = options;
   const [pt, ph, pw] = patchSize;
   const [frames, height, width] = [grid[0] * pt, grid[1] * ph, grid[2] * pw];
+  const perToken = pt * ph * pw * outDim;
   const out = new Float32Array(outDim * frames * height * width);
+  // Writes the video in memory order; each output row reads pw-wide runs of consecutive tokens' vectors.
   let at = 0;
-  for (let f = 0; f < grid[0]; f++) {
-    for (let h = 0; h < grid[1]; h++) {
-      for (let w = 0; w < grid[2]; w++) {
-        for (let a = 0; a < pt; a++) {
-          for (let b = 0; b < ph; b++) {
-            for (let d = 0; d < pw; d++) {
-              for (let c = 0; c < outDim; c++) {
-                out[((c * frames + f * pt + a) * height + h * ph + b) * width + w * pw + d] = tokens[at++] as number;
-              }
-            }
-          }
+  for (let c = 0; c < outDim; c++) {
+    for (let f = 0; f < frames; f++) {
+      const tokenF = Math.floor(f / pt) * grid[1];
+      const a = f % pt;
+      for (let y = 0; y < height; y++) {
+        const tokenRow = (tokenF + Math.floor(y / ph)) * grid[2];
+        const feature = ((a * ph + (y % ph)) * pw) * outDim + c;
+        for (let tx = 0; tx < grid[2]; tx++) {
+          const src = (tokenRow + tx) * perToken + feature;
+          for (let d = 0; d < pw; d++) out[at++] = tokens[src + d * outDim] as number;
         }
       }
     }
