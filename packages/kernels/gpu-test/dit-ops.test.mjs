@@ -253,6 +253,28 @@ async function castCase({ dtype, count, scale, seed, label }) {
   assertBits(got, K.castToBf16Cpu({ src: srcHost, dtype, scale: scale ?? null }), label);
 }
 
+/** The fused residual (layerNormModulate with `residual`) against gatedResidual then layerNormModulate on CUDA: the
+ * updated stream and the normed output bit for bit (the same float32 steps in the same order). */
+async function fusedResidualCase({ rows, dim, rowsPerItem, yDtype, gated, seed, label }) {
+  const items = rows / rowsPerItem;
+  const xHost = streamLike(rows, dim, seed);
+  // BF16 y: the top halves of random float32 bit patterns (truncation is fine for inputs).
+  const f = randomF32(rows * dim, seed + 1, 0.5);
+  const yHost = yDtype === 'f32' ? f : Uint16Array.from(new Uint32Array(f.buffer), (u) => u >>> 16);
+  const gHost = gated ? randomF32(items * dim, seed + 2, 0.5, 1) : null;
+  const shift = keep(backend.fromArray(randomF32(items * dim, seed + 3, 0.5), [items, dim], 'f32'));
+  const scale = keep(backend.fromArray(randomF32(items * dim, seed + 4, 0.5), [items, dim], 'f32'));
+  const y = keep(backend.fromArray(yHost, [rows, dim], yDtype));
+  const gate = gHost === null ? null : keep(backend.fromArray(gHost, [items, dim], 'f32'));
+  const [xFused, xRef] = [0, 1].map(() => keep(backend.fromArray(xHost, [rows, dim], 'f32')));
+  const [outFused, outRef] = [0, 1].map(() => keep(backend.empty([rows, dim], 'bf16').fillBytes(POISON)));
+  K.layerNormModulate({ x: xFused, rowsPerItem, eps: EPS, shift, scale, residual: { y, gate }, out: outFused });
+  K.gatedResidual({ x: xRef, y, gate, rowsPerItem });
+  K.layerNormModulate({ x: xRef, rowsPerItem, eps: EPS, shift, scale, out: outRef });
+  assertBits(await xFused.download(), await xRef.download(), `${label} (stream)`);
+  assertBits(await outFused.download(), await outRef.download(), `${label} (normed)`);
+}
+
 const opts = { skip: skipReason };
 const ROWS = ITEMS * SHAPES.tokens;
 const DIM = SHAPES.dim;
@@ -286,6 +308,12 @@ describe(`DiT ops on CUDA vs their CPU twins (${SIZE})`, opts, () => {
     await rmsCase({ rows: 5, dim: 77, input: 'bf16', rope: null, seed: 206, label: 'RMS dim 77' });
     const r4 = ropeTables([1, 1, 3], 4);
     await rmsCase({ rows: 6, dim: 12, input: 'f32', rope: { ...r4, headDim: 4 }, seed: 207, label: 'RMS+RoPE hd 4 (pairs across packs)' });
+  });
+
+  test('layerNormModulate with the fused residual = gatedResidual then layerNormModulate, bit for bit', async () => {
+    await fusedResidualCase({ rows: ROWS, dim: DIM, rowsPerItem: SHAPES.tokens, yDtype: 'bf16', gated: true, seed: 401, label: 'fused gated bf16' });
+    await fusedResidualCase({ rows: ROWS, dim: DIM, rowsPerItem: SHAPES.tokens, yDtype: 'bf16', gated: false, seed: 402, label: 'fused ungated bf16' });
+    await fusedResidualCase({ rows: 40, dim: 100, rowsPerItem: 8, yDtype: 'f32', gated: true, seed: 403, label: 'fused dim 100 f32' });
   });
 
   test('gatedResidual: gated with bf16 y, ungated with f32 y, bit for bit', async () => {

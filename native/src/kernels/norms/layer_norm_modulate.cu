@@ -3,6 +3,9 @@
 // GEMM. Math and rounding: layer_norm_modulate.h. Not included: the modulation vectors themselves (modulation + e0,
 // computed once per step on the host side of the forward).
 //
+// With residualY, the row is first updated in place, x += y * gate (the previous part's gated residual, fused so that
+// the stream is read once: saves a full read of x per norm), and the norm is taken of the updated row.
+//
 // Launch shape (norms/row_layout.cuh): one block per row, grid (rows), block normLaunchShape(dim).threads (192 at
 // dim 1536), each thread holding kPacksPerThread packs of 8 elements in registers. Two block reductions (sum, then
 // sum of squared deviations: a two-pass variance over the registers, no cancellation of E[x^2] - mean^2), each with
@@ -24,7 +27,8 @@ __global__ void __launch_bounds__(kNormMaxThreads, 1) layerNormModulateKernel(co
   __shared__ float smem_sq[kNormMaxThreads / 32];
   const int64_t row = blockIdx.x;
   const int64_t dim = p.dim;
-  const float* __restrict__ xRow = p.x + row * dim;
+  float* __restrict__ xRow = p.x + row * dim;
+  const int64_t item = row / p.rowsPerItem;
 
   float v[V][8];
   float sum = 0.0f;
@@ -32,6 +36,20 @@ __global__ void __launch_bounds__(kNormMaxThreads, 1) layerNormModulateKernel(co
   for (int k = 0; k < V; ++k) {
     const int64_t e0 = (int64_t(threadIdx.x) + int64_t(k) * blockDim.x) * kNormPack;
     loadPackF32<kVec>(xRow, e0, dim, v[k], /*streaming=*/true);
+    if (p.residualY != nullptr) {  // block-uniform: the fused gated residual, bit-identical to gated_residual.cu
+      float y[8];
+      if (p.residualF32) loadPackF32<kVec>(static_cast<const float*>(p.residualY) + row * dim, e0, dim, y, /*streaming=*/true);
+      else loadPackBf16<kVec>(static_cast<const uint16_t*>(p.residualY) + row * dim, e0, dim, y);
+      if (p.residualGate != nullptr) {
+        float g[8];
+        loadPackF32<kVec>(p.residualGate + item * dim, e0, dim, g, /*streaming=*/false);
+#pragma unroll
+        for (int i = 0; i < 8; ++i) y[i] = __fmul_rn(y[i], g[i]);
+      }
+#pragma unroll
+      for (int i = 0; i < 8; ++i) v[k][i] = __fadd_rn(v[k][i], y[i]);
+      storePackF32<kVec>(xRow, e0, dim, v[k]);
+    }
 #pragma unroll
     for (int i = 0; i < 8; ++i) sum = __fadd_rn(sum, v[k][i]);  // past-the-end elements are 0
   }
@@ -49,7 +67,6 @@ __global__ void __launch_bounds__(kNormMaxThreads, 1) layerNormModulateKernel(co
   }
   const float inv = inverseRootF32(__fdiv_rn(blockSum(sq, smem_sq), float(dim)), p.eps);
 
-  const int64_t item = row / p.rowsPerItem;
   const float* __restrict__ shiftRow = p.shift == nullptr ? nullptr : p.shift + item * dim;
   const float* __restrict__ scaleRow = p.scale == nullptr ? nullptr : p.scale + item * dim;
   uint16_t* __restrict__ outRow = static_cast<uint16_t*>(p.out) + row * dim;

@@ -8,7 +8,9 @@
 
 namespace fpsattn {
 
-/// The Wan DiT's LayerNorm with its optional affine and modulation, rounded once to BF16 (wan21-architecture.md 1.4):
+/// The Wan DiT's LayerNorm with its optional affine and modulation, rounded once to BF16 (wan21-architecture.md 1.4),
+/// optionally preceded by the previous part's gated residual update (fused: the stream is read once for both):
+///   x[r] = x[r] + y[r] * gate[item] (or x[r] + y[r]; __fmul_rn then __fadd_rn, as gated_residual.cu), written back
 ///   mean = sum(x[r]) / dim, var = sum((x[r] - mean)^2) / dim (biased), inv = float32(1 / sqrt(var + eps))
 ///   n = (x - mean) * inv;  n = n * weight (if weight);  n = n + bias (if bias)
 ///   n = n * (1 + scale[item]) + shift[item] (if shift and scale), item = r / rowsPerItem
@@ -17,7 +19,10 @@ namespace fpsattn {
 /// in that order; the CPU twin replays them from float64 statistics.
 struct LayerNormModulateParams {
   // --- tensors
-  const float* x;       // f32 [rows, dim]
+  float* x;             // f32 [rows, dim]; written only with residualY
+  const void* residualY;       // bf16 or f32 [rows, dim] (residualF32), or nullptr: no residual update
+  const float* residualGate;   // f32 [rows / rowsPerItem, dim] or nullptr (x += y)
+  int32_t residualF32;         // 1: residualY is f32, 0: bf16
   const float* weight;  // f32 [dim] or nullptr
   const float* bias;    // f32 [dim] or nullptr
   const float* shift;   // f32 [rows / rowsPerItem, dim] or nullptr (with scale)

@@ -104,6 +104,22 @@ __device__ __forceinline__ void loadPackBf16(const uint16_t* __restrict__ row, i
   }
 }
 
+/// Stores 8 float32 values at elements [e0, e0 + 8) ∩ [0, dim) of a row (streaming: the row is not read again soon).
+template <bool kVec>
+__device__ __forceinline__ void storePackF32(float* __restrict__ row, int64_t e0, int64_t dim, const float (&v)[8]) {
+  if (kVec) {
+    if (e0 < dim) {
+      float4* q = reinterpret_cast<float4*>(row + e0);
+      __stcs(q, make_float4(v[0], v[1], v[2], v[3]));
+      __stcs(q + 1, make_float4(v[4], v[5], v[6], v[7]));
+    }
+  } else {
+#pragma unroll
+    for (int i = 0; i < 8; ++i)
+      if (e0 + i < dim) row[e0 + i] = v[i];
+  }
+}
+
 /// Stores 8 values as BF16 (round to nearest even, NaN -> 0x7fff) at elements [e0, e0 + 8) ∩ [0, dim) of a row.
 template <bool kVec>
 __device__ __forceinline__ void storePackBf16(uint16_t* __restrict__ row, int64_t e0, int64_t dim, const float (&v)[8]) {

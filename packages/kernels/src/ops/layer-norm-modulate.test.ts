@@ -4,6 +4,7 @@ import { fakeDitBackend, handleOf } from '../_test/fake-dit-ops';
 import { thrown } from '../_test/thrown';
 import { CpuBackend } from '../cpu/backend';
 import { seededRandom } from '../testing';
+import { gatedResidual } from './gated-residual';
 import { LAYER_NORM_MODULATE, layerNormModulate, layerNormModulateCpu } from './layer-norm-modulate';
 
 function randomF32(n: number, seed: number, spread = 1, offset = 0): Float32Array {
@@ -96,6 +97,33 @@ describe('layerNormModulate', () => {
     expect(Array.from(into.downloadSync())).toEqual(Array.from(want));
   });
 
+  it('fuses the previous gated residual: x and the output equal gatedResidual then layerNormModulate, bit for bit', () => {
+    const shift = mod(21);
+    const scale = mod(22);
+    for (const [yDtype, gated] of [['bf16', true], ['f32', false], ['f32', true]] as const) {
+      const yHost = randomF32(rows * dim, 23, 0.7);
+      const y = yDtype === 'f32' ? backend.fromArray(yHost, [rows, dim], 'f32') : backend.fromArray(Uint16Array.from(yHost, (v) => float32ToBf16Bits(v)), [rows, dim], 'bf16');
+      const gate = gated ? mod(24) : null;
+      const xFused = backend.fromArray(x.downloadSync(), [rows, dim], 'f32');
+      const xRef = backend.fromArray(x.downloadSync(), [rows, dim], 'f32');
+      const fused = layerNormModulate({ x: xFused, rowsPerItem: 3, eps: 1e-6, shift, scale, residual: { y, gate } });
+      gatedResidual({ x: xRef, y, gate, rowsPerItem: 3 });
+      const ref = layerNormModulate({ x: xRef, rowsPerItem: 3, eps: 1e-6, shift, scale });
+      expect(Array.from(new Uint32Array(xFused.downloadSync().buffer))).toEqual(Array.from(new Uint32Array(xRef.downloadSync().buffer)));
+      expect(Array.from(fused.downloadSync())).toEqual(Array.from(ref.downloadSync()));
+      // and the update happened: x moved by y * gate
+      const moved = xFused.downloadSync()[5]! - x.downloadSync()[5]!;
+      expect(Math.abs(moved - (yDtype === 'f32' ? yHost[5]! : bf16BitsToFloat32(float32ToBf16Bits(yHost[5]!))) * (gated ? gate!.downloadSync()[5]! : 1))).toBeLessThan(1e-5);
+    }
+  });
+
+  it('refuses a fused residual that aliases x or has the wrong shape', () => {
+    const xd = backend.fromArray(x.downloadSync(), [rows, dim], 'f32');
+    expect(thrown(() => layerNormModulate({ x: xd, rowsPerItem: 3, eps: 1e-6, residual: { y: xd.reshape([rows, dim]) } }))).toMatchObject({ argument: 'residual.y' });
+    expect(thrown(() => layerNormModulate({ x: xd, rowsPerItem: 3, eps: 1e-6, residual: { y: backend.empty([rows, dim + 1], 'bf16') } }))).toMatchObject({ tensor: 'residual.y' });
+    expect(thrown(() => layerNormModulate({ x: xd, rowsPerItem: 3, eps: 1e-6, residual: { y: backend.empty([rows, dim], 'bf16'), gate: backend.empty([3, dim], 'f32') } }))).toMatchObject({ tensor: 'residual.gate', expected: `[2, ${dim}]` });
+  });
+
   it('declares a tolerance (reduction order differs from the float64 twin)', () => {
     expect(layerNormModulate.info.exactness).toMatchObject({ tolerance: { atol: 2 ** -16, rtol: 2 ** -7 } });
   });
@@ -130,6 +158,6 @@ describe('layerNormModulate', () => {
     expect(opCalls.map((c) => c.name)).toEqual(['layerNormModulate', 'layerNormModulate']);
     expect(Object.keys(opCalls[0]!.params)).toEqual(Object.keys(LAYER_NORM_MODULATE.fields));
     expect(opCalls[0]!.params).toMatchObject({ x: { handle: handleOf(xd), byteLength: 4 * 16 * 4 }, weight: { handle: handleOf(w) }, bias: null, shift: { handle: handleOf(shift) }, scale: { handle: handleOf(scale) }, out: { handle: handleOf(out), byteLength: 4 * 16 * 2 }, rows: 4, dim: 16, rowsPerItem: 2, eps: 1e-6 });
-    expect(opCalls[1]!.params).toMatchObject({ weight: null, bias: null, shift: null, scale: null, rowsPerItem: 4, eps: 0 });
+    expect(opCalls[1]!.params).toMatchObject({ weight: null, bias: null, shift: null, scale: null, residual: null, residualGate: null, residualInput: 'bf16', rowsPerItem: 4, eps: 0 });
   });
 });

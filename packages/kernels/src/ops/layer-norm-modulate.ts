@@ -7,6 +7,7 @@ import { defineNativeOp } from '../core/native-op';
 import type { Tensor } from '../core/tensor';
 import { hostView } from '../cpu/host-storage';
 import { NORM_MAX_DIM, ditMatrixOf, expectEps, expectRowsPerItem } from './_dit-checks';
+import { gatedResidualCpu } from './gated-residual';
 import { NORM_EXACTNESS } from './_norm-tolerance';
 import { backendOf, expectDType, expectOut, expectShape, expectTensor, withOutputs } from './_checks';
 
@@ -18,11 +19,14 @@ export const LAYER_NORM_MODULATE = defineNativeOp({
     bias: 'tensor?',
     shift: 'tensor?',
     scale: 'tensor?',
+    residual: 'tensor?',
+    residualGate: 'tensor?',
     out: 'tensor',
     rows: 'int',
     dim: 'int',
     rowsPerItem: 'int',
     eps: 'float',
+    residualInput: ['bf16', 'f32'],
   },
   result: null,
 });
@@ -41,6 +45,11 @@ export interface LayerNormModulateOptions {
   /** f32 [rows / rowsPerItem, dim], with scale: out = n * (1 + scale[item]) + shift[item]. Both or neither. */
   shift?: Tensor<'f32'> | null;
   scale?: Tensor<'f32'> | null;
+  /**
+   * The previous part's gated residual, fused: first x = x + y * gate[item] (x + y without gate), written back to x
+   * exactly as gatedResidual does (bit for bit), then the norm of the updated x. Saves one read of the stream.
+   */
+  residual?: { y: Tensor<'bf16' | 'f32'>; gate?: Tensor<'f32'> | null } | null;
   /** bf16 [rows, dim]. */
   out?: Tensor<'bf16'>;
   name?: string;
@@ -58,6 +67,8 @@ export interface LayerNormModulateCpuOptions {
   /** [rows / rowsPerItem, dim] each, both or neither. */
   shift?: Float32Array | null;
   scale?: Float32Array | null;
+  /** x += y * gate first (in place), as gatedResidualCpu; y float32 values or BF16 bits. */
+  residual?: { y: Float32Array | Uint16Array; gate?: Float32Array | null } | null;
   /** [rows, dim] BF16 bits, written in place when given. */
   out?: Uint16Array;
   /** When given ([rows, dim]): each element's magnitude for the declared tolerance (see _norm-tolerance.ts). */
@@ -73,6 +84,8 @@ const f32 = Math.fround;
  */
 export function layerNormModulateCpu(o: LayerNormModulateCpuOptions): Uint16Array {
   const { x, rows, dim, rowsPerItem, eps } = o;
+  // The fused residual is gatedResidual's twin, run first on the whole stream (same roundings, same NaN bits).
+  if (o.residual) gatedResidualCpu({ x, y: o.residual.y, gate: o.residual.gate ?? null, rows, dim, rowsPerItem });
   const weight = o.weight ?? null;
   const bias = o.bias ?? null;
   const shift = o.shift ?? null;
@@ -155,12 +168,39 @@ export const layerNormModulate = defineOp(
       expectShape(t, name, [items, dim]);
       inputs.push(t);
     }
+    const residual = o.residual ?? null;
+    const residualGate = residual?.gate ?? null;
+    if (residual !== null) {
+      const { y } = residual;
+      expectTensor(y, 'residual.y', be, op);
+      expectDType(y, 'residual.y', ['bf16', 'f32']);
+      expectShape(y, 'residual.y', [rows, dim]);
+      if (y.storage === x.storage) throw new InvalidArgumentError({ argument: 'residual.y', value: y.name, message: `${op} updates x in place and cannot read residual.y from the same storage ('${x.name}')` });
+      inputs.push(y);
+      if (residualGate !== null) {
+        expectTensor(residualGate, 'residual.gate', be, op);
+        expectDType(residualGate, 'residual.gate', ['f32']);
+        expectShape(residualGate, 'residual.gate', [items, dim]);
+        if (residualGate.storage === x.storage) {
+          throw new InvalidArgumentError({ argument: 'residual.gate', value: residualGate.name, message: `${op} updates x in place and cannot read residual.gate from the same storage ('${x.name}')` });
+        }
+        inputs.push(residualGate);
+      }
+    }
     if (o.out !== undefined) expectOut(o.out, 'out', 'bf16', [rows, dim], be, op, inputs);
     return withOutputs(be, (outputs) => {
       const out = o.out ?? outputs.empty([rows, dim], 'bf16', o.name ?? `${x.name}.norm`);
       be.dispatch(op, {
         cpu: () =>
           void layerNormModulateCpu({
+            ...(residual === null
+              ? {}
+              : {
+                  residual: {
+                    y: hostView(residual.y as Tensor<'bf16'>) as Uint16Array | Float32Array,
+                    gate: residualGate === null ? null : hostView(residualGate),
+                  },
+                }),
             x: hostView(x),
             rows,
             dim,
@@ -179,11 +219,14 @@ export const layerNormModulate = defineOp(
             bias: device.optionalRef(vectors.bias),
             shift: device.optionalRef(shift),
             scale: device.optionalRef(scale),
+            residual: device.optionalRef(residual?.y ?? null),
+            residualGate: device.optionalRef(residualGate),
             out: device.ref(out),
             rows,
             dim,
             rowsPerItem,
             eps: o.eps,
+            residualInput: residual === null ? 'bf16' : (residual.y.dtype as 'bf16' | 'f32'),
           }),
       });
       return out;

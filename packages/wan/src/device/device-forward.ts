@@ -9,6 +9,7 @@
  *         e = time_embedding(sinusoid(t)), e0 = time_projection(SiLU(e)), block and head modulations   (fp32, 1.7)
  * device  x = f32(patch_embedding GEMM, BF16 out)                         first block input is BF16 (1.7)
  *         per block:  h = layerNormModulate(x, shift, scale)                                   BF16
+ *                     (each residual update x += gate * y is fused into the norm that follows it)
  *                     q, k = rmsNormRope(GEMM(h) + b, norm_q/k, RoPE) ; v = GEMM(h) + b
  *                     x += gate * GEMM_o(attention(q, k, v, plan of this layer))               @fpsattn/attention
  *                     h = layerNorm3(x) (affine) ; q = rmsNorm(GEMM(h) + b)
@@ -23,7 +24,7 @@
  */
 import { attention } from '@fpsattn/attention';
 import type { AttentionPlan } from '@fpsattn/scheduler';
-import { type Backend, type Tensor, castToBf16, gatedResidual, gemm, layerNormModulate, rmsNormRope } from '@fpsattn/kernels';
+import { type Backend, type Tensor, castToBf16, gemm, layerNormModulate, rmsNormRope } from '@fpsattn/kernels';
 import { silu } from '../model/activations';
 import { type WanConfig, validateWanConfig } from '../model/config';
 import { WanInputError } from '../model/errors';
@@ -214,7 +215,8 @@ export class WanDeviceDit implements Disposable {
       /** Modulation vector `k` (shift, scale, gate, shift', scale', gate') of layer i: f32 [batch, dim]. */
       const mod = (i: number, k: number) => scope.t(mods.sliceRows((i * 6 + k) * batch, batch));
 
-      // Patch embedding: the first block's input is the BF16 GEMM output (1.7), widened to the F32 stream.
+      // Patch embedding: the first block's input is the BF16 GEMM output (1.7), widened to the F32 stream by the first
+      // norm's fused residual (x = 0 + y).
       const x = t([rows, dim], 'f32', 'x (residual stream)');
       const h = t([rows, dim], 'bf16', 'h');
       const y = t([rows, dim], 'bf16', 'y');
@@ -223,7 +225,6 @@ export class WanDeviceDit implements Disposable {
         const p16 = scope.t(castToBf16({ src: p32, name: 'patches' }));
         gemm({ x: p16, w: w.bf16('patch_embedding.weight'), bias: w.bf16('patch_embedding.bias'), out: y });
         x.fillBytes(0);
-        gatedResidual({ x, y, rowsPerItem: tokens });
       }
       const q = t([batch, tokens, dim], 'bf16', 'q');
       const k = t([batch, tokens, dim], 'bf16', 'k');
@@ -234,6 +235,9 @@ export class WanDeviceDit implements Disposable {
       const crossScratch = { q: t([batch, queries.npad, dim], 'bf16', 'cross q (padded)'), out: t([batch, queries.npad, dim], 'bf16', 'cross out (padded)') };
       const [q2, k2, v2, a2] = [q, k, v, a].map((u) => scope.t(u.reshape([rows, dim]))) as [Tensor<'bf16'>, Tensor<'bf16'>, Tensor<'bf16'>, Tensor<'bf16'>];
 
+      // Each part's residual update x += y * gate is fused into the next norm, which reads the stream anyway (y is not
+      // written again before that norm).
+      let pending: { y: Tensor<'bf16'>; gate?: Tensor<'f32'> } = { y };
       for (let i = 0; i < numLayers; i++) {
         const m = (s: string) => `blocks.${i}.${s}`;
         const linear = (input: Tensor<'bf16'>, module: string, out: Tensor<'bf16'>) =>
@@ -241,7 +245,7 @@ export class WanDeviceDit implements Disposable {
 
         // 1) self-attention
         await charge('host');
-        layerNormModulate({ x, rowsPerItem: tokens, eps, shift: mod(i, 0), scale: mod(i, 1), out: h });
+        layerNormModulate({ x, rowsPerItem: tokens, eps, shift: mod(i, 0), scale: mod(i, 1), residual: pending, out: h });
         await charge('norms');
         linear(h, 'self_attn.q', raw);
         rmsNormRope({ x: raw, weight: w.f32(m('self_attn.norm_q.weight')), eps, rope: ropeTables, out: q2 });
@@ -254,11 +258,9 @@ export class WanDeviceDit implements Disposable {
         await charge('self-attention');
         linear(a2, 'self_attn.o', y);
         await charge('projections');
-        gatedResidual({ x, y, gate: mod(i, 2), rowsPerItem: tokens });
-        await charge('residual');
 
-        // 2) cross-attention: affine norm3, no modulation, no gate (1.4)
-        layerNormModulate({ x, rowsPerItem: tokens, eps, weight: w.f32(m('norm3.weight')), bias: w.f32(m('norm3.bias')), out: h });
+        // 2) cross-attention: affine norm3, no modulation, no gate (1.4); x += gate_msa * y fused first
+        layerNormModulate({ x, rowsPerItem: tokens, eps, weight: w.f32(m('norm3.weight')), bias: w.f32(m('norm3.bias')), residual: { y, gate: mod(i, 2) }, out: h });
         await charge('norms');
         linear(h, 'cross_attn.q', raw);
         rmsNormRope({ x: raw, weight: w.f32(m('cross_attn.norm_q.weight')), eps, out: q2 });
@@ -267,23 +269,20 @@ export class WanDeviceDit implements Disposable {
         await charge('cross-attention');
         linear(a2, 'cross_attn.o', y);
         await charge('projections');
-        gatedResidual({ x, y, rowsPerItem: tokens });
-        await charge('residual');
 
-        // 3) FFN
-        layerNormModulate({ x, rowsPerItem: tokens, eps, shift: mod(i, 3), scale: mod(i, 4), out: h });
+        // 3) FFN; x += y (cross-attention, no gate) fused first; its own gated residual goes to the next norm
+        layerNormModulate({ x, rowsPerItem: tokens, eps, shift: mod(i, 3), scale: mod(i, 4), residual: { y }, out: h });
         await charge('norms');
         gemm({ x: h, w: w.bf16(m('ffn.0.weight')), bias: w.bf16(m('ffn.0.bias')), activation: 'gelu', out: hidden });
         linear(hidden, 'ffn.2', y);
         await charge('ffn');
-        gatedResidual({ x, y, gate: mod(i, 5), rowsPerItem: tokens });
-        await charge('residual');
+        pending = { y, gate: mod(i, 5) };
       }
 
       // Head: modulation from the raw e (1.5), F32 output.
       const headShift = scope.t(headMods.sliceRows(0, batch));
       const headScale = scope.t(headMods.sliceRows(batch, batch));
-      layerNormModulate({ x, rowsPerItem: tokens, eps, shift: headShift, scale: headScale, out: h });
+      layerNormModulate({ x, rowsPerItem: tokens, eps, shift: headShift, scale: headScale, residual: pending, out: h });
       const out = scope.t(gemm({ x: h, w: w.bf16('head.head.weight'), bias: w.f32('head.head.bias'), outDtype: 'f32', name: 'head' }) as Tensor<'f32'>);
       const values = (await out.download()) as Float32Array;
       await charge('head');
