@@ -6,8 +6,8 @@
 // per-channel V scales, P quantized to E4M3 with the fixed scale 448; BF16: P rounded to bf16). No workspace.
 //
 // Launch: grid = numBlocks * heads * batch CTAs (tile_scheduler.cuh), 384 threads = 1 producer + 2 consumer
-// warpgroups (mainloop.cuh), dynamic shared memory SmemLayout<kFp8>::kAlloc (smem_layout.cuh: 183,896 B FP8 with
-// 5 stages, 230,456 B BF16 with 3 stages), 1 CTA per SM. Consumer schedule per dtype: tile_policy.h Schedule. Tensor maps (TMA descriptors) are built on the host per call from the params
+// warpgroups (mainloop.cuh), dynamic shared memory SmemLayout<kFp8>::kAlloc (smem_layout.cuh: 186,472 B FP8 with
+// 5 stages and the 10-slot K-scale ring, 230,456 B BF16 with 3 stages), 1 CTA per SM. Consumer schedule per dtype: tile_policy.h Schedule. Tensor maps (TMA descriptors) are built on the host per call from the params
 // (cuTensorMapEncodeTiled, fetched through cudaGetDriverEntryPointByVersion: no libcuda link) and passed as
 // __grid_constant__ parameters:
 //   FP8  Q: 2-D uint8 [H*D, B*Npad] box 128x128;  K: 5-D permuted view of [H*D, B*KNpad] (smem_layout.cuh
@@ -55,7 +55,11 @@ __global__ void __launch_bounds__(kThreads, 1)
     ptx::mbarInit(L::qFull(base), 1);
     for (int s = 0; s < L::kStages; ++s) {
       ptx::mbarInit(L::full(base, s), 1);
-      ptx::mbarInit(L::empty(base, s), kEmptyArrivals<kKeyScale>);
+      ptx::mbarInit(L::empty(base, s), kEmptyArrivals);
+    }
+    if constexpr (kScalesInSmem<kKeyScale>) {  // K-scale ring (mainloop.cuh): every consumer thread arrives
+      ptx::mbarInit(L::scaleEmpty(base, 0), kScaleEmptyArrivals);
+      ptx::mbarInit(L::scaleEmpty(base, 1), kScaleEmptyArrivals);
     }
     ptx::fenceBarrierInit();
   }

@@ -2,8 +2,9 @@
 //
 // Roles (kThreads = 384, 1 CTA per SM):
 //   warpgroup 0  producer: setmaxnreg 24; one thread issues every TMA. Q once (qFull), then for each listed key block
-//                kb (CSR order) waits empty[s], posts expect-tx on full[s] and loads K(kb), V(kb) (and, FP8, the
-//                block's 128 K scales with a 512-byte bulk copy) into stage s = it % kStages.
+//                kb (CSR order) waits empty[s], posts expect-tx on full[s] and loads K(kb), V(kb) into stage
+//                s = it % kStages (and, FP8 per-row K scales, the block's 128 K scales with a 512-byte bulk copy into
+//                slot it % (2 * kStages) of the K-scale ring, completing on the same full[s]; protocol below).
 //   warpgroups 1, 2  consumers: setmaxnreg 240; rows 64*(wg-1) .. +63 of the query tile each. Per key block:
 //                S = Q K^T (SS WGMMA), online softmax (softmax.cuh), O += P V (RS WGMMA, P from registers), release
 //                the stage (lane 0 of each warp arrives on empty[s]). Software-pipelined (consumerLoop): the softmax
@@ -29,6 +30,37 @@
 
 namespace fpsattn {
 namespace attention {
+
+// K-scale ring (FP8 per-row K scales copied into shared memory: kScalesInSmem). The consumers read a block's 128 K
+// scales with LDS (generic proxy) and the producer's next bulk copy into the slot is an async-proxy write, so every
+// reading thread must fence.proxy.async and arrive on an mbarrier itself (compute-sanitizer racecheck still reports
+// the other lanes' reads when a __syncwarp or a warpgroup named barrier precedes one arrive per warp: an arrive
+// releases only the arriving thread's accesses). Step 17 did that on empty[s] for every block (256 arrivals) and it
+// cost the per-row path 24%. Instead the scales have their own ring, decoupled from the K/V stages, and the per-thread
+// arrive is paid once per G = kStages blocks:
+//   - key block j of the CTA's list (j = 0, 1, ...) goes to slot j mod 2G; round r = j / G, group g = r & 1;
+//   - producer: for j mod G == 0 and r >= 2 it waits on scaleEmpty[g] for the release of round r - 2 (the group's
+//     completion number r/2 - 1: parity ((r >> 1) + 1) & 1), then bulk-copies into slot j mod 2G on full[s] as before;
+//   - consumers: read block j's scales from slot j mod 2G; after (in program order) reading the scales of the last
+//     block of a round (j mod G == G - 1), or skipping them (a block with no valid key), each of the 256 consumer
+//     threads does fence.proxy.async and arrives on scaleEmpty[g] (count 256). A partial last round is never
+//     released: the CTA exits.
+// In the loops, s = j mod G and the stage-pass bit phase = (j / G) & 1 = g, so the slot is s + G * phase (no extra
+// register) and a round ends where s == G - 1.
+// No hang for any list length n: the producer waits (at j < n) only for round r - 2, whose blocks j - 2G .. j - G - 1
+// all exist, and each consumer thread arrives for it in the iteration that reads block j - G - 1, which needs full[]
+// of blocks <= j - G - 1 only (the paired loop reads one block ahead: full[] of that block), all issued before the
+// producer reached j; the ping-pong turns need no block past the one being read. The barrier can neither miss nor
+// over-count a phase: a thread cannot arrive for round r + 2 before everybody arrived for round r, since the slots of
+// round r + 2 are only filled after that wait. In fact the wait never blocks: the producer is at most kStages blocks
+// ahead (its empty[s] wait for block j needs every warp's release of block j - kStages, which each thread issues after
+// its scale arrive for every round ending at or before block j - kStages; round r - 2 ends at j - G - 1 <
+// j - kStages with G = kStages).
+// Stages are read only by WGMMA (async proxy) then, so empty[s] takes one arrive per warp on every path.
+template <bool kKeyScale>
+constexpr bool kScalesInSmem = kKeyScale && !kKeyScaleFromGlobal;
+constexpr uint32_t kEmptyArrivals = kConsumerWarpgroups * 4;
+constexpr uint32_t kScaleEmptyArrivals = kConsumerWarpgroups * 128;
 
 template <bool kFp8, bool kKeyScale>
 __device__ __forceinline__ void producerLoop(const AttentionParams& p, const void* tmQ, const void* tmK,
@@ -58,7 +90,7 @@ __device__ __forceinline__ void producerLoop(const AttentionParams& p, const voi
     const int kb = list.block(it);
     ptx::mbarWait(L::empty(base, s), parity);
     const uint32_t full = L::full(base, s);
-    constexpr bool kCopyScales = kKeyScale && !kKeyScaleFromGlobal;
+    constexpr bool kCopyScales = kScalesInSmem<kKeyScale>;
     ptx::mbarArriveExpectTx(full, L::kStageBytes + (kCopyScales ? L::kScaleBytes : 0u));
     const int keyRow = keyRow0 + kb * kBlockN;
     if constexpr (kFp8) {
@@ -67,8 +99,14 @@ __device__ __forceinline__ void producerLoop(const AttentionParams& p, const voi
       // V^T: rows = batch*H*D + channel, columns = keys.
       ptx::tmaLoad2d(L::v(base, s), tmV, full, kb * kBlockN, c.batch * hd + col);
       if constexpr (kCopyScales) {
+        // K-scale ring (above): slot it mod 2G = s + G * g with g = (it / G) & 1 = parity ^ 1.
+        const int g = int(parity ^ 1u);
+        if (s == 0 && it >= 2 * L::kStages) {
+          const int r = it / L::kStages;
+          ptx::mbarWait(L::scaleEmpty(base, g), uint32_t(((r >> 1) + 1) & 1));  // round r - 2 released
+        }
         const float* ks = kScaleRow + int64_t(kb) * kBlockN;
-        ptx::bulkLoad(L::scale(base, s), ks, L::kScaleBytes, full);
+        ptx::bulkLoad(L::scale(base, s + g * L::kStages), ks, L::kScaleBytes, full);
       }
     } else {
       ptx::tmaLoad2d(L::k(base, s), tmK, full, col, keyRow);
@@ -195,50 +233,42 @@ __device__ __forceinline__ void accumulateScales(int inGroup, float (&accScale)[
   }
 }
 
-// Generic pointer to stage s's K scales (FP8 per-key path; read with LDS).
-template <class L>
-__device__ __forceinline__ const float* stageScales(uint8_t* smemGeneric, uint32_t smemGenericAddr, uint32_t base, int s) {
-  return reinterpret_cast<const float*>(smemGeneric + (L::scale(base, s) - smemGenericAddr));
-}
-
-// Where block kb's per-row K scales are read from: the stage's copy in shared memory (bulk-copied by the producer),
-// or global memory directly (kKeyScaleFromGlobal: no bulk copy and no proxy fence; 512 bytes per block, L1/L2 hits).
+// Where block kb's per-row K scales are read from: its K-scale ring slot in shared memory (bulk-copied by the
+// producer; s = the block's stage, phase = its stage-pass bit: slot s + G * phase), or global memory directly
+// (kKeyScaleFromGlobal: no bulk copy and no proxy fence; 512 bytes per block, L1/L2 hits).
 template <class L, bool kKeyScale>
 __device__ __forceinline__ const float* keyScalesOf(const AttentionParams& p, const TileCoord& c, int kb,
                                                     uint8_t* smemGeneric, uint32_t smemGenericAddr, uint32_t base,
-                                                    int s) {
+                                                    int s, uint32_t phase) {
   if constexpr (!kKeyScale) {
     return nullptr;
   } else if constexpr (kKeyScaleFromGlobal) {
     return p.kScale + (int64_t(c.batch) * p.heads + c.head) * p.keyNpad + int64_t(kb) * kBlockN;
   } else {
-    return stageScales<L>(smemGeneric, smemGenericAddr, base, s);
+    const int slot = s + (phase ? L::kStages : 0);
+    return reinterpret_cast<const float*>(smemGeneric + (L::scale(base, slot) - smemGenericAddr));
   }
 }
 
-// Arrivals on empty[s]. Where the consumers read the stage's per-row K scales with LDS (bulk-copied into shared memory
-// by the producer), every consumer thread fences and arrives itself: an mbarrier arrive releases the arriving thread's
-// own accesses, and compute-sanitizer racecheck reported the other lanes' reads as racing with the next bulk copy
-// when a __syncwarp (or a warpgroup named barrier) preceded a single arrive. The per-thread fence and arrive cost the
-// per-row path 24% (720p token-scale dense 59.3 vs 48.0 ms, sparse 12.1 vs 9.8; README.md ladder step 17); the
-// per-block path (kBlockScale, the paper's tile scales) does not take it. Stages read only by WGMMA need no fence:
-// lane 0 of each warp arrives once the warp's wait retired.
-template <bool kKeyScale>
-constexpr bool kScalesInSmem = kKeyScale && !kKeyScaleFromGlobal;
-template <bool kKeyScale>
-constexpr uint32_t kEmptyArrivals = kScalesInSmem<kKeyScale> ? kConsumerWarpgroups * 128 : kConsumerWarpgroups * 4;
-
-// Release a stage: the thread's (warp's) reads of it (WGMMA retired, K scales read) happen before the producer's next
-// write to it.
+// K-scale ring release (protocol at the top): called by every consumer thread once per key block (stage s, stage-pass
+// bit phase), after its reads of that block's scales or in place of them; at the last block of a round (s == G - 1)
+// the thread fences its LDS reads against the producer's next bulk copies and arrives on scaleEmpty[phase].
 template <class L, bool kKeyScale>
-__device__ __forceinline__ void releaseStage(uint32_t base, int s) {
+__device__ __forceinline__ void releaseScales(uint32_t base, int s, uint32_t phase) {
   if constexpr (kScalesInSmem<kKeyScale>) {
-    ptx::fenceProxyAsync();  // the K scales were read with LDS (generic proxy); the next write is a bulk copy
-    ptx::mbarArrive(L::empty(base, s));
-  } else {
-    __syncwarp();
-    if (threadIdx.x % 32 == 0) ptx::mbarArrive(L::empty(base, s));
+    if (s == L::kStages - 1) {
+      ptx::fenceProxyAsync();  // LDS (generic proxy) before the next bulk copy (async proxy) into these slots
+      ptx::mbarArrive(L::scaleEmpty(base, int(phase)));
+    }
   }
+}
+
+// Release a stage (empty[s], kEmptyArrivals = 8): the warp's WGMMAs on it retired; its K and V are read only by WGMMA
+// (the per-row K scales live in the K-scale ring), so lane 0 arrives for the warp after a __syncwarp.
+template <class L>
+__device__ __forceinline__ void releaseStage(uint32_t base, int s) {
+  __syncwarp();
+  if (threadIdx.x % 32 == 0) ptx::mbarArrive(L::empty(base, s));
 }
 
 // Ping-pong between the two consumer warpgroups: wg waits for its turn (barrier 1 + wg) before issuing its WGMMAs and
@@ -298,7 +328,8 @@ __device__ __forceinline__ void consumerLoop(const AttentionParams& p, uint32_t 
     }
     ptx::mbarWait(L::full(base, s), phase);
     if (validKeys <= 0) {
-      releaseStage<L, kKeyScale>(base, s);
+      releaseScales<L, kKeyScale>(base, s, phase);
+      releaseStage<L>(base, s);
       continue;
     }
     float sc[64];
@@ -319,7 +350,7 @@ __device__ __forceinline__ void consumerLoop(const AttentionParams& p, uint32_t 
 
     typename OnlineSoftmax<kFp8, kKeyScale>::KeyScales ks;
     OnlineSoftmax<kFp8, kKeyScale>::loadKeyScales(
-        ks, keyScalesOf<L, kKeyScale>(p, c, kb, smemGeneric, smemGenericAddr, base, s), quadLane);
+        ks, keyScalesOf<L, kKeyScale>(p, c, kb, smemGeneric, smemGenericAddr, base, s, phase), quadLane);
     float alpha[2];
     sm.step(sc, rowFactor, ks, validKeys, quadLane, alpha);
 
@@ -331,7 +362,7 @@ __device__ __forceinline__ void consumerLoop(const AttentionParams& p, uint32_t 
       ptx::wgmmaWait<0>();
       ptx::fenceRegs(o);
       addBlock(acc, alphaDep, o);
-      releaseStage<L, kKeyScale>(base, prevStage);
+      releaseStage<L>(base, prevStage);
     }
     if constexpr (kFp8) {
       packPFp8(sc, pa);
@@ -341,6 +372,7 @@ __device__ __forceinline__ void consumerLoop(const AttentionParams& p, uint32_t 
     alphaPrev[0] = alpha[0];
     alphaPrev[1] = alpha[1];
     prevStage = s;
+    releaseScales<L, kKeyScale>(base, s, phase);  // after this block's scale reads (above)
   }
   if (prevStage >= 0) {
     turnBegin<kFp8>(wg);
@@ -351,7 +383,7 @@ __device__ __forceinline__ void consumerLoop(const AttentionParams& p, uint32_t 
     ptx::wgmmaWait<0>();
     ptx::fenceRegs(o);
     addBlock(acc, alphaPrev, o);
-    releaseStage<L, kKeyScale>(base, prevStage);
+    releaseStage<L>(base, prevStage);
   }
 }
 
@@ -403,7 +435,7 @@ __device__ __forceinline__ void consumerLoopSerial(const AttentionParams& p, uin
       turnEnd<kFp8>(wg);
       typename OnlineSoftmax<kFp8, kKeyScale>::KeyScales ks;
       OnlineSoftmax<kFp8, kKeyScale>::loadKeyScales(
-        ks, keyScalesOf<L, kKeyScale>(p, c, kb, smemGeneric, smemGenericAddr, base, s), quadLane);
+        ks, keyScalesOf<L, kKeyScale>(p, c, kb, smemGeneric, smemGenericAddr, base, s, phase), quadLane);
       ptx::wgmmaWait<0>();
       ptx::fenceRegs(sc);
       float alpha[2];
@@ -425,7 +457,8 @@ __device__ __forceinline__ void consumerLoopSerial(const AttentionParams& p, uin
         inGroup = 0;
       }
     }
-    releaseStage<L, kKeyScale>(base, s);
+    releaseScales<L, kKeyScale>(base, s, phase);  // after this block's scale reads, or in place of them
+    releaseStage<L>(base, s);
   }
   if (inGroup > 0) addBlock(acc, accScale, o);
 }
@@ -465,9 +498,11 @@ __device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uin
   issueQK<kFp8>(sc, qDesc, desc.k(s));
   ptx::wgmmaCommit();
   turnEnd<kFp8>(wg);
-  Softmax::loadKeyScales(ks, keyScalesOf<L, kKeyScale>(p, c, kb, smemGeneric, smemGenericAddr, base, s), quadLane);
+  Softmax::loadKeyScales(ks, keyScalesOf<L, kKeyScale>(p, c, kb, smemGeneric, smemGenericAddr, base, s, phase),
+                         quadLane);
   ptx::wgmmaWait<0>();
   ptx::fenceRegs(sc);
+  releaseScales<L, kKeyScale>(base, s, phase);  // block 0 (ends a round only if G == 1)
 
   float o[64];
   float accScale[2] = {1.f, 1.f};
@@ -510,13 +545,14 @@ __device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uin
     }
     turnEnd<kFp8>(wg);
     if (hasNext) {
-      Softmax::loadKeyScales(ks, keyScalesOf<L, kKeyScale>(p, c, kb, smemGeneric, smemGenericAddr, base, sNext),
-                             quadLane);
+      Softmax::loadKeyScales(
+          ks, keyScalesOf<L, kKeyScale>(p, c, kb, smemGeneric, smemGenericAddr, base, sNext, phaseNext), quadLane);
     }
     ptx::wgmmaWait<0>();
     ptx::fenceRegs(sc);
     ptx::fenceRegs(o);
-    releaseStage<L, kKeyScale>(base, s);
+    if (hasNext) releaseScales<L, kKeyScale>(base, sNext, phaseNext);  // block it + 1's scales were read above
+    releaseStage<L>(base, s);
     if (doPv && ++inGroup == kPvGroup) {
       addBlock(acc, accScale, o);
       inGroup = 0;
