@@ -92,11 +92,13 @@ const INT32_MAX = 2 ** 31 - 1;
 /**
  * Dense FP8 calls with tile granularity pad each quantization tile to whole kernel blocks when that adds at most this
  * share of rows. Padded, every key block has one K scale and the kernel takes its per-block path; compact, blocks
- * straddle tiles and it takes the per-row path, which measured 1.45x slower per pair on an H200 (Wan 720p: 59.3 vs
- * 41.0 ms, bench/results/2026-12-01-session3). Rows r times more cost r^2 more pairs: 1.2^2 = 1.44 is the break-even.
- * Wan's (3, 5, 8) tiles (120 tokens -> 128 rows) add 6.7%.
+ * straddle tiles and it takes the per-row path, 1.13x slower per pair on an H200 since the K-scale ring (Wan 720p:
+ * 47.1 vs 41.6 ms, bench/results/2026-12-01-session4 call 5; it was 1.45x before). Rows r times more cost r^2 more
+ * pairs, and padded blocks are ragged (120 real rows of 128 for Wan's (3, 5, 8) tiles: 50.7 ms kernel-alone, call 2),
+ * so padding pays only for tiles that are nearly whole blocks already. Composed at Wan 720p, batch 1: compact per-row
+ * 49.2 ms (714 TFLOP/s, call 6) against padded per-block 50.5 ms (696, call 2).
  */
-const MAX_TILE_PADDING = 1.2;
+const MAX_TILE_PADDING = 1.05;
 
 /** Blocks of a tile-major padded layout whose rows are all real up to the tile's size. */
 function paddedBlockValidRows(layout: TileLayout, blocksPerTile: number, blockRows: number): Int32Array {
