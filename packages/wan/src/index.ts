@@ -104,3 +104,7 @@ export { WanDeviceWeights, type UploadWanWeightsOptions, type WanWeightSource } 
 export { WanDeviceDit, WanDeviceText, type LayerAttention, type WanDeviceForwardOptions, type WanDeviceTextOptions } from './device/device-forward';
 export { layerPlansAt, wanDeviceVelocityModel, type WanDeviceVelocityModelOptions } from './device/velocity-model';
 export { patchify } from './model/patch-embedding';
+
+// pipeline: text embeddings -> latents
+export { TEXT_EMBEDDING_TENSORS, readTextEmbeddings, writeTextEmbeddings, type TextEmbedding, type TextEmbeddings } from './pipeline/text-embeddings';
+export { generateLatents, latentShapeFor, type GenerateLatentsOptions, type GenerateLatentsResult, type GenerateLatentsStep } from './pipeline/generate-latents';
