@@ -59,6 +59,7 @@ export {
   WanConfigError,
   WanConfigMismatchError,
   WanInputError,
+  WanLoadAbortedError,
   WanNamingError,
   WanTensorDtypeError,
   WanTensorSetError,
@@ -91,7 +92,7 @@ export { checkWanTensors, checkWanWeights, type CheckedWanTensors, type WanTenso
 export { syntheticUniforms, syntheticWanTensor, syntheticWanWeights, type SyntheticSeed } from './model/synthetic-weights';
 export { syntheticWanInputs, type SyntheticWanInputs } from './model/synthetic-inputs';
 export { WAN_CHECKPOINT_FILE, writeSyntheticWanCheckpoint, type SyntheticWanCheckpoint } from './model/synthetic-checkpoint';
-export { loadWanWeights, type LoadedWanWeights } from './model/load-weights';
+export { loadWanWeights, prepareWanCheckpoint, type LoadedWanWeights, type PreparedWanCheckpoint } from './model/load-weights';
 export { ROPE_MAX_POSITIONS, ropeAxisPairs, ropeTable, type RopeTable } from './model/rope';
 export { timestepSinusoid } from './model/timestep-embedding';
 export { wanBlockCpu, type WanBlockCpuOptions } from './model/cpu-block';
@@ -100,7 +101,15 @@ export { wanForwardCpuCfg, type WanTextContext } from './model/cpu-forward-cfg';
 export type { WanWeights } from './model/types';
 
 // device forward (CUDA through @fpsattn/kernels, or the CPU backend's twins)
-export { WanDeviceWeights, type UploadWanWeightsOptions, type WanWeightSource } from './device/device-weights';
+export {
+  WanDeviceWeights,
+  wanTensorPlacement,
+  type UploadWanWeightsOptions,
+  type WanDeviceWeightsFromCheckpointOptions,
+  type WanTensorPlacement,
+  type WanWeightSource,
+  type WanWeightsProgress,
+} from './device/device-weights';
 export { WanDeviceDit, WanDeviceText, type LayerAttention, type WanDeviceForwardOptions, type WanDeviceTextOptions } from './device/device-forward';
 export { layerPlansAt, wanDeviceVelocityModel, type WanDeviceVelocityModelOptions } from './device/velocity-model';
 export { patchify } from './model/patch-embedding';

@@ -17,6 +17,8 @@ export const WAN_MODEL_ERROR_CODES = Object.freeze({
   INVALID_DTYPE: 'FPSATTN_WAN_MODEL_INVALID_DTYPE',
   /** {@link WanInputError}: an input of the forward (latents, shapes, timestep, context) breaks a rule. */
   INVALID_INPUT: 'FPSATTN_WAN_MODEL_INVALID_INPUT',
+  /** {@link WanLoadAbortedError}: loading weights was aborted through an `AbortSignal`. */
+  LOAD_ABORTED: 'FPSATTN_WAN_MODEL_LOAD_ABORTED',
 } as const);
 
 export type WanModelErrorCode = (typeof WAN_MODEL_ERROR_CODES)[keyof typeof WAN_MODEL_ERROR_CODES];
@@ -175,5 +177,30 @@ export class WanInputError extends FpsAttnError {
     this.input = options.input;
     this.value = options.value;
     this.rule = options.rule;
+  }
+}
+
+/**
+ * Loading a checkpoint's weights was aborted through an `AbortSignal`, e.g. `ckpt/: loading aborted before tensor
+ * "blocks.0.ffn.0.weight" (12 of 69 tensors loaded, all freed)`. `cause` is the signal's reason.
+ */
+export class WanLoadAbortedError extends FpsAttnError {
+  readonly source: string;
+  /** The tensor (as the checkpoint names it) that was to be read next. */
+  readonly tensor: string;
+  readonly done: number;
+  readonly total: number;
+
+  constructor(options: { source: string; tensor: string; done: number; total: number; reason: unknown }) {
+    super({
+      code: WAN_MODEL_ERROR_CODES.LOAD_ABORTED,
+      message: `${options.source}: loading aborted before tensor ${JSON.stringify(options.tensor)} (${options.done} of ${options.total} tensors loaded, all freed)`,
+      cause: options.reason,
+    });
+    this.name = 'WanLoadAbortedError';
+    this.source = options.source;
+    this.tensor = options.tensor;
+    this.done = options.done;
+    this.total = options.total;
   }
 }

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { openCheckpoint } from '../safetensors/sharded';
+import { type Checkpoint, openCheckpoint } from '../safetensors/sharded';
 import { type CheckedWanTensors, checkWanTensors } from './check-keys';
 import { type WanConfig, validateWanConfig } from './config';
 import { type WanConfigNaming, checkWanConfig, readWanConfig } from './config-json';
@@ -47,6 +47,31 @@ async function resolveConfig(options: { path: string; config?: WanConfig }): Pro
   return { config, file: read.file, naming: read.naming };
 }
 
+/** A checkpoint checked against its config, before any tensor data is read (see {@link prepareWanCheckpoint}). */
+export interface PreparedWanCheckpoint {
+  readonly config: WanConfig;
+  /** The naming, and the checkpoint's name of each tensor by original name, in state-dict order. */
+  readonly checked: CheckedWanTensors;
+  readonly configFile: string | null;
+  readonly configNaming: WanConfigNaming | null;
+}
+
+/**
+ * What {@link loadWanWeights} and `WanDeviceWeights.fromCheckpoint` do before reading any data: the config (`config`
+ * when given, checked against a config.json next to `path` if there is one; else that config.json), every tensor name
+ * and shape against it (check-keys.ts), and every dtype a float. Each failure is an error naming the file and tensor.
+ */
+export async function prepareWanCheckpoint(options: { checkpoint: Checkpoint; path: string; config?: WanConfig }): Promise<PreparedWanCheckpoint> {
+  const { checkpoint, path } = options;
+  const resolved = await resolveConfig({ path, config: options.config });
+  const checked: CheckedWanTensors = checkWanTensors({ config: resolved.config, tensors: checkpoint.tensors, source: path });
+  for (const stored of checked.names.values()) {
+    const info = checkpoint.tensors.get(stored);
+    if (info !== undefined && !FLOAT_DTYPES.has(info.dtype)) throw new WanTensorDtypeError({ source: info.file, tensor: stored, dtype: info.dtype });
+  }
+  return { config: resolved.config, checked, configFile: resolved.file, configNaming: resolved.naming };
+}
+
 /**
  * Loads a DiT checkpoint into float32 host weights keyed by the original names. `path` is a `.safetensors` file, a
  * `*.safetensors.index.json`, or a directory holding one of them (safetensors/sharded.ts); the names may follow any
@@ -54,19 +79,14 @@ async function resolveConfig(options: { path: string; config?: WanConfig }): Pro
  * agree with it), else the config.json next to the checkpoint.
  *
  * Before any tensor data is read, every name and shape is checked against the config (check-keys.ts) and every dtype
- * must be a float; each failure is an error naming the file and the tensor. Then each tensor is read once and
- * converted to float32 (F32 data is used as read).
+ * must be a float ({@link prepareWanCheckpoint}); each failure is an error naming the file and the tensor. Then each
+ * tensor is read once and converted to float32 (F32 data is used as read).
  */
 export async function loadWanWeights(options: { path: string; config?: WanConfig }): Promise<LoadedWanWeights> {
   const { path } = options;
   await using checkpoint = await openCheckpoint(path);
-  const resolved = await resolveConfig(options);
-  const checked: CheckedWanTensors = checkWanTensors({ config: resolved.config, tensors: checkpoint.tensors, source: path });
-  for (const stored of checked.names.values()) {
-    const info = checkpoint.tensors.get(stored);
-    if (info !== undefined && !FLOAT_DTYPES.has(info.dtype)) throw new WanTensorDtypeError({ source: info.file, tensor: stored, dtype: info.dtype });
-  }
+  const { config, checked, configFile, configNaming } = await prepareWanCheckpoint({ checkpoint, path, config: options.config });
   const weights = new Map<string, Float32Array>();
   for (const [original, stored] of checked.names) weights.set(original, await checkpoint.readAsFloat32(stored));
-  return { config: resolved.config, weights, naming: checked.naming, configFile: resolved.file, configNaming: resolved.naming };
+  return { config, weights, naming: checked.naming, configFile, configNaming };
 }
