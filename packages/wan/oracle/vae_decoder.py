@@ -488,7 +488,7 @@ def build_fixture(cfg_name: str, seed: int, latent_shape: Sequence[int]) -> dict
         'configFields': cfg.to_json(),
         'seed': seed,
         'latentShape': list(latent_shape),
-        'tensorCount': len(wts),
+        'keys': [[k, list(s)] for k, s in key_shapes(cfg)],
         'conv2': encode_tensor(traces[0]['conv2'].squeeze(0)),
         'chunks': chunks,
         'output': encode_tensor(clamped),
@@ -504,6 +504,8 @@ def build_fixture(cfg_name: str, seed: int, latent_shape: Sequence[int]) -> dict
 def dumps_fixture(obj: dict) -> str:
     def enc(v, indent):
         pad = '  ' * indent
+        if isinstance(v, list) and v and isinstance(v[0], list):
+            return '[\n' + ',\n'.join(f'{pad}  {json.dumps(x, separators=(", ", ": "))}' for x in v) + '\n' + pad + ']'
         if isinstance(v, dict) and not ('values' in v and 'shape' in v):
             items = [f'{pad}  {json.dumps(k)}: {enc(val, indent + 1)}' for k, val in v.items()]
             return '{\n' + ',\n'.join(items) + '\n' + pad + '}'
