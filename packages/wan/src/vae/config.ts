@@ -68,7 +68,8 @@ export function validateWanVaeConfig(options: { config: WanVaeConfig; source?: s
   }
   const temporal = config.temperalDownsample as unknown;
   if (!Array.isArray(temporal) || temporal.length !== config.dimMult.length - 1 || !temporal.every((t) => typeof t === 'boolean')) {
-    bad('temperalDownsample', temporal, `expected ${config.dimMult.length - 1} booleans (one per downsampling, dimMult.length - 1)`);
+    const n = config.dimMult.length - 1;
+    bad('temperalDownsample', temporal, `expected ${n} boolean${n === 1 ? '' : 's'} (one per downsampling, dimMult.length - 1)`);
   }
   // Each upsampling halves its width (Conv2d(dim, dim // 2)); the next stage expects exactly that.
   for (let i = 0; i < config.dimMult.length - 1; i++) {
