@@ -28,9 +28,10 @@ Forward (dropout is the identity at inference):
 The encoder runs over the tokenizer's padded ids (text_len 512) with the attention mask; the caller keeps the first
 `length` rows (`u[:seq_len]`, 6.2); the DiT zero-pads them back to text_len (1.6).
 
-Dtypes: `--dtype float64` / `float32` run every op in that dtype (softmax and norm statistics included, as `.float()`
-of a float64 tensor is a no-op here: see `_stat_dtype`); `bfloat16` is the reference's run (1.7): bf16 weights and
-activations, fp32 softmax and norm statistics.
+Dtypes (the fixtures hold all three runs): float64 and float32 run every op in that dtype (softmax and norm statistics
+included: see `_stat_dtype`); bfloat16 is the reference's run (1.7): bf16 weights and activations, each op rounded
+to bf16, fp32 GEMM accumulation, softmax and norm statistics, Python-float constants applied in fp32 as on CUDA
+(`_times`).
 
 Synthetic weights (deterministic, keyed by tensor name, the generator of wan_oracle.py / synthetic-weights.ts):
 v_i in [-1, 1) from splitmix64(fnv1a64(name) ^ seed * golden + i), then
@@ -157,8 +158,18 @@ def _stat_dtype(x: torch.Tensor) -> torch.dtype:
     return torch.float64 if x.dtype == torch.float64 else torch.float32
 
 
+def _times(c: float, t: torch.Tensor) -> torch.Tensor:
+    """`c * t` for a Python float c as PyTorch on CUDA computes it (the reference's device): for a bf16/fp16 t in
+    fp32 with c as an fp32 constant (opmath), rounded once. PyTorch 1.13 on the CPU rounds c to bf16 first."""
+    if t.dtype in (torch.float16, torch.bfloat16):
+        return (t.float() * c).to(t.dtype)
+    return c * t
+
+
 def gelu_tanh(x: torch.Tensor) -> torch.Tensor:
-    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+    """The reference's GELU: 0.5 * x * (1.0 + tanh(sqrt(2 / pi) * (x + 0.044715 * pow(x, 3.0)))), op by op (bf16:
+    each op rounded; `pow(x, 3)` is (x * x) * x with the square rounded, on both devices)."""
+    return 0.5 * x * (1.0 + torch.tanh(_times(math.sqrt(2.0 / math.pi), x + _times(0.044715, torch.pow(x, 3.0)))))
 
 
 class GeluTanh(nn.Module):
@@ -316,7 +327,8 @@ def _num(x: float) -> float:
 
 def build_fixture(cfg: Umt5Config, cfg_name: str, seed: int, cases: Sequence[Tuple[str, int]], description: str) -> dict:
     weights = make_weights(cfg, seed)
-    models = {name: build_encoder(cfg, weights, dtype) for name, dtype in (("float64", torch.float64), ("float32", torch.float32))}
+    dtypes = (("float64", torch.float64), ("float32", torch.float32), ("bfloat16", torch.bfloat16))
+    models = {name: build_encoder(cfg, weights, dtype) for name, dtype in dtypes}
     out_cases = []
     for case_name, length in cases:
         ids = token_ids(case_name, length, cfg.text_len, cfg.vocab_size, seed)
@@ -324,7 +336,7 @@ def build_fixture(cfg: Umt5Config, cfg_name: str, seed: int, cases: Sequence[Tup
         for prec, model in models.items():
             stages: Dict[str, torch.Tensor] = {}
             out = encode(model, ids, length, stages)
-            flat = out.reshape(-1).numpy()
+            flat = out.reshape(-1).to(torch.float64).numpy()
             # float32 values as their shortest float32 string (parses back to the same float32 after rounding).
             values = [_num(x) for x in flat.tolist()] if prec == "float64" else [_num(float(repr(x))) for x in flat]
             entry[prec] = {"shape": list(out.shape), "values": values}
@@ -366,7 +378,8 @@ def write_fixtures(seed: int) -> None:
     for file, (cfg_name, text_len, cases) in FIXTURES.items():
         cfg = CONFIGS[cfg_name] if text_len is None else replace(CONFIGS[cfg_name], text_len=text_len)
         desc = (f"umT5 encoder ({cfg_name}{'' if text_len is None else f', text_len {text_len}'}), PyTorch oracle "
-                "packages/wan/oracle/umt5_encoder.py run in float64 and in float32 on padded ids with the mask; "
+                "packages/wan/oracle/umt5_encoder.py run in float64, float32 and bfloat16 (the reference's numerics: bf16 "
+                "weights and activations, fp32 softmax and norm statistics) on padded ids with the mask; "
                 "outputs trimmed to `length` rows; synthetic weights from the splitmix64/fnv1a64 generator")
         fx = build_fixture(cfg, cfg_name, seed, cases, desc)
         path = os.path.join(FIXTURE_DIR, file)

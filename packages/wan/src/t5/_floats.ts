@@ -1,3 +1,4 @@
+import { roundToBfloat16 } from './_bfloat16';
 import type { Umt5Floats, Umt5Precision } from './types';
 
 /** A zeroed activation array of `precision`. */
@@ -5,7 +6,10 @@ export function allocFloats(precision: Umt5Precision, length: number): Umt5Float
   return precision === 'float64' ? new Float64Array(length) : new Float32Array(length);
 }
 
-/** The rounding of one stored intermediate of `precision`: `Math.fround` for float32, none for float64. */
+const identity = (x: number): number => x;
+
+/** The rounding of one stored intermediate of `precision`: none for float64, `Math.fround`, bfloat16's. */
 export function roundingOf(precision: Umt5Precision): (x: number) => number {
-  return precision === 'float64' ? (x: number) => x : Math.fround;
+  if (precision === 'float64') return identity;
+  return precision === 'bfloat16' ? roundToBfloat16 : Math.fround;
 }

@@ -1,9 +1,9 @@
-import { allocFloats } from './_floats';
+import { allocFloats, roundingOf } from './_floats';
 import type { Umt5Floats, Umt5Precision } from './types';
 
 /**
  * A bias-free PyTorch `Linear` on the CPU, `out[r, o] = sum_i weight[o, i] * input[r, i]`, weight row-major
- * [outFeatures, inFeatures]; each sum runs in float64 and is stored once in `precision`.
+ * [outFeatures, inFeatures]; each sum runs in float64 and is rounded once to `precision` (bf16: the reference's GEMMs accumulate wider and round the output).
  */
 export function linearNoBias(options: {
   /** [rows, inFeatures], row-major. */
@@ -16,6 +16,7 @@ export function linearNoBias(options: {
 }): Umt5Floats {
   const { input, rows, inFeatures, outFeatures, weight } = options;
   const out = allocFloats(options.precision, rows * outFeatures);
+  const round = roundingOf(options.precision);
   for (let r = 0; r < rows; r++) {
     const x = r * inFeatures;
     for (let o = 0; o < outFeatures; o++) {
@@ -29,7 +30,7 @@ export function linearNoBias(options: {
         sum2 += (weight[w + i + 1] as number) * (input[x + i + 1] as number);
       }
       if (i < inFeatures) sum += (weight[w + i] as number) * (input[x + i] as number);
-      out[r * outFeatures + o] = sum + sum2;
+      out[r * outFeatures + o] = round(sum + sum2);
     }
   }
   return out;

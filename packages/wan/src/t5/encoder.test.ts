@@ -1,15 +1,20 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { WAN_CONFIG_PRESETS } from '../model/config';
+import { wanForwardCpu } from '../model/cpu-forward';
 import { WanInputError, WanTensorSetError, WanTensorShapeError } from '../model/errors';
+import { syntheticWanInputs } from '../model/synthetic-inputs';
+import { syntheticWanWeights } from '../model/synthetic-weights';
 import { UMT5_CONFIG_PRESETS, type Umt5Config } from './config';
 import { type Umt5EncodeCpuOptions, type Umt5Stage, umt5EncodeCpu } from './encoder';
+import { padContext } from './pad-context';
 import { syntheticUmt5Weights } from './synthetic-weights';
-import type { Umt5Floats, Umt5Weights } from './types';
+import type { Umt5Floats, Umt5Precision, Umt5Weights } from './types';
 
 const tiny = UMT5_CONFIG_PRESETS['umt5-tiny'];
 const SEED = 1234;
 
-/** fixtures/umt5-golden*.json: the PyTorch oracle (packages/wan/oracle/umt5_encoder.py) in float64 and float32. */
+/** fixtures/umt5-golden*.json: the PyTorch oracle (packages/wan/oracle/umt5_encoder.py) in float64, float32, bfloat16. */
 interface Golden {
   config: Umt5Config;
   seed: number;
@@ -20,6 +25,8 @@ interface Golden {
     tokenIds: number[];
     float64: { shape: number[]; values: number[] };
     float32: { shape: number[]; values: number[] };
+    /** The reference's numerics: bf16 weights and activations, fp32 accumulation, softmax and norm statistics. */
+    bfloat16: { shape: number[]; values: number[] };
     /** First 16 values of the float64 run's `embedding` and `blocks.{i}` (real rows). */
     stages: Record<string, number[]>;
   }[];
@@ -76,7 +83,7 @@ describe('umt5EncodeCpu against the PyTorch oracle', () => {
     });
 
     describe.each(golden.cases)('case $name ($length real tokens)', (c) => {
-      const run = (precision: 'float32' | 'float64', onStage?: (s: Umt5Stage) => void): Umt5Floats =>
+      const run = (precision: Umt5Precision, onStage?: (s: Umt5Stage) => void): Umt5Floats =>
         umt5EncodeCpu({ weights: goldenWeights, config, tokenIds: Int32Array.from(c.tokenIds), length: c.length, precision, onStage });
 
       it('float64: within 1e-12 relative L2 of the float64 oracle, every stage on the way too', () => {
@@ -96,6 +103,17 @@ describe('umt5EncodeCpu against the PyTorch oracle', () => {
         expect(relativeL2(out, c.float32.values)).toBeLessThan(1e-6);
         expect(relativeL2(out, c.float64.values)).toBeLessThan(1e-6);
       });
+
+      it("bfloat16: the oracle's bf16 run to within 1e-3 (nearly every value bit for bit), its error against float64 within 5%", () => {
+        const out = run('bfloat16');
+        expect(out).toBeInstanceOf(Float32Array);
+        expect(relativeL2(out, c.bfloat16.values)).toBeLessThan(1e-3);
+        const identical = c.bfloat16.values.filter((v, i) => Math.fround(v) === out[i]).length;
+        expect(identical / out.length).toBeGreaterThan(0.95);
+        const oracleError = relativeL2(Float32Array.from(c.bfloat16.values), c.float64.values);
+        expect(oracleError).toBeGreaterThan(1e-3); // bf16 really is coarser than float32
+        expect(Math.abs(relativeL2(out, c.float64.values) - oracleError)).toBeLessThan(0.05 * oracleError);
+      });
     });
   });
 });
@@ -108,10 +126,18 @@ describe('umt5EncodeCpu', () => {
     expect(b).toEqual(a);
   });
 
-  it("produces a valid wan-tiny context: its dim is wan-tiny's textDim and its textLen wan-tiny's", async () => {
-    const { WAN_CONFIG_PRESETS } = await import('../model/config');
-    expect(tiny.dim).toBe(WAN_CONFIG_PRESETS['wan-tiny'].textDim);
-    expect(tiny.textLen).toBe(WAN_CONFIG_PRESETS['wan-tiny'].textLen);
+  it("produces a valid wan-tiny context (dim = textDim, textLen the same) that the DiT's CPU forward takes", () => {
+    const wanTiny = WAN_CONFIG_PRESETS['wan-tiny'];
+    expect(tiny.dim).toBe(wanTiny.textDim);
+    expect(tiny.textLen).toBe(wanTiny.textLen);
+    const context = umt5EncodeCpu({ ...options(), precision: 'float32' });
+    const latentShape = [16, 1, 2, 2];
+    const latents = syntheticWanInputs({ config: wanTiny, seed: SEED, latentShape, contextLength: 1 }).latents;
+    const dit = { weights: syntheticWanWeights({ config: wanTiny, seed: SEED }), config: wanTiny, latents, latentShape, timestep: 500 };
+    const velocity = wanForwardCpu({ ...dit, context, contextLength: 4 });
+    expect(velocity.every(Number.isFinite)).toBe(true);
+    // The DiT's own zero padding and padContext's are the same context.
+    expect(wanForwardCpu({ ...dit, context: padContext({ context, length: 4, dim: tiny.dim, textLen: tiny.textLen }), contextLength: 16 })).toEqual(velocity);
   });
 
   it('reports each stage: the embedding, every block, the output', () => {
@@ -129,7 +155,7 @@ describe('umt5EncodeCpu', () => {
     ['no tokens', { length: 0 }, /length is 0: expected an integer >= 1/],
     ['a fractional length', { length: 2.5 }, /length is 2.5/],
     ['ids in a plain array', { tokenIds: [5, 1] as unknown as Int32Array, length: 2 }, /tokenIds is \[5,1\]: expected an Int32Array/],
-    ['an unknown precision', { precision: 'bfloat16' as 'float32' }, /precision is "bfloat16"/],
+    ['an unknown precision', { precision: 'float16' as 'float32' }, /precision is "float16": expected one of 'float32', 'float64', 'bfloat16'/],
   ])('refuses %s with a WanInputError', (_, overrides, message) => {
     expect(() => umt5EncodeCpu(options(overrides))).toThrow(WanInputError);
     expect(() => umt5EncodeCpu(options(overrides))).toThrow(message);

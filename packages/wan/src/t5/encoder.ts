@@ -13,10 +13,12 @@
  * the result to textLen rows, the DiT's layout (1.6).
  *
  * Precision: the reference runs in bf16 with fp32 softmax and norm statistics (1.7); this computes the fp32 model
- * (`precision: 'float32'`: float32 activations, float64 sums) or the exact math (`'float64'`).
+ * (`precision: 'float32'`, the default: float32 activations, float64 sums), the exact math (`'float64'`) or emulates
+ * the reference (`'bfloat16'`: weights and each op's result rounded to bf16, sums and statistics wider).
  */
 import { WanInputError } from '../model/errors';
-import { allocFloats } from './_floats';
+import { roundToBfloat16 } from './_bfloat16';
+import { allocFloats, roundingOf } from './_floats';
 import { linearNoBias } from './_linear';
 import { t5Attention } from './attention';
 import { checkUmt5Weights } from './check-weights';
@@ -47,6 +49,7 @@ export interface Umt5EncodeCpuOptions {
 }
 
 const CALLER = 'umt5EncodeCpu';
+const PRECISIONS: readonly Umt5Precision[] = ['float32', 'float64', 'bfloat16'];
 
 function checkInputs(options: Umt5EncodeCpuOptions, config: Umt5Config): void {
   const bad = (input: string, value: unknown, rule: string): never => {
@@ -61,13 +64,13 @@ function checkInputs(options: Umt5EncodeCpuOptions, config: Umt5Config): void {
     const id = tokenIds[i] as number;
     if (id < 0 || id >= config.vocabSize) bad(`tokenIds[${i}]`, id, `expected a token id in [0, ${config.vocabSize}) (vocabSize)`);
   }
-  if (options.precision !== undefined && options.precision !== 'float32' && options.precision !== 'float64') {
-    bad('precision', options.precision, "expected 'float32' or 'float64'");
+  if (options.precision !== undefined && !PRECISIONS.includes(options.precision)) {
+    bad('precision', options.precision, `expected one of ${PRECISIONS.map((p) => `'${p}'`).join(', ')}`);
   }
 }
 
 /** The encoder's output for the first `length` token ids: [length, dim], row-major (trimmed, not padded). */
-export function umt5EncodeCpu(options: Umt5EncodeCpuOptions & { precision?: 'float32' }): Float32Array;
+export function umt5EncodeCpu(options: Umt5EncodeCpuOptions & { precision?: 'float32' | 'bfloat16' }): Float32Array;
 export function umt5EncodeCpu(options: Umt5EncodeCpuOptions & { precision: 'float64' }): Float64Array;
 export function umt5EncodeCpu(options: Umt5EncodeCpuOptions): Umt5Floats;
 export function umt5EncodeCpu(options: Umt5EncodeCpuOptions): Umt5Floats {
@@ -77,7 +80,19 @@ export function umt5EncodeCpu(options: Umt5EncodeCpuOptions): Umt5Floats {
   const { weights, tokenIds, length, onStage } = options;
   const precision = options.precision ?? 'float32';
   const { dim, dimAttn, dimFfn, numHeads, eps } = config;
-  const weight = (name: string): Float32Array => weights.get(name) as Float32Array;
+  const round = roundingOf(precision);
+  // bf16: the reference holds the weights in bf16 (the checkpoint's dtype); round float32 ones once.
+  const rounded = new Map<string, Float32Array>();
+  const weight = (name: string): Float32Array => {
+    const data = weights.get(name) as Float32Array;
+    if (precision !== 'bfloat16') return data;
+    let copy = rounded.get(name);
+    if (copy === undefined) {
+      copy = data.map(roundToBfloat16);
+      rounded.set(name, copy);
+    }
+    return copy;
+  };
 
   const embedding = weight('token_embedding.weight');
   const x = allocFloats(precision, length * dim);
@@ -91,7 +106,7 @@ export function umt5EncodeCpu(options: Umt5EncodeCpuOptions): Umt5Floats {
   const project = (input: Umt5Floats, name: string, inFeatures: number, outFeatures: number): Umt5Floats =>
     linearNoBias({ input, rows: length, inFeatures, outFeatures, weight: weight(name), precision });
   const addInto = (target: Umt5Floats, update: Umt5Floats): void => {
-    for (let i = 0; i < target.length; i++) target[i] = (target[i] as number) + (update[i] as number);
+    for (let i = 0; i < target.length; i++) target[i] = round((target[i] as number) + (update[i] as number));
   };
 
   for (let b = 0; b < config.numLayers; b++) {
