@@ -16,8 +16,13 @@ changes the math:
 same synthetic weights into its WanVAE_ and checks that its decoder keys, shapes and float32 output equal this
 oracle's.
 
-Fixtures (`--out`) hold float64 results (weights and latents are float32 values used in float64), at checkpoints of
-every latent chunk; see README.md next to this file.
+Fixtures (`--out`) hold float64 results (weights and latents are float32 values used in float64) at checkpoints of
+every latent chunk (conv1, middle, upsample0-3, head) plus conv2 and the clamped output; each tensor as
+{shape, sum, sumSquares (float64, whole tensor), stride, values (base64 float32 LE of elements 0, stride, ...)},
+stride 1 up to 4096 elements. Regenerate (about 6 s, run from this directory with Debian's python3-torch):
+
+    /usr/bin/python3 vae_decoder.py --seed 1234 --latent 16,3,4,6 --out ../src/vae/fixtures/vae-golden.json
+    /usr/bin/python3 vae_decoder.py --check-reference /path/to/Wan2.1/wan/modules/vae.py   # rel L2 must be 0
 """
 
 from __future__ import annotations
@@ -157,6 +162,7 @@ class Resample(nn.Module):
                     feat_idx[0] += 1
                 else:
                     cache_x = x[:, :, -CACHE_T:, :, :].clone()
+                    # The reference tests `feat_cache[idx] != 'Rep'`, which is True for a tensor: same as isinstance.
                     if cache_x.shape[2] < 2 and not isinstance(feat_cache[idx], str):
                         cache_x = torch.cat([feat_cache[idx][:, :, -1, :, :].unsqueeze(2), cache_x], dim=2)
                     if cache_x.shape[2] < 2 and isinstance(feat_cache[idx], str):
