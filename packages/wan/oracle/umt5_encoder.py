@@ -40,7 +40,9 @@ v_i in [-1, 1) from splitmix64(fnv1a64(name) ^ seed * golden + i), then
     v / sqrt(in)   every Linear weight [out, in]
 each rounded to float32.
 
-CLI: `python3 umt5_encoder.py --write-fixtures` (regenerates ../src/t5/fixtures/*.json), `--self-test` (checks
+CLI (needs torch and numpy; /usr/bin/python3 on Debian): `--write-fixtures` (regenerates ../src/t5/fixtures/*.json),
+`--check-fixtures` (exit 1 when the committed ones differ from a fresh run; the committed ones come from PyTorch
+1.13 on the CPU, Debian's python3-torch), `--self-test` (checks
 the key list against the module, the umT5-XXL parameter count 5,680,910,336, padded-vs-trimmed equality and the
 bucket function against an exact integer formula).
 """
@@ -373,23 +375,38 @@ FIXTURES = {
 }
 
 
-def write_fixtures(seed: int) -> None:
-    os.makedirs(FIXTURE_DIR, exist_ok=True)
+def fixture_texts(seed: int) -> Dict[str, str]:
+    """File name -> JSON text of every fixture (what --write-fixtures writes and --check-fixtures compares)."""
+    texts: Dict[str, str] = {}
     for file, (cfg_name, text_len, cases) in FIXTURES.items():
         cfg = CONFIGS[cfg_name] if text_len is None else replace(CONFIGS[cfg_name], text_len=text_len)
         desc = (f"umT5 encoder ({cfg_name}{'' if text_len is None else f', text_len {text_len}'}), PyTorch oracle "
                 "packages/wan/oracle/umt5_encoder.py run in float64, float32 and bfloat16 (the reference's numerics: bf16 "
                 "weights and activations, fp32 softmax and norm statistics) on padded ids with the mask; "
                 "outputs trimmed to `length` rows; synthetic weights from the splitmix64/fnv1a64 generator")
-        fx = build_fixture(cfg, cfg_name, seed, cases, desc)
+        texts[file] = dumps_fixture(build_fixture(cfg, cfg_name, seed, cases, desc))
+    texts["relative-position-buckets.json"] = dumps_fixture(bucket_tables(-600, 600))
+    return texts
+
+
+def write_fixtures(seed: int) -> None:
+    os.makedirs(FIXTURE_DIR, exist_ok=True)
+    for file, text in fixture_texts(seed).items():
         path = os.path.join(FIXTURE_DIR, file)
         with open(path, "w", encoding="utf-8") as f:
-            f.write(dumps_fixture(fx))
+            f.write(text)
         print(f"wrote {os.path.relpath(path)}", file=sys.stderr)
-    path = os.path.join(FIXTURE_DIR, "relative-position-buckets.json")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(dumps_fixture(bucket_tables(-600, 600)))
-    print(f"wrote {os.path.relpath(path)}", file=sys.stderr)
+
+
+def check_fixtures(seed: int) -> bool:
+    """Whether the committed fixtures are what this oracle writes now (the bf16 runs may depend on the PyTorch build)."""
+    ok = True
+    for file, text in fixture_texts(seed).items():
+        path = os.path.join(FIXTURE_DIR, file)
+        same = os.path.exists(path) and open(path, encoding="utf-8").read() == text
+        print(f"{'same' if same else 'DIFFERENT'}: {os.path.relpath(path)}", file=sys.stderr)
+        ok = ok and same
+    return ok
 
 
 # ----------------------------------------------------------------------------- self-test
@@ -439,14 +456,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--write-fixtures", action="store_true", help="write ../src/t5/fixtures/*.json")
     ap.add_argument("--self-test", action="store_true")
+    ap.add_argument("--check-fixtures", action="store_true", help="compare the committed fixtures with a fresh run")
     args = ap.parse_args(argv)
-    if not args.write_fixtures and not args.self_test:
-        ap.error("nothing to do: give --write-fixtures and/or --self-test")
+    if not (args.write_fixtures or args.self_test or args.check_fixtures):
+        ap.error("nothing to do: give --write-fixtures, --check-fixtures and/or --self-test")
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
     if args.self_test:
         self_test()
     if args.write_fixtures:
         write_fixtures(args.seed)
+    if args.check_fixtures and not check_fixtures(args.seed):
+        return 1
     return 0
 
 
