@@ -117,3 +117,26 @@ export { patchify } from './model/patch-embedding';
 // pipeline: text embeddings -> latents
 export { TEXT_EMBEDDING_TENSORS, readTextEmbeddings, writeTextEmbeddings, type TextEmbedding, type TextEmbeddings } from './pipeline/text-embeddings';
 export { generateLatents, latentShapeFor, type GenerateLatentsOptions, type GenerateLatentsResult, type GenerateLatentsStep } from './pipeline/generate-latents';
+
+// PyTorch checkpoints (.pth: zip + a pickle interpreter with an allowlist, never executing code)
+export { PthError, WAN_PTH_ERROR_CODES, type WanPthErrorCode } from './pth/pth-error';
+export { openPth, type PthFile, type PthTensorInfo } from './pth/reader';
+
+// Wan-VAE decoder (CPU, float32)
+export { WAN_VAE_CONFIG_PRESETS, WAN_VAE_LATENT_MEAN, WAN_VAE_LATENT_STD, validateWanVaeConfig, type WanVaeConfig, type WanVaePresetName } from './vae/config';
+export { wanVaeDecoderLayout, wanVaeOutputShape, type WanVaeDecoderLayout, type WanVaeStageSpec, type WanVaeResidualSpec, type WanVaeAttentionSpec, type WanVaeResampleSpec } from './vae/layout';
+export { wanVaeTensorSpecs, type WanVaeTensorSpec } from './vae/keys';
+export { checkWanVaeWeights, checkWanVaeTensorShapes, isWanVaeEncoderTensor, type WanVaeWeights } from './vae/check-weights';
+export { syntheticWanVaeWeights, syntheticWanVaeTensor, syntheticWanVaeLatents } from './vae/synthetic-weights';
+export { wanVaeDecodeCpu, type WanVaeDecodeCpuOptions, type WanVaeDecodeResult, type WanVaeFrameEvent, type WanVaeCheckpointEvent } from './vae/decode';
+export type { WanVaeCheckpointName } from './vae/decoder';
+
+// umT5 text encoder (CPU)
+export { UMT5_CONFIG_PRESETS, UMT5_PRESET_NAMES, validateUmt5Config, umt5HeadDim, umt5PresetName, describeUmt5Config, type Umt5Config, type Umt5PresetName } from './t5/config';
+export { umt5TensorSpecs, type Umt5TensorSpec } from './t5/keys';
+export { checkUmt5Weights } from './t5/check-weights';
+export { syntheticUmt5Weights, syntheticUmt5Tensor } from './t5/synthetic-weights';
+export { relativePositionBucket, relativePositionBuckets } from './t5/relative-position-bucket';
+export { umt5EncodeCpu, type Umt5EncodeCpuOptions, type Umt5Stage } from './t5/encoder';
+export { padContext } from './t5/pad-context';
+export type { Umt5Weights, Umt5Precision, Umt5Floats } from './t5/types';

@@ -23,10 +23,28 @@ describe('@fpsattn/wan model exports', () => {
       'writeSyntheticWanCheckpoint',
       'ropeTable',
       'timestepSinusoid',
+      'patchify',
+      'layerPlansAt',
+      'wanDeviceVelocityModel',
+      'generateLatents',
+      'latentShapeFor',
+      'readTextEmbeddings',
+      'writeTextEmbeddings',
+      'openPth',
+      'wanVaeDecodeCpu',
+      'syntheticWanVaeWeights',
+      'umt5EncodeCpu',
+      'padContext',
+      'syntheticUmt5Weights',
     ] as const) {
       expect(typeof wan[name], name).toBe('function');
     }
     expect(Object.keys(wan.WAN_CONFIG_PRESETS)).toEqual(['wan-1.3b', 'wan-14b', 'wan-tiny']);
+    expect(typeof wan.WanDeviceDit).toBe('function');
+    expect(typeof wan.WanDeviceWeights.fromCheckpoint).toBe('function');
+    expect(Object.keys(wan.WAN_VAE_CONFIG_PRESETS)).toEqual(['wan-vae', 'wan-vae-tiny']);
+    expect(Object.keys(wan.UMT5_CONFIG_PRESETS)).toEqual(['umt5-xxl', 'umt5-tiny']);
+    expect(Object.values(wan.WAN_PTH_ERROR_CODES).every((code) => code.startsWith('FPSATTN_WAN_PTH_'))).toBe(true);
     expect(Object.values(wan.WAN_MODEL_ERROR_CODES).every((code) => code.startsWith('FPSATTN_WAN_'))).toBe(true);
   });
 });
