@@ -1,0 +1,14 @@
+import { defineConfig } from 'tsup';
+
+// One executable file: dist/cli.js with a shebang (the package's bin). The @fpsattn packages and the third-party
+// dependencies stay external (resolved from node_modules at run time); no declarations (nothing imports the CLI).
+export default defineConfig({
+  entry: { cli: 'src/cli.ts' },
+  format: ['esm'],
+  target: 'node20',
+  platform: 'node',
+  sourcemap: true,
+  clean: true,
+  dts: false,
+  banner: { js: '#!/usr/bin/env node' },
+});
