@@ -36,6 +36,8 @@ describe('@fpsattn/wan model exports', () => {
       'umt5EncodeCpu',
       'padContext',
       'syntheticUmt5Weights',
+      'loadWanVaeWeights',
+      'loadUmt5Weights',
     ] as const) {
       expect(typeof wan[name], name).toBe('function');
     }
