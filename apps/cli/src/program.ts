@@ -2,7 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import pkg from '../package.json';
 import { registerDoctor } from './commands/doctor';
-// import { registerGenerate } from './commands/generate';
+import { registerGenerate } from './commands/generate';
 import { registerInspect } from './commands/inspect';
 import { registerPlan } from './commands/plan';
 import { registerQuantError } from './commands/quant-error';
@@ -34,7 +34,7 @@ Examples:
   registerPlan(program);
   registerInspect(program);
   registerQuantError(program);
-  // registerGenerate(program);
+  registerGenerate(program);
   return program;
 }
 

@@ -1,0 +1,375 @@
+// `fpsattn generate`: Wan2.1 text-to-video latents from text embeddings, with an FPSAttention schedule, on the GPU when
+// there is one and on the CPU otherwise; writes the latents (.safetensors) and a run manifest (.manifest.json).
+import { readdirSync, rmSync } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { loadBackend, type BackendChoice } from '@fpsattn/kernels';
+import { SCHEDULE_PRESET_NAMES, parseScheduleConfig, schedulePreset, type ScheduleConfig, type SchedulePresetName } from '@fpsattn/scheduler';
+import { WAN_480P_GRID, WAN_720P_GRID, type Dims3, type GridDims } from '@fpsattn/tiling';
+import {
+  SOLVER_NAMES,
+  WAN_CONFIG_PRESETS,
+  WAN_T2V_SAMPLING_DEFAULTS,
+  WanDeviceDit,
+  WanDeviceWeights,
+  generateLatents,
+  latentShapeFor,
+  readTextEmbeddings,
+  syntheticWanInputs,
+  syntheticWanWeights,
+  wanHeadDim,
+  wanPresetName,
+  type SolverName,
+  type TextEmbeddings,
+  type WanConfig,
+} from '@fpsattn/wan';
+import type { Command } from 'commander';
+import pkg from '../../package.json';
+import { globalOptions, withExamples } from '../_command';
+import { writeFileAtomic } from '../_atomic-write';
+import { CliError, EXIT_CODES, UsageError } from '../_errors';
+import { printJson } from '../_format';
+import { parseChoice, parseIntegerFlag, parseNumberFlag } from '../_parse';
+import { PROGRESS_MODES, StepProgress, resolveProgressMode } from '../_progress';
+import { readJsonFile } from './plan';
+
+interface GenerateFlags {
+  model?: string;
+  checkpoint?: string;
+  embeddings?: string;
+  width?: string;
+  height?: string;
+  frames?: string;
+  steps?: string;
+  shift?: string;
+  guidance?: string;
+  solver: string;
+  seed: string;
+  schedule: string;
+  backend: string;
+  out: string;
+  progress: string;
+  json?: boolean;
+}
+
+/** The built-in model: wan-tiny with synthetic weights (2 layers, 2 heads of 128), sampled at 160x128, 9 frames. */
+export const BUILT_IN_MODEL = 'wan-tiny';
+const TINY_DEFAULTS = Object.freeze({ width: 160, height: 128, frames: 9, steps: 8 });
+const RELEASED_DEFAULTS = Object.freeze({ width: 832, height: 480, frames: 81, steps: WAN_T2V_SAMPLING_DEFAULTS.steps });
+/** Synthetic prompt lengths (tokens) of the built-in model's embeddings. */
+const SYNTHETIC_PROMPT_TOKENS = { prompt: 12, negative: 4 } as const;
+
+/** Largest divisor of n not above `limit` (at least 1). */
+const divisorAtMost = (n: number, limit: number): number => {
+  for (let d = Math.max(1, Math.min(n, limit)); d > 1; d--) if (n % d === 0) return d;
+  return 1;
+};
+
+/**
+ * The FPSAttention schedule for any grid (what `--schedule fpsattn` runs when the grid is not Wan's 480p or 720p
+ * one): attention tiles of about half of each axis (whole divisors), alpha1 0.4, alpha2 0.8, the first steps / 10 dense;
+ * early: FP8 per tile with each tile attending to itself; middle: FP8 per frame of a tile with a window of 3 tiles per
+ * axis; late: FP8 per tile with a window of 1 x 3 x 3 tiles. Validated like a JSON config.
+ */
+export function fpsattnScheduleFor(options: { grid: GridDims; steps: number; model: { layers: number; heads: number; headDim: number } }): ScheduleConfig {
+  const { grid, steps, model } = options;
+  const axes = [grid.frames, grid.height, grid.width];
+  const tile = axes.map((n) => divisorAtMost(n, Math.ceil(n / 2))) as unknown as Dims3;
+  const tilesPer = axes.map((n, i) => n / (tile[i] as number));
+  const window = (w: Dims3) => ({ kind: 'clamped', tiles: w.map((x, i) => Math.min(x, tilesPer[i] as number)) });
+  const plan = (granularity: Dims3, w: Dims3) => ({ mode: 'fp8-sparse', granularity: { kind: 'tile', tile: granularity }, sparsity: { tile, window: window(w) } });
+  return parseScheduleConfig({
+    steps,
+    alpha1: 0.4,
+    alpha2: 0.8,
+    denseSteps: Math.round(steps / 10),
+    grid,
+    model,
+    phases: { early: plan(tile, [1, 1, 1]), middle: plan([1, tile[1], tile[2]], [3, 3, 3]), late: plan(tile, [1, 3, 3]) },
+    overrides: [],
+  });
+}
+
+const sameGrid = (a: GridDims, b: GridDims) => a.frames === b.frames && a.height === b.height && a.width === b.width;
+const gridText = (g: GridDims) => `${g.frames}x${g.height}x${g.width}`;
+
+/** The schedule `--schedule` names, for this run's grid, steps and model; null = dense BF16 throughout. */
+async function resolveSchedule(options: { value: string; grid: GridDims; steps: number; stepsGiven: boolean; model: { layers: number; heads: number; headDim: number } }): Promise<{ config: ScheduleConfig | null; name: string }> {
+  const { value, grid, steps, model } = options;
+  if (value === 'dense') return { config: null, name: 'dense' };
+  const wanResolution = sameGrid(grid, WAN_720P_GRID) ? '720p' : sameGrid(grid, WAN_480P_GRID) ? '480p' : null;
+  if (value === 'fpsattn') {
+    if (wanResolution) return { config: parseScheduleConfig({ ...schedulePreset({ name: `wan-${wanResolution}`, steps }), model }), name: `fpsattn (preset wan-${wanResolution})` };
+    return { config: fpsattnScheduleFor({ grid, steps, model }), name: `fpsattn (grid ${gridText(grid)})` };
+  }
+  if ((SCHEDULE_PRESET_NAMES as readonly string[]).includes(value)) {
+    const fixed = value === 'wan-480p' ? '480p' : value === 'wan-720p' ? '720p' : null;
+    if (wanResolution === null || (fixed !== null && fixed !== wanResolution)) {
+      throw new UsageError({
+        message: `schedule preset ${value} is for the ${fixed === '480p' ? gridText(WAN_480P_GRID) : gridText(WAN_720P_GRID)} token grid (${fixed === '480p' ? '832x480' : '1280x720'}, 81 frames); this run's grid is ${gridText(grid)}`,
+        fix: '--schedule fpsattn (any grid), --schedule dense, or a JSON config for this grid',
+      });
+    }
+    return { config: parseScheduleConfig({ ...schedulePreset({ name: value as SchedulePresetName, resolution: wanResolution, steps }), model }), name: `preset ${value}` };
+  }
+  if (!value.endsWith('.json')) {
+    throw new UsageError({ message: `--schedule ${JSON.stringify(value)} is not dense, fpsattn, a preset (${SCHEDULE_PRESET_NAMES.join(', ')}) or a .json file`, fix: 'pass --schedule fpsattn' });
+  }
+  const json = await readJsonFile(value, 'schedule config');
+  const config = parseScheduleConfig(options.stepsGiven || typeof json !== 'object' || json === null ? { ...(json as object), steps } : json);
+  if (!sameGrid(config.grid, grid)) {
+    throw new UsageError({ message: `schedule ${value} is for the token grid ${gridText(config.grid)}, this run's is ${gridText(grid)}`, fix: `set "grid": { "frames": ${grid.frames}, "height": ${grid.height}, "width": ${grid.width} } in the config or change --width/--height/--frames` });
+  }
+  if (config.model.layers !== model.layers || config.model.heads !== model.heads || config.model.headDim !== model.headDim) {
+    throw new UsageError({
+      message: `schedule ${value} is for ${config.model.layers} layers x ${config.model.heads} heads x ${config.model.headDim}, the model has ${model.layers} x ${model.heads} x ${model.headDim}`,
+      fix: `set "model": { "layers": ${model.layers}, "heads": ${model.heads}, "headDim": ${model.headDim} } in the config`,
+    });
+  }
+  return { config, name: `config ${value}` };
+}
+
+/** Deterministic synthetic text embeddings for the built-in model (there is no tokenizer/encoder in the CLI yet). */
+function syntheticEmbeddings(config: WanConfig, seed: number): TextEmbeddings {
+  const text = (s: number, length: number) => ({ values: syntheticWanInputs({ config, seed: s, latentShape: [config.inDim, 1, 2, 2], contextLength: length }).context, length });
+  return { prompt: text(seed * 2 + 2, SYNTHETIC_PROMPT_TOKENS.prompt), negative: text(seed * 2 + 3, SYNTHETIC_PROMPT_TOKENS.negative), metadata: { prompt: '(synthetic embeddings)' } };
+}
+
+function latentStats(x: Float32Array): { mean: number; std: number; min: number; max: number; nonFinite: number } {
+  let sum = 0;
+  let sq = 0;
+  let min = Infinity;
+  let max = -Infinity;
+  let nonFinite = 0;
+  for (const v of x) {
+    if (!Number.isFinite(v)) {
+      nonFinite++;
+      continue;
+    }
+    sum += v;
+    sq += v * v;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const n = Math.max(1, x.length - nonFinite);
+  const mean = sum / n;
+  return { mean, std: Math.sqrt(Math.max(0, sq / n - mean * mean)), min, max, nonFinite };
+}
+
+/**
+ * Makes each DiT forward start with a turn of the event loop. On the CPU backend a whole sampling run resolves in
+ * promise microtasks only, and Node delivers signals (Ctrl-C) as macrotasks: without this turn the AbortSignal would
+ * only fire once the run had finished.
+ */
+function yieldBeforeEachForward(dit: WanDeviceDit): void {
+  const forward = dit.forward.bind(dit);
+  Object.defineProperty(dit, 'forward', {
+    configurable: true,
+    value: async (options: Parameters<WanDeviceDit['forward']>[0]) => {
+      await new Promise<void>((resolveTurn) => setImmediate(resolveTurn));
+      return forward(options);
+    },
+  });
+}
+
+/** Removes this process's temporary files of `out` (writeSafetensors names them `<out>.tmp-<pid>-<random>`). */
+function removeTemporaryFiles(out: string): void {
+  const prefix = `${basename(out)}.tmp-${process.pid}-`;
+  try {
+    for (const name of readdirSync(dirname(out))) if (name.startsWith(prefix)) rmSync(join(dirname(out), name), { force: true });
+  } catch {
+    // the folder may not exist yet
+  }
+}
+
+export function manifestPathFor(out: string): string {
+  return out.replace(/\.safetensors$/, '.manifest.json');
+}
+
+export function registerGenerate(program: Command): void {
+  const command = program
+    .command('generate')
+    .description('Wan2.1 text-to-video latents from text embeddings with an FPSAttention schedule (built-in tiny synthetic model or a checkpoint); writes the latents and a run manifest')
+    .option('--model <name>', `the built-in model (synthetic weights): ${BUILT_IN_MODEL}; used when no --checkpoint is given`)
+    .option('--checkpoint <path>', 'a Wan2.1 DiT checkpoint: .safetensors file, index or folder with config.json')
+    .option('--embeddings <file>', 'text embeddings (.safetensors with "prompt" and "negative_prompt" [tokens, textDim]); synthetic for the built-in model when absent')
+    .option('--width <px>', `video width, a multiple of 16 (default ${TINY_DEFAULTS.width} built-in, ${RELEASED_DEFAULTS.width} checkpoint)`)
+    .option('--height <px>', `video height, a multiple of 16 (default ${TINY_DEFAULTS.height} built-in, ${RELEASED_DEFAULTS.height} checkpoint)`)
+    .option('--frames <n>', `video frames, 4k + 1 (default ${TINY_DEFAULTS.frames} built-in, ${RELEASED_DEFAULTS.frames} checkpoint)`)
+    .option('--steps <n>', `denoising steps (default ${TINY_DEFAULTS.steps} built-in, ${RELEASED_DEFAULTS.steps} checkpoint, or the schedule config's)`)
+    .option('--shift <x>', `flow-matching shift (default ${WAN_T2V_SAMPLING_DEFAULTS.shift})`)
+    .option('--guidance <x>', `classifier-free guidance scale (default ${WAN_T2V_SAMPLING_DEFAULTS.guidance})`)
+    .option('--solver <name>', `${SOLVER_NAMES.join(' or ')}`, WAN_T2V_SAMPLING_DEFAULTS.solver)
+    .option('--seed <n>', 'noise seed', '42')
+    .option('--schedule <s>', `attention schedule: fpsattn (for the run's grid), dense, a preset (${SCHEDULE_PRESET_NAMES.join(', ')}) or a .json config`, 'fpsattn')
+    .option('--backend <b>', 'auto (CUDA when a Hopper GPU answers, else CPU), cpu or cuda', 'auto')
+    .option('--out <file>', 'the latents file (.safetensors); the manifest goes next to it (.manifest.json)', 'latents.safetensors')
+    .option('--progress <mode>', 'auto (a bar on a terminal, quiet otherwise), bar, lines or none', 'auto')
+    .option('--json', 'print the run manifest as JSON')
+    .action(async (flags: GenerateFlags, cmd: Command) => {
+      const started = performance.now();
+      // ----- flags (every usage error before any work)
+      if (flags.checkpoint !== undefined && flags.model !== undefined) throw new UsageError({ message: '--model and --checkpoint both given', fix: 'pass one: --model wan-tiny (built in) or --checkpoint PATH' });
+      if (flags.model !== undefined && flags.model !== BUILT_IN_MODEL) throw new UsageError({ message: `--model ${JSON.stringify(flags.model)} is not a built-in model`, fix: `pass --model ${BUILT_IN_MODEL}, or --checkpoint PATH for real weights` });
+      const builtIn = flags.checkpoint === undefined;
+      if (!builtIn && flags.embeddings === undefined) {
+        throw new UsageError({ message: 'a checkpoint needs --embeddings FILE (the umT5 output for the prompt and the negative prompt)', fix: 'pass --embeddings prompt.safetensors (the CLI has no tokenizer or GPU text encoder yet)' });
+      }
+      const defaults = builtIn ? TINY_DEFAULTS : RELEASED_DEFAULTS;
+      const width = flags.width === undefined ? defaults.width : parseIntegerFlag({ flag: '--width', value: flags.width, min: 16, max: 4096 });
+      const height = flags.height === undefined ? defaults.height : parseIntegerFlag({ flag: '--height', value: flags.height, min: 16, max: 4096 });
+      const frames = flags.frames === undefined ? defaults.frames : parseIntegerFlag({ flag: '--frames', value: flags.frames, min: 1, max: 1001 });
+      let steps = flags.steps === undefined ? defaults.steps : parseIntegerFlag({ flag: '--steps', value: flags.steps, min: 1, max: 1000 });
+      const shift = flags.shift === undefined ? WAN_T2V_SAMPLING_DEFAULTS.shift : parseNumberFlag({ flag: '--shift', value: flags.shift, min: 0.01, max: 100 });
+      const guidance = flags.guidance === undefined ? WAN_T2V_SAMPLING_DEFAULTS.guidance : parseNumberFlag({ flag: '--guidance', value: flags.guidance, min: 0, max: 100 });
+      const solver = parseChoice({ flag: '--solver', value: flags.solver, choices: SOLVER_NAMES as readonly SolverName[] });
+      const seed = parseIntegerFlag({ flag: '--seed', value: flags.seed, min: 0, max: 2 ** 32 - 1 });
+      const backendChoice = parseChoice({ flag: '--backend', value: flags.backend, choices: ['auto', 'cpu', 'cuda'] as const satisfies readonly BackendChoice[] });
+      const progressMode = resolveProgressMode(parseChoice({ flag: '--progress', value: flags.progress, choices: PROGRESS_MODES }));
+      const out = resolve(flags.out);
+      if (!out.endsWith('.safetensors')) throw new UsageError({ message: `--out ${flags.out} does not end in .safetensors`, fix: 'pass e.g. --out latents.safetensors' });
+      if (flags.checkpoint !== undefined) {
+        await stat(flags.checkpoint).catch((cause: unknown) => {
+          throw new UsageError({ message: `checkpoint ${flags.checkpoint} does not exist (${(cause as NodeJS.ErrnoException).code})`, fix: 'pass a .safetensors file, an index or a folder holding one with its config.json', cause });
+        });
+      }
+      if (flags.embeddings !== undefined) {
+        await stat(flags.embeddings).catch((cause: unknown) => {
+          throw new UsageError({ message: `embeddings file ${flags.embeddings} does not exist (${(cause as NodeJS.ErrnoException).code})`, fix: 'pass a .safetensors file with "prompt" and "negative_prompt" tensors', cause });
+        });
+      }
+
+      // ----- model, schedule, embeddings
+      const { backend } = loadBackend({ backend: backendChoice });
+      const controller = new AbortController();
+      const onSigint = () => {
+        if (controller.signal.aborted) {
+          // A second Ctrl-C: stop now, leaving no temporary file behind.
+          removeTemporaryFiles(out);
+          process.stderr.write(`\nfpsattn generate: stopped by a second Ctrl-C; nothing was written to ${out}\n`);
+          process.exit(EXIT_CODES.interrupted);
+        }
+        controller.abort(new Error('Ctrl-C'));
+      };
+      process.on('SIGINT', onSigint);
+      const progress = new StepProgress({ mode: progressMode, label: 'step' });
+      let weights: WanDeviceWeights | null = null;
+      let dit: WanDeviceDit | null = null;
+      try {
+        let config: WanConfig;
+        if (builtIn) {
+          config = WAN_CONFIG_PRESETS[BUILT_IN_MODEL];
+          weights = WanDeviceWeights.upload({ backend, config, weights: syntheticWanWeights({ config, seed: 1 }) });
+        } else {
+          const loading = new StepProgress({ mode: progressMode, label: 'loading weights' });
+          const loadStart = performance.now();
+          try {
+            weights = await WanDeviceWeights.fromCheckpoint({
+              backend,
+              path: flags.checkpoint as string,
+              signal: controller.signal,
+              onProgress: (done, total) => loading.update({ done, total, stepMs: [(performance.now() - loadStart) / done] }),
+            });
+          } finally {
+            loading.finish();
+          }
+          config = weights.config;
+        }
+        const latentShape = latentShapeFor({ width, height, frames, latentChannels: config.inDim, patch: [config.patchSize[1], config.patchSize[2]] });
+        const grid: GridDims = {
+          frames: (latentShape[1] as number) / config.patchSize[0],
+          height: (latentShape[2] as number) / config.patchSize[1],
+          width: (latentShape[3] as number) / config.patchSize[2],
+        };
+        const model = { layers: config.numLayers, heads: config.numHeads, headDim: wanHeadDim(config) };
+        // A JSON config without --steps brings its own steps.
+        if (flags.steps === undefined && flags.schedule.endsWith('.json')) {
+          const json = await readJsonFile(flags.schedule, 'schedule config');
+          const s = (json as { steps?: unknown } | null)?.steps;
+          if (typeof s === 'number' && Number.isInteger(s) && s >= 1) steps = s;
+        }
+        const schedule = await resolveSchedule({ value: flags.schedule, grid, steps, stepsGiven: flags.steps !== undefined, model });
+        const embeddings = flags.embeddings !== undefined ? await readTextEmbeddings({ path: flags.embeddings, textDim: config.textDim, textLen: config.textLen }) : syntheticEmbeddings(config, seed);
+        dit = new WanDeviceDit(weights);
+        yieldBeforeEachForward(dit);
+        await mkdir(dirname(out), { recursive: true });
+
+        // ----- sampling
+        const stepMs: number[] = [];
+        const modes: string[] = [];
+        const sampleStart = performance.now();
+        let result;
+        try {
+          result = await generateLatents({
+            dit,
+            embeddings,
+            width,
+            height,
+            frames,
+            seed,
+            steps,
+            shift,
+            guidance,
+            solver,
+            schedule: schedule.config,
+            out,
+            signal: controller.signal,
+            onStep: (s) => {
+              stepMs.push(s.ms);
+              modes.push(s.modes);
+              progress.update({ done: s.stepIndex + 1, total: s.steps, stepMs, note: s.modes });
+            },
+          });
+        } catch (error) {
+          if (controller.signal.aborted) {
+            throw new CliError({ message: `stopped by Ctrl-C after ${stepMs.length} of ${steps} steps; nothing was written to ${out}`, exitCode: EXIT_CODES.interrupted, cause: error });
+          }
+          throw error;
+        } finally {
+          progress.finish();
+        }
+        const sampleS = (performance.now() - sampleStart) / 1000;
+        const manifestPath = manifestPathFor(out);
+        const fileBytes = (await stat(out)).size;
+        const manifest = {
+          format: 'fpsattn-run-manifest',
+          version: 1,
+          createdAt: new Date().toISOString(),
+          cli: { name: pkg.name, version: pkg.version, argv: process.argv.slice(2) },
+          node: process.version,
+          backend: backend.name,
+          model: builtIn ? { source: 'built-in', name: BUILT_IN_MODEL, weights: 'synthetic (seed 1)', config } : { source: 'checkpoint', path: resolve(flags.checkpoint as string), name: wanPresetName(config), config },
+          embeddings: flags.embeddings !== undefined ? { source: 'file', path: resolve(flags.embeddings), promptTokens: embeddings.prompt.length, negativeTokens: embeddings.negative.length } : { source: 'synthetic', promptTokens: embeddings.prompt.length, negativeTokens: embeddings.negative.length },
+          video: { width, height, frames },
+          latentShape: result.latentShape,
+          tokenGrid: grid,
+          sampling: { steps, shift, guidance, solver, seed, timesteps: result.timesteps },
+          schedule: { name: schedule.name, config: schedule.config },
+          output: { latents: out, bytes: fileBytes, manifest: manifestPath },
+          timing: { totalS: (performance.now() - started) / 1000, samplingS: sampleS, stepMs: stepMs.map((ms) => Math.round(ms * 10) / 10), modes },
+          latents: latentStats(result.latents),
+        };
+        await writeFileAtomic(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
+        if (flags.json) printJson(manifest);
+        else {
+          const median = [...stepMs].sort((a, b) => a - b)[Math.floor(stepMs.length / 2)] ?? 0;
+          process.stdout.write(
+            `${builtIn ? BUILT_IN_MODEL : flags.checkpoint} on ${backend.name}: ${steps} steps (${schedule.name}) in ${sampleS.toFixed(2)} s, median ${median.toFixed(1)} ms/step; ` +
+              `latents [${result.latentShape.join(', ')}] -> ${out}\nmanifest -> ${manifestPath}\n`,
+          );
+        }
+        if (globalOptions(cmd).verbose) process.stderr.write(`steps: ${modes.map((m, i) => `${i}:${m}`).join(' ')}\n`);
+      } finally {
+        process.off('SIGINT', onSigint);
+        dit?.dispose();
+        weights?.dispose();
+      }
+    });
+  withExamples(command, [
+    'fpsattn generate',
+    'fpsattn generate --steps 4 --width 64 --height 64 --frames 5 --schedule dense --out dense.safetensors',
+    'fpsattn generate --checkpoint ./Wan2.1-T2V-1.3B --embeddings prompt.safetensors --steps 50 --out run/latents.safetensors',
+    'fpsattn generate --schedule my-schedule.json --seed 7 --json',
+  ]);
+}
