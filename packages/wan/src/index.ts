@@ -142,3 +142,11 @@ export { padContext } from './t5/pad-context';
 export type { Umt5Weights, Umt5Precision, Umt5Floats } from './t5/types';
 export { WAN_VAE_PTH_FILE, isWanVaeIgnoredTensor, loadWanVaeWeights, wanVaeConfigFromDiffusers, wanVaeDiffusersNames, type LoadedWanVaeWeights, type WanVaeNaming } from './vae/load-weights';
 export { UMT5_PTH_FILE, loadUmt5Weights, umt5ConfigFromTransformers, umt5DiffusersNames, type LoadedUmt5Weights, type Umt5Naming } from './t5/load-weights';
+
+// video output (PNG, contact sheet, mp4 through ffmpeg)
+export { WAN_VIDEO_ERROR_CODES, WanVideoError, FFMPEG_MISSING_MESSAGE, type WanVideoErrorCode } from './video/errors';
+export { encodePng, crc32, type EncodePngOptions, type Rgb8Image } from './video/png';
+export { framesToRgb8, frameToRgb8, type FramesToRgb8Options, type Rgb8Rounding } from './video/rgb';
+export { contactSheet, contactSheetFrameIndices, type ContactSheet, type ContactSheetOptions } from './video/contact-sheet';
+export { writeMp4, ffmpegStatus, formatFfmpegStatus, ffmpegMp4Args, WAN_VIDEO_FPS, WAN_VIDEO_CRF, type WriteMp4Options, type WriteMp4Result, type FfmpegStatus } from './video/ffmpeg';
+export { writeVideoOutputs, type WriteVideoOutputsOptions, type WriteVideoOutputsResult } from './video/outputs';

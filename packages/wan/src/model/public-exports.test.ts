@@ -38,6 +38,10 @@ describe('@fpsattn/wan model exports', () => {
       'syntheticUmt5Weights',
       'loadWanVaeWeights',
       'loadUmt5Weights',
+      'writeVideoOutputs',
+      'writeMp4',
+      'encodePng',
+      'ffmpegStatus',
     ] as const) {
       expect(typeof wan[name], name).toBe('function');
     }
