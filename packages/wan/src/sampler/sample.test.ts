@@ -4,6 +4,7 @@ import { maxAbsDifference, toyVelocity, trajectoryFixture } from './_fixtures.te
 import { classifierFreeGuidance } from './classifier-free-guidance';
 import { flowMatchSchedule } from './flow-match-schedule';
 import { gaussianNoise } from './gaussian-noise';
+import { SamplerAbortedError } from './errors';
 import { sample } from './sample';
 import type { StepProgress, VelocityModel, VelocityModelInput } from './types';
 
@@ -180,5 +181,32 @@ describe('sample', () => {
     ])('rejects %s from the model', async (_, model, message) => {
       await expectSamplerError(() => sample({ ...base, model: model as never }), { name: 'SamplerTensorError', message });
     });
+  });
+});
+
+describe('sample: abort from an event while the model computes synchronously', () => {
+  it('sees a signal fired by a timer between two synchronous model calls', async () => {
+    const controller = new AbortController();
+    let calls = 0;
+    const busy = (ms: number) => {
+      const until = Date.now() + ms;
+      while (Date.now() < until) {
+        /* a synchronous model, like the CPU backend's */
+      }
+    };
+    setTimeout(() => controller.abort(new Error('interrupted')), 5);
+    const run = sample({
+      latentShape: [1, 1, 2, 2],
+      seed: 1,
+      steps: 50,
+      signal: controller.signal,
+      model: ({ latents }) => {
+        calls++;
+        busy(20);
+        return { velocity: new Float32Array(latents.length) };
+      },
+    });
+    await expect(run).rejects.toBeInstanceOf(SamplerAbortedError);
+    expect(calls).toBeLessThan(5);
   });
 });

@@ -20,8 +20,8 @@ import { createUniPcSolver } from './unipc-solver';
  * ```
  * with the schedule of `flowMatchSchedule({ steps, shift })` (4.2). Defaults are Wan2.1 T2V's: UniPC, 50 steps, shift
  * 5.0, guidance 5.0 (4.1). The model may be synchronous or return a promise; the loop awaits it. Before each step the
- * `signal` is checked, and when it has fired `sample` throws a SamplerAbortedError (the model is never interrupted in
- * the middle of a call). Every model output is checked for the latent length and for NaN and infinities, naming the
+ * `signal` is checked (after one turn of the event loop, so that events get to fire it), and when it has fired `sample`
+ * throws a SamplerAbortedError (the model is never interrupted in the middle of a call). Every model output is checked for the latent length and for NaN and infinities, naming the
  * step.
  */
 export async function sample(options: SampleOptions): Promise<SampleResult> {
@@ -56,6 +56,9 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
   const solver: FlowSolver =
     solverName === 'unipc' ? createUniPcSolver({ sigmas: schedule.sigmas }) : createEulerSolver({ sigmas: schedule.sigmas });
   for (let stepIndex = 0; stepIndex < steps; stepIndex++) {
+    // One turn of the event loop per step, so that a signal fired by an event (Ctrl-C, a timer) is seen here even when
+    // the model computes synchronously (the CPU backend) and never yields by itself.
+    if (options.signal) await new Promise<void>((resolve) => setImmediate(resolve));
     if (options.signal?.aborted) throw new SamplerAbortedError({ stepIndex, steps, reason: options.signal.reason });
     const started = performance.now();
     const timestep = schedule.timesteps[stepIndex]!;
