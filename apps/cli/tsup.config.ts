@@ -1,9 +1,10 @@
 import { defineConfig } from 'tsup';
 
-// One executable file: dist/cli.js with a shebang (the package's bin). The @fpsattn packages and the third-party
-// dependencies stay external (resolved from node_modules at run time); no declarations (nothing imports the CLI).
+// dist/cli.js with a shebang (the package's bin) and dist/vae-worker.js (the VAE decode's worker thread, loaded from
+// next to cli.js). The @fpsattn packages and the third-party dependencies stay external (resolved from node_modules at
+// run time); no declarations (nothing imports the CLI).
 export default defineConfig({
-  entry: { cli: 'src/cli.ts' },
+  entry: { cli: 'src/cli.ts', 'vae-worker': 'src/vae-worker.ts' },
   format: ['esm'],
   target: 'node20',
   platform: 'node',

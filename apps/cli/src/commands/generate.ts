@@ -1,5 +1,6 @@
 // `fpsattn generate`: Wan2.1 text-to-video latents from text embeddings, with an FPSAttention schedule, on the GPU when
-// there is one and on the CPU otherwise; writes the latents (.safetensors) and a run manifest (.manifest.json).
+// there is one and on the CPU otherwise; writes the latents (.safetensors), decodes them with the Wan-VAE (on the CPU
+// for now) to an mp4, a first-frame PNG and a contact sheet, and writes a run manifest (.manifest.json).
 import { readdirSync, rmSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -18,8 +19,12 @@ import {
   readTextEmbeddings,
   syntheticWanInputs,
   syntheticWanWeights,
+  WAN_VIDEO_ERROR_CODES,
+  WAN_VIDEO_FPS,
+  WanVideoError,
   wanHeadDim,
   wanPresetName,
+  writeVideoOutputs,
   type SolverName,
   type TextEmbeddings,
   type WanConfig,
@@ -32,6 +37,8 @@ import { CliError, EXIT_CODES, UsageError } from '../_errors';
 import { printJson } from '../_format';
 import { parseChoice, parseIntegerFlag, parseNumberFlag } from '../_parse';
 import { PROGRESS_MODES, StepProgress, resolveProgressMode } from '../_progress';
+import { BUILT_IN_VAE, DecodeAbortedError, decodeInWorker, loadVae, resolveVaeSource, type LoadedVae } from '../_vae';
+import { FFMPEG_ENV } from './doctor';
 import { readJsonFile } from './plan';
 
 interface GenerateFlags {
@@ -49,6 +56,8 @@ interface GenerateFlags {
   schedule: string;
   backend: string;
   out: string;
+  decode?: boolean;
+  vae?: string;
   progress: string;
   json?: boolean;
 }
@@ -173,11 +182,15 @@ function yieldBeforeEachForward(dit: WanDeviceDit): void {
   });
 }
 
-/** Removes this process's temporary files of `out` (writeSafetensors names them `<out>.tmp-<pid>-<random>`). */
+/**
+ * Removes this process's temporary files of `out`: writeSafetensors' `<out>.tmp-<pid>-<random>`, and the video's
+ * `<base>.first.png.<pid>-<random>.partial`, `<base>.sheet.png.<pid>-...` and `.<base>.mp4.<pid>-....partial`.
+ */
 function removeTemporaryFiles(out: string): void {
-  const prefix = `${basename(out)}.tmp-${process.pid}-`;
+  const base = videoBaseFor(out);
+  const prefixes = [`${basename(out)}.tmp-${process.pid}-`, `${base}.first.png.${process.pid}-`, `${base}.sheet.png.${process.pid}-`, `.${base}.mp4.${process.pid}-`];
   try {
-    for (const name of readdirSync(dirname(out))) if (name.startsWith(prefix)) rmSync(join(dirname(out), name), { force: true });
+    for (const name of readdirSync(dirname(out))) if (prefixes.some((p) => name.startsWith(p))) rmSync(join(dirname(out), name), { force: true });
   } catch {
     // the folder may not exist yet
   }
@@ -187,10 +200,19 @@ export function manifestPathFor(out: string): string {
   return out.replace(/\.safetensors$/, '.manifest.json');
 }
 
+/** The base name of the video outputs: `run/x.safetensors` -> `x` (`x.mp4`, `x.first.png`, `x.sheet.png` next to it). */
+export function videoBaseFor(out: string): string {
+  return basename(out).replace(/\.safetensors$/, '');
+}
+
+const round3 = (s: number): number => Math.round(s * 1000) / 1000;
+
 export function registerGenerate(program: Command): void {
   const command = program
     .command('generate')
-    .description('Wan2.1 text-to-video latents from text embeddings with an FPSAttention schedule (built-in tiny synthetic model or a checkpoint); writes the latents and a run manifest')
+    .description(
+      'Wan2.1 text-to-video from text embeddings with an FPSAttention schedule (built-in tiny synthetic model or a checkpoint): writes the latents, decodes them with the Wan-VAE to an mp4, a first-frame PNG and a contact sheet, and writes a run manifest. The VAE runs on the CPU for now: seconds at the tiny sizes, very slow at 480p/720p',
+    )
     .option('--model <name>', `the built-in model (synthetic weights): ${BUILT_IN_MODEL}; used when no --checkpoint is given`)
     .option('--checkpoint <path>', 'a Wan2.1 DiT checkpoint: .safetensors file, index or folder with config.json')
     .option('--embeddings <file>', 'text embeddings (.safetensors with "prompt" and "negative_prompt" [tokens, textDim]); synthetic for the built-in model when absent')
@@ -204,7 +226,10 @@ export function registerGenerate(program: Command): void {
     .option('--seed <n>', 'noise seed', '42')
     .option('--schedule <s>', `attention schedule: fpsattn (for the run's grid), dense, a preset (${SCHEDULE_PRESET_NAMES.join(', ')}) or a .json config`, 'fpsattn')
     .option('--backend <b>', 'auto (CUDA when a Hopper GPU answers, else CPU), cpu or cuda', 'auto')
-    .option('--out <file>', 'the latents file (.safetensors); the manifest goes next to it (.manifest.json)', 'latents.safetensors')
+    .option('--out <file>', 'the latents file (.safetensors); the manifest (.manifest.json) and the video (.mp4, .first.png, .sheet.png) go next to it', 'latents.safetensors')
+    .option('--decode', `decode the latents to frames and an mp4 (default when a VAE is available: ${BUILT_IN_VAE} for the built-in model, --vae or the checkpoint folder's Wan2.1_VAE.pth / vae/). The VAE runs on the CPU for now: slow at real sizes`)
+    .option('--no-decode', 'write the latents and the manifest only')
+    .option('--vae <path>', 'the Wan-VAE: Wan2.1_VAE.pth, a diffusers vae/ folder or a folder holding either (default: next to the checkpoint)')
     .option('--progress <mode>', 'auto (a bar on a terminal, quiet otherwise), bar, lines or none', 'auto')
     .option('--json', 'print the run manifest as JSON')
     .action(async (flags: GenerateFlags, cmd: Command) => {
@@ -239,6 +264,8 @@ export function registerGenerate(program: Command): void {
           throw new UsageError({ message: `embeddings file ${flags.embeddings} does not exist (${(cause as NodeJS.ErrnoException).code})`, fix: 'pass a .safetensors file with "prompt" and "negative_prompt" tensors', cause });
         });
       }
+      const vaeChoice = await resolveVaeSource({ decode: flags.decode, vae: flags.vae, checkpoint: flags.checkpoint });
+      const ffmpegPath = process.env[FFMPEG_ENV] || undefined;
 
       // ----- model, schedule, embeddings
       const { backend } = loadBackend({ backend: backendChoice });
@@ -256,14 +283,20 @@ export function registerGenerate(program: Command): void {
       const progress = new StepProgress({ mode: progressMode, label: 'step' });
       let weights: WanDeviceWeights | null = null;
       let dit: WanDeviceDit | null = null;
+      const loadStart = performance.now();
       try {
+        // The VAE first: a wrong --vae fails in a second, not after the DiT has loaded.
+        let vae: LoadedVae | null = null;
+        if (vaeChoice.source !== null) {
+          if (progressMode !== 'none') process.stderr.write(`loading the VAE (${vaeChoice.source.kind === 'synthetic' ? `built-in ${BUILT_IN_VAE}, synthetic` : vaeChoice.source.path})\n`);
+          vae = await loadVae(vaeChoice.source);
+        }
         let config: WanConfig;
         if (builtIn) {
           config = WAN_CONFIG_PRESETS[BUILT_IN_MODEL];
           weights = WanDeviceWeights.upload({ backend, config, weights: syntheticWanWeights({ config, seed: 1 }) });
         } else {
           const loading = new StepProgress({ mode: progressMode, label: 'loading weights' });
-          const loadStart = performance.now();
           try {
             weights = await WanDeviceWeights.fromCheckpoint({
               backend,
@@ -283,6 +316,9 @@ export function registerGenerate(program: Command): void {
           width: (latentShape[3] as number) / config.patchSize[2],
         };
         const model = { layers: config.numLayers, heads: config.numHeads, headDim: wanHeadDim(config) };
+        if (vae !== null && vae.config.zDim !== config.outDim) {
+          throw new CliError({ message: `the VAE takes ${vae.config.zDim} latent channels, the model makes ${config.outDim}`, fix: 'pass a Wan2.1 VAE that fits the model with --vae, or --no-decode' });
+        }
         // A JSON config without --steps brings its own steps.
         if (flags.steps === undefined && flags.schedule.endsWith('.json')) {
           const json = await readJsonFile(flags.schedule, 'schedule config');
@@ -294,6 +330,8 @@ export function registerGenerate(program: Command): void {
         dit = new WanDeviceDit(weights);
         yieldBeforeEachForward(dit);
         await mkdir(dirname(out), { recursive: true });
+
+        const loadS = (performance.now() - loadStart) / 1000;
 
         // ----- sampling
         const stepMs: number[] = [];
@@ -330,8 +368,101 @@ export function registerGenerate(program: Command): void {
           progress.finish();
         }
         const sampleS = (performance.now() - sampleStart) / 1000;
+        // The DiT is done: free its (device) memory before the decode.
+        dit.dispose();
+        dit = null;
+        weights.dispose();
+        weights = null;
         const manifestPath = manifestPathFor(out);
-        const fileBytes = (await stat(out)).size;
+        const files: { kind: string; path: string; bytes: number | null }[] = [{ kind: 'latents', path: out, bytes: (await stat(out)).size }];
+        const fileBytes = files[0]?.bytes as number;
+
+        // ----- decode (VAE on the CPU, in a worker thread) and encode (PNGs, then the mp4 through ffmpeg)
+        const base = videoBaseFor(out);
+        const latentFrameMs: number[] = [];
+        let decodeS: number | null = null;
+        let encodeS: number | null = null;
+        let videoShape: readonly number[] | null = null;
+        let mp4: { path: string; frames: number; bytes: number; width: number; height: number; fps: number } | null = null;
+        /** Why the run ends without its mp4 (the error to report after the manifest is written), or null. */
+        let failure: CliError | null = null;
+        let decodeStatus = vae === null ? 'skipped' : 'done';
+        if (vae !== null) {
+          const decodeStart = performance.now();
+          const [, latentFrames, latentH, latentW] = result.latentShape as [number, number, number, number];
+          if (progressMode !== 'none') {
+            process.stderr.write(
+              `decoding ${latentFrames} latent frames (${latentW}x${latentH}) to ${frames} frames of ${width}x${height}: the VAE runs on the CPU for now (no GPU decoder yet), slow at real sizes\n`,
+            );
+          }
+          const decoding = new StepProgress({ mode: progressMode, label: 'decode latent frame' });
+          let decoded: { frames: Float32Array; shape: readonly [number, number, number, number] } | null = null;
+          let last = decodeStart;
+          try {
+            decoded = await decodeInWorker({
+              vae,
+              latents: result.latents,
+              latentShape: result.latentShape,
+              signal: controller.signal,
+              onFrame: (e) => {
+                const now = performance.now();
+                latentFrameMs.push(now - last);
+                last = now;
+                decoding.update({ done: e.latentFrame + 1, total: e.latentFrames, stepMs: latentFrameMs, note: `${e.frameCount} frame${e.frameCount === 1 ? '' : 's'}` });
+              },
+            });
+          } catch (error) {
+            if (!(error instanceof DecodeAbortedError)) throw error;
+            decodeStatus = 'interrupted';
+            failure = new CliError({
+              message: `stopped by Ctrl-C while decoding (after ${error.latentFramesDone} of ${latentFrames} latent frames); the latents and the manifest are written (${out}), no video`,
+              exitCode: EXIT_CODES.interrupted,
+              cause: error,
+            });
+          } finally {
+            decoding.finish();
+            decodeS = (performance.now() - decodeStart) / 1000;
+          }
+          if (decoded !== null) {
+            videoShape = decoded.shape;
+            const encodeStart = performance.now();
+            if (progressMode !== 'none') process.stderr.write(`encoding ${join(dirname(out), `${base}.mp4`)} with ffmpeg (H.264 yuv420p, ${WAN_VIDEO_FPS} fps) and the PNGs\n`);
+            const firstPng = join(dirname(out), `${base}.first.png`);
+            const sheetPng = join(dirname(out), `${base}.sheet.png`);
+            try {
+              const written = await writeVideoOutputs({ dir: dirname(out), name: base, frames: decoded.frames, shape: decoded.shape, signal: controller.signal, ffmpegPath });
+              files.push({ kind: 'first-frame-png', path: written.firstFramePng, bytes: (await stat(written.firstFramePng)).size });
+              files.push({ kind: 'contact-sheet-png', path: written.contactSheetPng, bytes: (await stat(written.contactSheetPng)).size });
+              mp4 = written.mp4;
+              files.push({ kind: 'mp4', path: written.mp4.path, bytes: written.mp4.bytes });
+            } catch (error) {
+              if (!(error instanceof WanVideoError)) throw error;
+              // A terminal's Ctrl-C also reaches ffmpeg, which may die before writeMp4 sees the abort: FFMPEG_FAILED then.
+              if (error.code === WAN_VIDEO_ERROR_CODES.ABORTED || controller.signal.aborted) {
+                decodeStatus = 'done, encoding interrupted';
+                failure = new CliError({ message: `stopped by Ctrl-C while encoding; the latents and the manifest are written (${out}), no video`, exitCode: EXIT_CODES.interrupted, cause: error });
+              } else if (error.code === WAN_VIDEO_ERROR_CODES.FFMPEG_MISSING) {
+                // writeVideoOutputs wrote the PNGs before it looked for ffmpeg.
+                for (const [kind, path] of [['first-frame-png', firstPng], ['contact-sheet-png', sheetPng]] as const) {
+                  const bytes = (await stat(path).catch(() => null))?.size;
+                  if (bytes !== undefined) files.push({ kind, path, bytes });
+                }
+                const where = ffmpegPath === undefined ? 'on PATH' : `at ${FFMPEG_ENV}=${ffmpegPath}`;
+                failure = new CliError({
+                  message: `no mp4: ffmpeg was not found ${where} [${error.code}]; the latents, the PNGs and the manifest are written (${dirname(out)})`,
+                  fix: `apt-get install -y ffmpeg (Debian/Ubuntu)${ffmpegPath === undefined ? '' : `, or point ${FFMPEG_ENV} at an ffmpeg binary`}, then run again`,
+                  cause: error,
+                });
+              } else {
+                throw error;
+              }
+            } finally {
+              encodeS = (performance.now() - encodeStart) / 1000;
+            }
+          }
+        }
+
+        files.push({ kind: 'manifest', path: manifestPath, bytes: null });
         const manifest = {
           format: 'fpsattn-run-manifest',
           version: 1,
@@ -346,20 +477,54 @@ export function registerGenerate(program: Command): void {
           tokenGrid: grid,
           sampling: { steps, shift, guidance, solver, seed, timesteps: result.timesteps },
           schedule: { name: schedule.name, config: schedule.config },
-          output: { latents: out, bytes: fileBytes, manifest: manifestPath },
-          timing: { totalS: (performance.now() - started) / 1000, samplingS: sampleS, stepMs: stepMs.map((ms) => Math.round(ms * 10) / 10), modes },
+          vae: vae?.manifest ?? null,
+          decode: {
+            status: decodeStatus,
+            reason: vaeChoice.reason,
+            device: vae === null ? null : 'cpu',
+            frameShape: videoShape,
+            latentFrameMs: latentFrameMs.map((ms) => Math.round(ms * 10) / 10),
+            fps: mp4 === null ? null : mp4.fps,
+          },
+          output: {
+            latents: out,
+            bytes: fileBytes,
+            manifest: manifestPath,
+            mp4: mp4?.path ?? null,
+            firstFramePng: files.find((f) => f.kind === 'first-frame-png')?.path ?? null,
+            contactSheetPng: files.find((f) => f.kind === 'contact-sheet-png')?.path ?? null,
+            files,
+          },
+          timing: {
+            totalS: (performance.now() - started) / 1000,
+            samplingS: sampleS,
+            stagesS: { load: round3(loadS), sample: round3(sampleS), decode: decodeS === null ? null : round3(decodeS), encode: encodeS === null ? null : round3(encodeS) },
+            stepMs: stepMs.map((ms) => Math.round(ms * 10) / 10),
+            modes,
+          },
           latents: latentStats(result.latents),
+          error: failure === null ? null : failure.message,
         };
         await writeFileAtomic(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
         if (flags.json) printJson(manifest);
         else {
           const median = [...stepMs].sort((a, b) => a - b)[Math.floor(stepMs.length / 2)] ?? 0;
+          let video = `video: none (${vaeChoice.reason})\n`;
+          if (vae !== null && videoShape !== null) {
+            const [, t, h, w] = videoShape as [number, number, number, number];
+            const pngs = files.filter((f) => f.kind.endsWith('-png')).map((f) => f.path);
+            video =
+              `decoded ${t} frames of ${w}x${h} in ${(decodeS ?? 0).toFixed(2)} s (VAE on the CPU), encoded in ${(encodeS ?? 0).toFixed(2)} s\n` +
+              (mp4 !== null ? `mp4 -> ${mp4.path}\n` : '') +
+              (pngs.length > 0 ? `pngs -> ${pngs.join(', ')}\n` : '');
+          } else if (vae !== null) video = '';
           process.stdout.write(
             `${builtIn ? BUILT_IN_MODEL : flags.checkpoint} on ${backend.name}: ${steps} steps (${schedule.name}) in ${sampleS.toFixed(2)} s, median ${median.toFixed(1)} ms/step; ` +
-              `latents [${result.latentShape.join(', ')}] -> ${out}\nmanifest -> ${manifestPath}\n`,
+              `latents [${result.latentShape.join(', ')}] -> ${out}\n${video}manifest -> ${manifestPath}\n`,
           );
         }
         if (globalOptions(cmd).verbose) process.stderr.write(`steps: ${modes.map((m, i) => `${i}:${m}`).join(' ')}\n`);
+        if (failure !== null) throw failure;
       } finally {
         process.off('SIGINT', onSigint);
         dit?.dispose();
