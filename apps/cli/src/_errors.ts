@@ -43,7 +43,7 @@ const USAGE_CODES = new Set([
   'FPSATTN_WAN_CHECKPOINT_NOT_FOUND',
   'FPSATTN_WAN_PTH_NOT_FOUND',
 ]);
-const ABORT_CODES = new Set(['FPSATTN_WAN_SAMPLER_ABORTED', 'FPSATTN_WAN_MODEL_LOAD_ABORTED']);
+const ABORT_CODES = new Set(['FPSATTN_WAN_SAMPLER_ABORTED', 'FPSATTN_WAN_MODEL_LOAD_ABORTED', 'FPSATTN_WAN_VIDEO_ABORTED']);
 
 export function exitCodeOf(error: unknown): ExitCode {
   if (error instanceof CliError) return error.exitCode;

@@ -21,9 +21,9 @@ describe('fpsattn generate', () => {
   });
   afterAll(() => tmp.remove());
 
-  it('samples the built-in tiny model with the FPSAttention schedule and writes the latents and a manifest', async () => {
+  it('samples the built-in tiny model with the FPSAttention schedule and writes the latents and a manifest (--no-decode)', async () => {
     const out = join(tmp.dir, 'run', 'tiny.safetensors');
-    const r = runCli(['generate', ...SMALL, '--steps', '3', '--out', out, '--json']);
+    const r = runCli(['generate', ...SMALL, '--steps', '3', '--no-decode', '--out', out, '--json']);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe(''); // not a TTY: no progress bar
     const manifest = JSON.parse(r.stdout);
@@ -80,7 +80,7 @@ describe('fpsattn generate', () => {
       }),
     );
     const out = join(tmp.dir, 'json-run.safetensors');
-    const r = runCli(['generate', ...SMALL, '--schedule', schedule, '--out', out, '--json']);
+    const r = runCli(['generate', ...SMALL, '--schedule', schedule, '--no-decode', '--out', out, '--json']);
     expect(r.code).toBe(0);
     const manifest = JSON.parse(r.stdout);
     expect(manifest.sampling.steps).toBe(2);

@@ -384,6 +384,7 @@ export function registerGenerate(program: Command): void {
         let encodeS: number | null = null;
         let videoShape: readonly number[] | null = null;
         let mp4: { path: string; frames: number; bytes: number; width: number; height: number; fps: number } | null = null;
+        let sheetLayout: Record<string, unknown> | null = null;
         /** Why the run ends without its mp4 (the error to report after the manifest is written), or null. */
         let failure: CliError | null = null;
         let decodeStatus = vae === null ? 'skipped' : 'done';
@@ -434,6 +435,7 @@ export function registerGenerate(program: Command): void {
               files.push({ kind: 'first-frame-png', path: written.firstFramePng, bytes: (await stat(written.firstFramePng)).size });
               files.push({ kind: 'contact-sheet-png', path: written.contactSheetPng, bytes: (await stat(written.contactSheetPng)).size });
               mp4 = written.mp4;
+              sheetLayout = { ...written.sheet };
               files.push({ kind: 'mp4', path: written.mp4.path, bytes: written.mp4.bytes });
             } catch (error) {
               if (!(error instanceof WanVideoError)) throw error;
@@ -485,6 +487,7 @@ export function registerGenerate(program: Command): void {
             frameShape: videoShape,
             latentFrameMs: latentFrameMs.map((ms) => Math.round(ms * 10) / 10),
             fps: mp4 === null ? null : mp4.fps,
+            contactSheet: sheetLayout,
           },
           output: {
             latents: out,
@@ -532,9 +535,11 @@ export function registerGenerate(program: Command): void {
       }
     });
   withExamples(command, [
-    'fpsattn generate',
-    'fpsattn generate --steps 4 --width 64 --height 64 --frames 5 --schedule dense --out dense.safetensors',
-    'fpsattn generate --checkpoint ./Wan2.1-T2V-1.3B --embeddings prompt.safetensors --steps 50 --out run/latents.safetensors',
+    'fpsattn generate                                   # latents.safetensors, latents.mp4, .first.png, .sheet.png, .manifest.json',
+    'fpsattn generate --steps 2 --width 96 --height 64 --frames 5 --out run/clip.safetensors',
+    'fpsattn generate --steps 4 --width 64 --height 64 --frames 5 --schedule dense --no-decode --out dense.safetensors',
+    'fpsattn generate --checkpoint ./Wan2.1-T2V-1.3B --embeddings prompt.safetensors --steps 50 --out run/latents.safetensors   # VAE: ./Wan2.1-T2V-1.3B/Wan2.1_VAE.pth (CPU: slow)',
+    'fpsattn generate --checkpoint ./diffusers/transformer --embeddings prompt.safetensors --vae ./diffusers/vae --out run/latents.safetensors',
     'fpsattn generate --schedule my-schedule.json --seed 7 --json',
   ]);
 }
