@@ -1,6 +1,6 @@
 // `fpsattn generate` on to frames and an mp4: the tiny model and the tiny synthetic VAE on the CPU, end to end.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WAN_CONFIG_PRESETS, WAN_VAE_CONFIG_PRESETS, syntheticWanInputs, syntheticWanVaeWeights, wanVaeTensorSpecs, writeSafetensors, writeSyntheticWanCheckpoint, writeTextEmbeddings } from '@fpsattn/wan';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -169,6 +169,17 @@ describe('fpsattn generate: decode and video', () => {
       const manifest = JSON.parse(readFileSync(join(tmp.dir, 'ck-vae', 'v.manifest.json'), 'utf8'));
       expect(manifest.vae).toMatchObject({ source: 'file', found: '--vae', naming: 'original', name: 'wan-vae-tiny' });
       expect(Number(probe(join(tmp.dir, 'ck-vae', 'v.mp4')).nb_read_frames)).toBe(5);
+    });
+
+    it.skipIf(!videoTools)('finds a diffusers vae/ next to the transformer/ folder', () => {
+      const root = join(tmp.dir, 'pipeline');
+      cpSync(checkpoint, join(root, 'transformer'), { recursive: true });
+      cpSync(join(tmp.dir, 'models', 'vae-elsewhere'), join(root, 'vae'), { recursive: true });
+      const r = runCli(['generate', '--checkpoint', join(root, 'transformer'), '--embeddings', embeddings, ...SMALL, '--out', join(root, 'out', 'v.safetensors'), '--json']);
+      expect(r.code).toBe(0);
+      const manifest = JSON.parse(r.stdout);
+      expect(manifest.vae).toMatchObject({ source: 'file', found: 'next to the checkpoint', path: join(root, 'vae'), name: 'wan-vae-tiny' });
+      expect(manifest.output.mp4).toBe(join(root, 'out', 'v.mp4'));
     });
   });
 
