@@ -1,6 +1,8 @@
 // The command tree (commander 14: the newest major that runs on Node 20), exit codes and the one-line error report.
 import { Command, CommanderError } from 'commander';
 import pkg from '../package.json';
+import { registerBench } from './commands/bench';
+import { registerDemo } from './commands/demo';
 import { registerDoctor } from './commands/doctor';
 import { registerGenerate } from './commands/generate';
 import { registerInspect } from './commands/inspect';
@@ -23,18 +25,22 @@ export function createProgram(): Command {
 Exit codes: 0 ok, 1 runtime failure (or problems found by inspect), 2 usage error, 130 stopped by Ctrl-C.
 
 Examples:
+  $ fpsattn demo
   $ fpsattn doctor
   $ fpsattn plan --preset wan-720p --steps 30 --out-dir pictures
   $ fpsattn inspect ./Wan2.1-T2V-1.3B
   $ fpsattn quant-error --input outlier
   $ fpsattn generate --steps 4 --out latents.safetensors
+  $ fpsattn bench attention --shape wan-1.3b-720p --out-dir bench-out
 `,
   );
+  registerDemo(program);
   registerDoctor(program);
   registerPlan(program);
   registerInspect(program);
   registerQuantError(program);
   registerGenerate(program);
+  registerBench(program);
   return program;
 }
 

@@ -13,6 +13,8 @@ export const PICTURE_COLORS = Object.freeze({
   text: '#111111',
   phase: { warmup: '#969696', early: '#e6550d', middle: '#3182bd', late: '#31a354' },
   bar: '#756bb1',
+  /** Benchmark series: the composed op (or the DiT sample) and the attention kernel alone. */
+  bench: { composed: '#3182bd', kernel: '#bdbdbd' },
 } as const);
 
 /** `#rrggbb` as [r, g, b]. */

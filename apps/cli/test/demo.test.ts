@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { expectOneLineError, runCli } from './helpers';
+
+describe('fpsattn demo', () => {
+  it('runs every section and reports speed, density and fidelity as JSON', () => {
+    const r = runCli(['demo', '--steps', '2', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    for (const s of ['backend', 'schedule', 'blockMask', 'quantization', 'attention', 'dit']) expect(out).toHaveProperty(s);
+    expect(out.backend.name).toBe('cpu');
+    expect(out.schedule.rows).toHaveLength(2);
+    const inUnit = (d: number) => {
+      expect(d).toBeGreaterThan(0);
+      expect(d).toBeLessThanOrEqual(1);
+    };
+    for (const row of out.schedule.rows) inUnit(row.density);
+    inUnit(out.blockMask.density);
+    expect(out.quantization.rows.map((q: { tensor: string }) => q.tensor)).toEqual(['Q', 'K (smoothed)', 'V']);
+    for (const q of out.quantization.rows) {
+      expect(q.relativeL2).toBeLessThan(0.05);
+      expect(q.cosine).toBeGreaterThan(0.999);
+    }
+    expect(out.attention.rows.map((a: { mode: string }) => a.mode)).toEqual(['dense-bf16', 'sparse-bf16', 'fp8-dense', 'fp8-sparse']);
+    for (const a of out.attention.rows) {
+      inUnit(a.density);
+      expect(a.relL2SameQuantization).toBeLessThan(0.02);
+    }
+    expect(out.attention.rows[1].density).toBeLessThan(1);
+    const dit = out.dit;
+    expect(dit.steps).toBe(2);
+    expect(dit.latentShape).toEqual([16, 3, 16, 20]);
+    expect(dit.runs.map((x: { run: string }) => x.run)).toEqual(['dense', 'FPSAttention']);
+    for (const run of dit.runs) {
+      inUnit(run.density);
+      expect(run.totalSeconds).toBeGreaterThan(0);
+      expect(Number.isFinite(run.msPerStepMedian)).toBe(true);
+    }
+    expect(dit.runs[0].density).toBe(1);
+    expect(dit.runs[1].density).toBeLessThan(1);
+    inUnit(dit.sparseStepDensity);
+    expect(Number.isFinite(dit.speedup)).toBe(true);
+    expect(Number.isFinite(dit.fidelity.relativeL2)).toBe(true);
+    expect(dit.fidelity.relativeL2).toBeLessThan(0.05);
+    expect(dit.fidelity.cosine).toBeGreaterThan(0.999);
+  });
+
+  it('prints one summary line with --quiet', () => {
+    const r = runCli(['demo', '--steps', '2', '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^wan-tiny on cpu, 2 steps: dense .* s, FPSAttention .* s \(x.*\), density .*%.*fidelity rel L2 .*, cosine 0\.9/);
+  });
+
+  it.each([['0'], ['two']])('exits 2 for --steps %s', (steps) => {
+    const r = runCli(['demo', '--steps', steps]);
+    expect(r.code).toBe(2);
+    expect(expectOneLineError(r, 'demo')).toContain(`--steps "${steps}" is not an integer`);
+  });
+});
