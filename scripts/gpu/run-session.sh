@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One GPU call for a session's acceptance checks: the kernels suite, sanitizers and benchmark (run-kernels.sh), the
 # composed attention op's GPU suite (small and medium) with compute-sanitizer memcheck, and the composed-vs-kernel
-# benchmark at Wan 720p. Needs (carried, git-ignored): .gpu/node.xz, native/build/Release, packages/*/dist.
+# benchmark at Wan 720p (`fpsattn bench attention`). Needs (carried, git-ignored): .gpu/node.xz, native/build/Release,
+# packages/*/dist, apps/cli/dist, and the CLI's third-party runtime packages node_modules/commander and
+# node_modules/@resvg (4.3 MB; the CLI loads it at start).
 # Usage: [SKIP_KERNELS=1] scripts/gpu/run-session.sh   (logs under $OUT)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,7 +14,7 @@ if ! command -v node >/dev/null 2>&1; then
   export PATH=/tmp/nodebin:$PATH
 fi
 mkdir -p node_modules/@fpsattn
-for p in fp8 tiling scheduler kernels attention; do [ -e node_modules/@fpsattn/$p ] || ln -s ../../packages/$p node_modules/@fpsattn/$p; done
+for p in fp8 tiling scheduler kernels attention wan; do [ -e node_modules/@fpsattn/$p ] || ln -s ../../packages/$p node_modules/@fpsattn/$p; done
 [ -e node_modules/@fpsattn/native ] || ln -s ../../native node_modules/@fpsattn/native
 SAN=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 rc=0
@@ -30,6 +32,6 @@ FPSATTN_GPU_TEST_SIZE=small FPSATTN_SYNC_CHECK=1 "$SAN" --tool memcheck --error-
   node --test packages/attention/gpu-test/attention.test.mjs > "$OUT/attention-memcheck.log" 2>&1
 s=$?; echo "attention memcheck exit status: $s"; tail -n 4 "$OUT/attention-memcheck.log"; [ $s -eq 0 ] || rc=1
 echo "== composed op vs kernel alone (720p)"
-(cd packages/attention && node bench/composed-vs-kernel.mjs --reps 10 --out "$OUT/composed.json") 2>&1 | tee "$OUT/composed.log" || rc=1
+node apps/cli/dist/cli.js bench attention --shape wan-1.3b-720p --reps 10 --json > "$OUT/composed.json" 2> "$OUT/composed.log" || rc=1
 echo "run-session: exit $rc"
 exit $rc

@@ -77,9 +77,13 @@ describe('fpsattn bench', () => {
   });
 
   it('bench dit --dry-run runs the whole path on the CPU', () => {
-    const r = runCli(['bench', 'dit', '--dry-run', '--presets', 'dense,wan-480p', '--steps', '2', '--reps', '1', '--json']);
+    const r = runCli(['bench', 'dit', '--dry-run', '--presets', 'dense,wan-480p', '--steps', '2', '--reps', '1', '--profile', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
+    // --profile: one more forward per plan set, its parts summing to a positive time that includes self-attention
+    const profile = out.results[0].phases[0].profileMs;
+    expect(Object.keys(profile)).toEqual(expect.arrayContaining(['self-attention', 'projections', 'ffn', 'norms', 'cross-attention', 'head']));
+    expect(Object.values(profile).every((v) => typeof v === 'number' && v >= 0)).toBe(true);
     expect(out).toMatchObject({ shape: 'tiny', config: 'wan-tiny', latentShape: [16, 3, 16, 20], steps: 2 });
     expect(out.results.map((x: { preset: string }) => x.preset)).toEqual(['dense', 'wan-480p']);
     expect(out.results[0].speedup).toBe(1);

@@ -14,6 +14,8 @@ export interface DitBenchPhase {
   readonly firstStep: number;
   readonly modes: string;
   readonly forwardMs: number;
+  /** With `profile`: ms per part of one more forward, synchronised after each part (WanDeviceDit.forward's profile). */
+  readonly profileMs?: Readonly<Record<string, number>>;
 }
 
 export interface DitBenchRow {
@@ -58,6 +60,8 @@ export async function runDitBench(options: {
   presets: readonly SchedulePresetName[];
   steps: number;
   reps: number;
+  /** Also attribute one forward per plan set to its parts (self-attention, projections, FFN, norms, host, ...). */
+  profile?: boolean;
   onSetup?: (setup: DitBenchSetup) => void;
   onPhase?: (preset: string, phase: DitBenchPhase) => void;
 }): Promise<{ setup: DitBenchSetup; rows: DitBenchRow[] }> {
@@ -92,6 +96,7 @@ export async function runDitBench(options: {
       options.onSetup?.(setup);
       const latents = randomArray(latentShape.reduce((a, b) => a * b, 1), 5, 1.7);
       const forwardMs = new Map<string, number>();
+      const profiles = new Map<string, Record<string, number>>();
       const timeForward = async (key: string, attention: Parameters<WanDeviceDit['forward']>[0]['attention']): Promise<number> => {
         const cached = forwardMs.get(key);
         if (cached !== undefined) return cached;
@@ -105,6 +110,11 @@ export async function runDitBench(options: {
         for (let r = 0; r < reps; r++) times.push(await run());
         const ms = median(times);
         forwardMs.set(key, ms);
+        if (options.profile) {
+          const parts = new Map<string, number>();
+          await dit.forward({ latents: [latents, latents], latentShape, timestep: 700, text, attention, profile: parts });
+          profiles.set(key, Object.fromEntries([...parts].map(([k, v]) => [k, Math.round(v * 10) / 10])));
+        }
         return ms;
       };
       const rows: DitBenchRow[] = [];
@@ -126,7 +136,8 @@ export async function runDitBench(options: {
           const ms = await timeForward(key, (layer: number) => g.plans[layer] as ReturnType<typeof layerPlansAt>[number]);
           total += ms * g.steps.length;
           const modes = [...new Set(g.plans.flat().map((p) => p.mode))].join('+');
-          const phase = { steps: g.steps.length, firstStep: g.steps[0] as number, modes, forwardMs: ms };
+          const profileMs = profiles.get(key);
+          const phase = { steps: g.steps.length, firstStep: g.steps[0] as number, modes, forwardMs: ms, ...(profileMs ? { profileMs } : {}) };
           phases.push(phase);
           options.onPhase?.(preset, phase);
         }

@@ -166,10 +166,11 @@ function registerDit(bench: Command): void {
     .option('--presets <list>', `comma-separated schedule presets (${SCHEDULE_PRESET_NAMES.join(', ')}); the first is the speed-up baseline`, 'dense,fp8-only,sparse-only,wan-480p,wan-720p')
     .option('--steps <n>', 'sampler steps of the estimate', '50')
     .option('--reps <n>', 'timed forwards per plan set after one warm-up (median)', '2')
+    .option('--profile', 'also time one more forward per plan set part by part (synchronising after each part)')
     .option('--out-dir <dir>', 'write bench-dit.json and the chart bench-dit.svg/.png')
     .option('--json', 'print the results as JSON')
     .option('--dry-run', 'run on the CPU backend (host timers): checks the command, measures nothing')
-    .action(async (flags: CommonFlags & { presets: string; steps: string; reps: string }) => {
+    .action(async (flags: CommonFlags & { presets: string; steps: string; reps: string; profile?: boolean }) => {
       const shape = shapeOf(flags, 'wan-1.3b-480p');
       const presets = [...new Set(parseList(flags.presets).map((p) => parseChoice({ flag: '--presets', value: p, choices: SCHEDULE_PRESET_NAMES })))] as SchedulePresetName[];
       const steps = parseIntegerFlag({ flag: '--steps', value: flags.steps, min: 1, max: 10_000 });
@@ -183,6 +184,7 @@ function registerDit(bench: Command): void {
         presets,
         steps,
         reps,
+        profile: flags.profile === true,
         ...(live ? { onPhase: (preset: string, p: { firstStep: number; steps: number; modes: string; forwardMs: number }) => process.stderr.write(`${preset} steps ${p.firstStep}.. x${p.steps} ${p.modes}: forward ${p.forwardMs.toFixed(1)} ms\n`) } : {}),
       });
       const device = deviceName(backend);
@@ -209,6 +211,9 @@ function registerDit(bench: Command): void {
         right: [3, 4, 5, 6],
       });
       const out = [title, `weights ${(setup.weightBytes / 2 ** 30).toFixed(2)} GiB uploaded in ${setup.uploadSeconds.toFixed(1)} s; text ${setup.textSeconds.toFixed(2)} s`, table];
+      for (const r of rows)
+        for (const p of r.phases)
+          if (p.profileMs) out.push(`profile ${r.preset} steps ${p.firstStep}..: ${Object.entries(p.profileMs).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', ')}`);
       if (files) out.push('', `wrote ${files.json}, ${files.chart.svg} and ${files.chart.png} (${files.chart.width}x${files.chart.height})`);
       process.stdout.write(`${out.join('\n')}\n`);
     });
