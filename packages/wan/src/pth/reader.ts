@@ -1,4 +1,5 @@
 import { type FileHandle, open } from "node:fs/promises";
+import { crc32 } from "node:zlib";
 import {
   type SafetensorsArray,
   type SafetensorsDtype,
@@ -9,7 +10,7 @@ import type { SafetensorsTensorInfo } from "../safetensors/header";
 import type { TensorSource } from "../safetensors/reader";
 import { viewTensorBuffer } from "../safetensors/tensor-data";
 import { tensorToFloat32 } from "../safetensors/to-float32";
-import { crc32, pthFsError, readAt, readInto } from "./_io";
+import { pthFsError, readAt, readInto } from "./_io";
 import {
   type PickleLimits,
   PthTensorRef,

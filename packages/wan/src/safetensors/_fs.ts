@@ -1,4 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
+import { fillFromFile } from '../_positioned-read';
 import { CheckpointError, WAN_CHECKPOINT_ERROR_CODES } from './checkpoint-error';
 
 /** A Node file-system error turned into a CheckpointError naming the file and what was being done. */
@@ -15,33 +16,24 @@ export function fsError(file: string, action: string, cause: unknown): Checkpoin
   });
 }
 
-/** The most one positioned read asks for (Node caps a read's length at 2^31 - 1 bytes). */
-const MAX_READ_BYTES = 2 ** 30;
-
 /**
  * Fills `into` from the file at `position` with positioned reads (the file offset is never moved, so reads of one
  * handle may run concurrently). A file that ends early is TRUNCATED: its size was checked when it was opened, so it
  * shrank since.
  */
 export async function readFully(options: { handle: FileHandle; file: string; tensor?: string; into: Uint8Array; position: number }): Promise<void> {
-  const { handle, file, into, position } = options;
-  let done = 0;
-  while (done < into.byteLength) {
-    const length = Math.min(into.byteLength - done, MAX_READ_BYTES);
-    let bytesRead: number;
-    try {
-      ({ bytesRead } = await handle.read(into, done, length, position + done));
-    } catch (cause) {
-      throw fsError(file, `read ${length} bytes at offset ${position + done}`, cause);
-    }
-    if (bytesRead === 0) {
-      throw new CheckpointError({
+  const { file } = options;
+  await fillFromFile({
+    handle: options.handle,
+    into: options.into,
+    position: options.position,
+    ioError: (cause, length, at) => fsError(file, `read ${length} bytes at offset ${at}`, cause),
+    truncated: (at, missing) =>
+      new CheckpointError({
         code: WAN_CHECKPOINT_ERROR_CODES.TRUNCATED,
         file,
         tensor: options.tensor ?? null,
-        rule: `truncated: the file ends at byte ${position + done}, expected ${into.byteLength - done} more bytes (it shrank since it was opened?)`,
-      });
-    }
-    done += bytesRead;
-  }
+        rule: `truncated: the file ends at byte ${at}, expected ${missing} more bytes (it shrank since it was opened?)`,
+      }),
+  });
 }

@@ -1,4 +1,4 @@
-import { deflateSync } from 'node:zlib';
+import { crc32 as zlibCrc32, deflateSync } from 'node:zlib';
 import { videoInputError } from './errors';
 
 /** An 8-bit RGB image, rows top to bottom, pixels left to right, `rgb[3 * (y * width + x) + c]`. */
@@ -22,21 +22,9 @@ const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 /** The PNG specification's limit on a width, a height and a chunk's length. */
 const MAX_U31 = 0x7fffffff;
 
-let crcTable: Uint32Array | null = null;
-
-/** CRC-32 (ISO 3309, polynomial 0xEDB88320, the one PNG and zlib use) of `bytes`, continuing from `crc`. */
+/** CRC-32 (ISO 3309, polynomial 0xEDB88320, the one PNG and zlib use) of `bytes`, continuing from `crc` (zlib's). */
 export function crc32(bytes: Uint8Array, crc = 0): number {
-  if (crcTable === null) {
-    crcTable = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
-    }
-  }
-  let c = ~crc >>> 0;
-  for (let i = 0; i < bytes.length; i++) c = (crcTable[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8);
-  return ~c >>> 0;
+  return zlibCrc32(bytes, crc);
 }
 
 /** One chunk: length, type, data, CRC-32 of type and data. */
