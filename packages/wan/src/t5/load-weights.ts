@@ -4,17 +4,9 @@
  * config.json).
  */
 import { WanConfigError, WanConfigMismatchError, type WanConfigFieldMismatch } from '../model/errors';
-import {
-  type WeightFileFormat,
-  openWeightSource,
-  planWeights,
-  readConfigJson,
-  readPlannedWeights,
-  withWeightSource,
-} from '../vae/load-weights-source';
+import { type LoadedWeightFile, loadWeightFile } from '../weights/weight-file';
 import { UMT5_CONFIG_PRESETS, type Umt5Config, describeUmt5Config, validateUmt5Config } from './config';
 import { umt5TensorSpecs } from './keys';
-import type { Umt5Weights } from './types';
 
 /** The naming schemes of the encoder's tensors: Wan's `T5Encoder` (`blocks.0.attn.q.weight`) and transformers' UMT5. */
 export type Umt5Naming = 'original' | 'diffusers';
@@ -59,24 +51,12 @@ export function umt5DiffusersNames(config: Umt5Config): Map<string, string> {
 /** transformers' tied copy of `shared.weight` (`_tied_weights_keys`): read when `shared.weight` is absent, else skipped. */
 const TIED_EMBEDDING = 'encoder.embed_tokens.weight';
 
-/** What {@link loadUmt5Weights} returns. */
-export interface LoadedUmt5Weights {
-  readonly config: Umt5Config;
-  /** Float32 data by Wan name, in state-dict order: what `umt5EncodeCpu` takes (BF16 files widened exactly). */
-  readonly weights: Umt5Weights;
-  readonly naming: Umt5Naming;
-  readonly format: WeightFileFormat;
-  /** The file or folder read. */
-  readonly path: string;
-  /** A wrapper prefix stripped from every name (`''` when none). */
-  readonly prefix: string;
-  /** The stored name of each tensor by Wan name. */
-  readonly storedNames: ReadonlyMap<string, string>;
-  /** Tensors of the file that were not read (a tied `encoder.embed_tokens.weight`), as stored. */
-  readonly ignored: readonly string[];
-  /** The config.json read, or null. */
-  readonly configFile: string | null;
-}
+/**
+ * What {@link loadUmt5Weights} returns: `weights` (Wan names, what `umt5EncodeCpu` takes), the naming, the format,
+ * the wrapper prefix, the stored name of each tensor, the tensors not read (a tied `encoder.embed_tokens.weight`) and
+ * the config.json read.
+ */
+export type LoadedUmt5Weights = LoadedWeightFile<Umt5Config, Umt5Naming>;
 
 /**
  * A transformers UMT5 config.json (`d_model`, `d_kv`, `d_ff`, `num_heads`, `num_layers`, `vocab_size`,
@@ -129,40 +109,22 @@ function compareConfigs(expected: Umt5Config, actual: Umt5Config, source: string
  * tensor is read once and widened to float32 (exact for BF16). PthError and CheckpointError pass through.
  */
 export async function loadUmt5Weights(options: { path: string; config?: Umt5Config }): Promise<LoadedUmt5Weights> {
-  if (options.config !== undefined) validateUmt5Config({ config: options.config });
-  const opened = await openWeightSource({ path: options.path, subfolder: 'text_encoder', pthNames: [UMT5_PTH_FILE] });
-  return withWeightSource(opened, async () => {
-    const json = await readConfigJson(opened.configDirectory);
-    let config: Umt5Config;
-    if (json !== null) {
-      const read = umt5ConfigFromTransformers({ json: json.json, source: json.file, ...(options.config === undefined ? {} : { textLen: options.config.textLen }) });
-      if (options.config !== undefined) compareConfigs(options.config, read, json.file);
-      config = options.config ?? read;
-    } else {
-      config = options.config ?? UMT5_CONFIG_PRESETS['umt5-xxl'];
-    }
-    const specs = umt5TensorSpecs(config);
-    const plan = planWeights<Umt5Naming>({
-      opened,
-      schemes: [
-        { naming: 'original', names: new Map(specs.map((s) => [s.name, s.name])) },
-        { naming: 'diffusers', names: umt5DiffusersNames(config), aliases: new Map([[TIED_EMBEDDING, 'shared.weight']]) },
-      ],
-      specs,
-      ignore: () => false,
-      what: `${describeUmt5Config(config)}`,
-    });
-    const weights = await readPlannedWeights(opened.source, plan.stored);
-    return {
-      config,
-      weights,
-      naming: plan.naming,
-      format: opened.format,
-      path: opened.path,
-      prefix: plan.prefix,
-      storedNames: plan.stored,
-      ignored: plan.ignored,
-      configFile: json?.file ?? null,
-    };
+  const given = options.config;
+  if (given !== undefined) validateUmt5Config({ config: given });
+  return loadWeightFile<Umt5Config, Umt5Naming>({
+    path: options.path,
+    ...(given === undefined ? {} : { config: given }),
+    subfolder: 'text_encoder',
+    pthNames: [UMT5_PTH_FILE],
+    configFromJson: (json, file) => umt5ConfigFromTransformers({ json, source: file, ...(given === undefined ? {} : { textLen: given.textLen }) }),
+    checkConfig: compareConfigs,
+    fallback: UMT5_CONFIG_PRESETS['umt5-xxl'],
+    specs: umt5TensorSpecs,
+    schemes: (config, specs) => [
+      { naming: 'original', names: new Map(specs.map((s) => [s.name, s.name])) },
+      { naming: 'diffusers', names: umt5DiffusersNames(config), aliases: new Map([[TIED_EMBEDDING, 'shared.weight']]) },
+    ],
+    ignore: () => false,
+    describe: describeUmt5Config,
   });
 }

@@ -3,12 +3,11 @@
  * whole `WanVAE_` state dict) or the diffusers `vae/` folder (`AutoencoderKLWan`: safetensors + config.json).
  */
 import { WanConfigError, WanConfigMismatchError, type WanConfigFieldMismatch } from '../model/errors';
-import type { WanVaeWeights } from './check-weights';
 import { isWanVaeEncoderTensor } from './check-weights';
 import { WAN_VAE_CONFIG_PRESETS, WAN_VAE_LATENT_MEAN, WAN_VAE_LATENT_STD, type WanVaeConfig, validateWanVaeConfig } from './config';
 import { wanVaeTensorSpecs } from './keys';
 import { wanVaeDecoderLayout } from './layout';
-import { type WeightFileFormat, openWeightSource, planWeights, readConfigJson, readPlannedWeights, withWeightSource } from './load-weights-source';
+import { type LoadedWeightFile, loadWeightFile } from '../weights/weight-file';
 
 /** The naming schemes of the VAE's tensors: the reference's (`decoder.upsamples.3.time_conv.weight`) and diffusers'. */
 export type WanVaeNaming = 'original' | 'diffusers';
@@ -75,24 +74,12 @@ export function isWanVaeIgnoredTensor(name: string): boolean {
   return isWanVaeEncoderTensor(name) || name.startsWith('quant_conv.');
 }
 
-/** What {@link loadWanVaeWeights} returns. */
-export interface LoadedWanVaeWeights {
-  readonly config: WanVaeConfig;
-  /** Float32 data by reference name (`conv2.*`, `decoder.*`), in state-dict order: what `wanVaeDecodeCpu` takes. */
-  readonly weights: WanVaeWeights;
-  readonly naming: WanVaeNaming;
-  readonly format: WeightFileFormat;
-  /** The file or folder read (the `.pth`, or the diffusers `vae/` folder or safetensors file). */
-  readonly path: string;
-  /** A wrapper prefix stripped from every name (`''` when none; `state_dict.` for `{'state_dict': {...}}`). */
-  readonly prefix: string;
-  /** The stored name of each tensor by reference name. */
-  readonly storedNames: ReadonlyMap<string, string>;
-  /** Tensors of the file that were not read (the encoder half), as stored. */
-  readonly ignored: readonly string[];
-  /** The config.json read, or null. */
-  readonly configFile: string | null;
-}
+/**
+ * What {@link loadWanVaeWeights} returns: `weights` (reference names `conv2.*`, `decoder.*`: what `wanVaeDecodeCpu`
+ * takes), the naming, the format, the wrapper prefix, the stored name of each tensor, the tensors not read (the
+ * encoder half) and the config.json read.
+ */
+export type LoadedWanVaeWeights = LoadedWeightFile<WanVaeConfig, WanVaeNaming>;
 
 const FIELDS = ['dim', 'zDim', 'dimMult', 'numResBlocks', 'temperalDownsample'] as const;
 
@@ -154,39 +141,20 @@ function describe(config: WanVaeConfig): string {
  */
 export async function loadWanVaeWeights(options: { path: string; config?: WanVaeConfig }): Promise<LoadedWanVaeWeights> {
   if (options.config !== undefined) validateWanVaeConfig({ config: options.config });
-  const opened = await openWeightSource({ path: options.path, subfolder: 'vae', pthNames: [WAN_VAE_PTH_FILE] });
-  return withWeightSource(opened, async () => {
-    const json = await readConfigJson(opened.configDirectory);
-    let config: WanVaeConfig;
-    if (json !== null) {
-      const read = wanVaeConfigFromDiffusers({ json: json.json, source: json.file });
-      if (options.config !== undefined) compareConfigs(options.config, read, json.file);
-      config = options.config ?? read;
-    } else {
-      config = options.config ?? WAN_VAE_CONFIG_PRESETS['wan-vae'];
-    }
-    const specs = wanVaeTensorSpecs(config);
-    const plan = planWeights<WanVaeNaming>({
-      opened,
-      schemes: [
-        { naming: 'original', names: new Map(specs.map((s) => [s.name, s.name])) },
-        { naming: 'diffusers', names: wanVaeDiffusersNames(config) },
-      ],
-      specs,
-      ignore: isWanVaeIgnoredTensor,
-      what: describe(config),
-    });
-    const weights = await readPlannedWeights(opened.source, plan.stored);
-    return {
-      config,
-      weights,
-      naming: plan.naming,
-      format: opened.format,
-      path: opened.path,
-      prefix: plan.prefix,
-      storedNames: plan.stored,
-      ignored: plan.ignored,
-      configFile: json?.file ?? null,
-    };
+  return loadWeightFile<WanVaeConfig, WanVaeNaming>({
+    path: options.path,
+    ...(options.config === undefined ? {} : { config: options.config }),
+    subfolder: 'vae',
+    pthNames: [WAN_VAE_PTH_FILE],
+    configFromJson: (json, file) => wanVaeConfigFromDiffusers({ json, source: file }),
+    checkConfig: compareConfigs,
+    fallback: WAN_VAE_CONFIG_PRESETS['wan-vae'],
+    specs: wanVaeTensorSpecs,
+    schemes: (config, specs) => [
+      { naming: 'original', names: new Map(specs.map((s) => [s.name, s.name])) },
+      { naming: 'diffusers', names: wanVaeDiffusersNames(config) },
+    ],
+    ignore: isWanVaeIgnoredTensor,
+    describe,
   });
 }

@@ -1,6 +1,6 @@
 /**
- * What the VAE and umT5 loaders (vae/load-weights.ts, t5/load-weights.ts) share: finding the weights a user points
- * at (a torch.save `.pth` of the original Wan2.1 folder, or a diffusers folder of safetensors + config.json), telling
+ * What the VAE and umT5 loaders (vae/load-weights.ts, t5/load-weights.ts) share, {@link loadWeightFile}: finding the
+ * weights a user points at (a torch.save `.pth` of the original Wan2.1 folder, or a diffusers folder of safetensors + config.json), telling
  * the naming scheme (and a wrapper prefix) from the tensor names, checking the tensor set, every shape and every dtype
  * before any data is read, and reading each tensor once as float32.
  */
@@ -239,4 +239,73 @@ export async function readPlannedWeights(source: TensorSource, stored: ReadonlyM
   const weights = new Map<string, Float32Array>();
   for (const [reference, name] of stored) weights.set(reference, await source.readAsFloat32(name));
   return weights;
+}
+
+/** What a loader built on {@link loadWeightFile} returns. */
+export interface LoadedWeightFile<C, N extends string> {
+  readonly config: C;
+  /** Float32 data by reference name, in state-dict order (stored BF16, F16, ... widened exactly). */
+  readonly weights: Map<string, Float32Array>;
+  readonly naming: N;
+  readonly format: WeightFileFormat;
+  /** The file or folder read. */
+  readonly path: string;
+  /** A wrapper prefix stripped from every name (`''` when none; e.g. `state_dict.`). */
+  readonly prefix: string;
+  /** The stored name of each tensor by reference name. */
+  readonly storedNames: ReadonlyMap<string, string>;
+  /** Tensors of the file that were not read, as stored. */
+  readonly ignored: readonly string[];
+  /** The config.json read, or null. */
+  readonly configFile: string | null;
+}
+
+/**
+ * The loaders' common flow: open what `path` points at, take the config (`config`, checked against a config.json
+ * when there is one; else the config.json's; else `fallback`), plan the tensors (naming, set, shapes, dtypes; no data
+ * read), then read each planned tensor once as float32, closing the source whatever happens.
+ */
+export async function loadWeightFile<C, N extends string>(options: {
+  path: string;
+  config?: C;
+  /** The diffusers subfolder (`vae`, `text_encoder`) and the original `.pth` file names to look for. */
+  subfolder: string;
+  pthNames: readonly string[];
+  /** A config.json as a config (throws WanConfigError on what the model does not implement). */
+  configFromJson: (json: Record<string, unknown>, file: string) => C;
+  /** Throws WanConfigMismatchError when the config passed in and the config.json's disagree. */
+  checkConfig: (given: C, read: C, file: string) => void;
+  fallback: C;
+  specs: (config: C) => readonly WeightSpec[];
+  schemes: (config: C, specs: readonly WeightSpec[]) => readonly WeightNamingScheme<N>[];
+  ignore: (name: string) => boolean;
+  /** The model for messages, e.g. `the Wan-VAE decoder (wan-vae)`. */
+  describe: (config: C) => string;
+}): Promise<LoadedWeightFile<C, N>> {
+  const opened = await openWeightSource({ path: options.path, subfolder: options.subfolder, pthNames: options.pthNames });
+  return withWeightSource(opened, async () => {
+    const json = await readConfigJson(opened.configDirectory);
+    let config: C;
+    if (json !== null) {
+      const read = options.configFromJson(json.json, json.file);
+      if (options.config !== undefined) options.checkConfig(options.config, read, json.file);
+      config = options.config ?? read;
+    } else {
+      config = options.config ?? options.fallback;
+    }
+    const specs = options.specs(config);
+    const plan = planWeights<N>({ opened, schemes: options.schemes(config, specs), specs, ignore: options.ignore, what: options.describe(config) });
+    const weights = await readPlannedWeights(opened.source, plan.stored);
+    return {
+      config,
+      weights,
+      naming: plan.naming,
+      format: opened.format,
+      path: opened.path,
+      prefix: plan.prefix,
+      storedNames: plan.stored,
+      ignored: plan.ignored,
+      configFile: json?.file ?? null,
+    };
+  });
 }
