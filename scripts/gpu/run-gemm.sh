@@ -14,15 +14,7 @@ mkdir -p "$OUT"
 stages=${*:-all}
 has() { [[ " $stages " == *" all "* || " $stages " == *" $1 "* ]]; }
 
-if ! command -v node >/dev/null 2>&1; then
-  mkdir -p /tmp/nodebin && xz -dc .gpu/node.xz > /tmp/nodebin/node && chmod +x /tmp/nodebin/node
-  export PATH=/tmp/nodebin:$PATH
-fi
-# Bare-specifier imports (@fpsattn/fp8 from kernels' dist, @fpsattn/kernels from bench/) resolve through these links.
-mkdir -p node_modules/@fpsattn
-for p in fp8 kernels; do [ -e node_modules/@fpsattn/$p ] || ln -s ../../packages/$p node_modules/@fpsattn/$p; done
-[ -e node_modules/@fpsattn/native ] || ln -s ../../native node_modules/@fpsattn/native
-SAN=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+source scripts/gpu/_node-env.sh  # node, workspace links, SAN
 
 lt_loaded() { node --input-type=module -e "import * as K from './packages/kernels/dist/index.js'; process.exit(K.cublasLtStatus()?.loaded ? 0 : 1)"; }
 if [ -z "${FPSATTN_CUBLASLT:-}" ] && ! lt_loaded; then

@@ -10,15 +10,7 @@ mkdir -p "$OUT"
 stages=${*:-all}
 has() { [[ " $stages " == *" all "* || " $stages " == *" $1 "* ]]; }
 
-if ! command -v node >/dev/null 2>&1; then
-  mkdir -p /tmp/nodebin && xz -dc .gpu/node.xz > /tmp/nodebin/node && chmod +x /tmp/nodebin/node
-  export PATH=/tmp/nodebin:$PATH
-fi
-# Bare-specifier imports (@fpsattn/fp8 from kernels' dist) resolve through node_modules links to the workspace.
-mkdir -p node_modules/@fpsattn
-for p in fp8 tiling scheduler kernels; do [ -e node_modules/@fpsattn/$p ] || ln -s ../../packages/$p node_modules/@fpsattn/$p; done
-[ -e node_modules/@fpsattn/native ] || ln -s ../../native node_modules/@fpsattn/native
-SAN=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+source scripts/gpu/_node-env.sh  # node, workspace links, SAN
 
 {
   echo "date: $(date -u +%FT%TZ)"; node --version

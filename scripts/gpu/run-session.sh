@@ -9,14 +9,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/fpsattn-out}
 mkdir -p "$OUT"
-if ! command -v node >/dev/null 2>&1; then
-  mkdir -p /tmp/nodebin && xz -dc .gpu/node.xz > /tmp/nodebin/node && chmod +x /tmp/nodebin/node
-  export PATH=/tmp/nodebin:$PATH
-fi
-mkdir -p node_modules/@fpsattn
-for p in fp8 tiling scheduler kernels attention wan; do [ -e node_modules/@fpsattn/$p ] || ln -s ../../packages/$p node_modules/@fpsattn/$p; done
-[ -e node_modules/@fpsattn/native ] || ln -s ../../native node_modules/@fpsattn/native
-SAN=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+source scripts/gpu/_node-env.sh  # node, workspace links, SAN
 rc=0
 if [ "${SKIP_KERNELS:-0}" != 1 ]; then  # SKIP_KERNELS=1: only the attention op's suite, memcheck and benchmark
   OUT=$OUT scripts/gpu/run-kernels.sh test sanitize bench > "$OUT/kernels.log" 2>&1 || rc=1
