@@ -31,7 +31,8 @@ import { WanInputError } from '../model/errors';
 import { linear } from '../model/linear';
 import { modulationVectors } from '../model/modulation';
 import { patchify } from '../model/patch-embedding';
-import { ROPE_MAX_POSITIONS, ropeTable } from '../model/rope';
+import { latentGridOf } from '../model/latent-grid';
+import { ropeTable } from '../model/rope';
 import { timestepSinusoid } from '../model/timestep-embedding';
 import { unpatchify } from '../model/unpatchify';
 import { CROSS_BLOCK_ROWS, PaddedRows, crossAttention, withViews } from './cross-attention';
@@ -369,20 +370,8 @@ export class WanDeviceDit implements Disposable {
     const bad = (input: string, value: unknown, rule: string): never => {
       throw new WanInputError({ caller: 'WanDeviceDit.forward', input, value, rule });
     };
-    const { latents, latentShape, timestep, text } = options;
-    if (!Array.isArray(latentShape) || latentShape.length !== 4 || !latentShape.every((d) => Number.isSafeInteger(d) && d >= 1)) {
-      bad('latentShape', latentShape, 'expected four integers >= 1: [inDim, F, H, W]');
-    }
-    const shape = latentShape as unknown as readonly [number, number, number, number];
-    if (shape[0] !== config.inDim) bad('latentShape[0]', shape[0], `expected inDim = ${config.inDim} latent channels`);
-    const grid = [1, 2, 3].map((axis) => {
-      const size = shape[axis] as number;
-      const patch = config.patchSize[axis - 1] as number;
-      const name = 'FHW'[axis - 1];
-      if (size % patch !== 0) bad(`latentShape[${axis}]`, size, `expected a multiple of the patch size ${patch} (${name})`);
-      if (size / patch > ROPE_MAX_POSITIONS) bad(`latentShape[${axis}]`, size, `expected at most ${ROPE_MAX_POSITIONS} patches along ${name} (1.3)`);
-      return size / patch;
-    }) as unknown as Grid;
+    const { latents, timestep, text } = options;
+    const { latentShape: shape, grid } = latentGridOf({ config, latentShape: options.latentShape, caller: 'WanDeviceDit.forward' });
     const numel = shape[0] * shape[1] * shape[2] * shape[3];
     if (!Array.isArray(latents) || latents.length < 1) bad('latents', latents, 'expected one Float32Array per batch item');
     latents.forEach((l, b) => {

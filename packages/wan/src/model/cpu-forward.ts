@@ -30,7 +30,8 @@ import { linear } from './linear';
 import { modulate, modulationVectors } from './modulation';
 import { layerNorm } from './norms';
 import { patchEmbedding } from './patch-embedding';
-import { ROPE_MAX_POSITIONS, ropeTable } from './rope';
+import { latentGridOf } from './latent-grid';
+import { ropeTable } from './rope';
 import { timestepSinusoid } from './timestep-embedding';
 import type { WanWeights } from './types';
 import { unpatchify } from './unpatchify';
@@ -70,22 +71,8 @@ function checkInputs(options: WanForwardCpuOptions, config: WanConfig): { latent
   const bad = (input: string, value: unknown, rule: string): never => {
     throw new WanInputError({ input, value, rule });
   };
-  const { latents, latentShape, timestep, context, contextLength } = options;
-  if (!Array.isArray(latentShape) || latentShape.length !== 4 || !latentShape.every((d) => Number.isSafeInteger(d) && d >= 1)) {
-    bad('latentShape', latentShape, 'expected four integers >= 1: [inDim, F, H, W]');
-  }
-  const shape = latentShape as unknown as readonly [number, number, number, number];
-  if (shape[0] !== config.inDim) bad('latentShape[0]', shape[0], `expected inDim = ${config.inDim} latent channels`);
-  const grid = [1, 2, 3].map((axis) => {
-    const size = shape[axis] as number;
-    const patch = config.patchSize[axis - 1] as number;
-    const name = 'FHW'[axis - 1];
-    if (size % patch !== 0) bad(`latentShape[${axis}]`, size, `expected a multiple of the patch size ${patch} (${name})`);
-    if (size / patch > ROPE_MAX_POSITIONS) {
-      bad(`latentShape[${axis}]`, size, `expected at most ${ROPE_MAX_POSITIONS} patches along ${name} (the reference's RoPE tables, 1.3)`);
-    }
-    return size / patch;
-  }) as unknown as Grid;
+  const { latents, timestep, context, contextLength } = options;
+  const { latentShape: shape, grid } = latentGridOf({ config, latentShape: options.latentShape, caller: 'wanForwardCpu' });
   if (!(latents instanceof Float32Array) || latents.length !== shapeSize(shape)) {
     bad('latents', latents, `expected a Float32Array of ${shapeSize(shape)} values, the product of latentShape [${shape.join(', ')}]`);
   }
