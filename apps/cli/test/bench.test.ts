@@ -50,6 +50,7 @@ describe('fpsattn bench', () => {
     [['attention', '--modes', 'fp4'], '--modes "fp4" is not one of dense-bf16, sparse-bf16, fp8-dense, fp8-sparse'],
     [['attention', '--reps', 'x'], '--reps "x" is not an integer'],
     [['attention', '--window', '5x5'], '--window "5x5" is not three positive integers'],
+    [['attention', '--quant-tile', '1x0x8'], '--quant-tile "1x0x8" is not three positive integers'],
     [['dit', '--presets', 'dense,wan-1080p'], '--presets "wan-1080p" is not one of wan-480p, wan-720p, dense, fp8-only, sparse-only'],
     [['dit', '--steps', '0'], '--steps "0" is not an integer in [1, 10000]'],
     [['dit', '--bogus'], "unknown option '--bogus'"],
@@ -74,6 +75,17 @@ describe('fpsattn bench', () => {
     expect(out.results[0].speedup).toBe(1);
     const png = readPng(join(dir, 'bench-attention.png'));
     expect([png.width, png.height]).toEqual([900, 420]);
+  });
+
+  it('bench attention --quant-tile quantizes Q/K in finer groups than the attention tile: per-row K scales', () => {
+    const run = (extra: string[]) => {
+      const r = runCli(['bench', 'attention', '--dry-run', '--batch', '1', '--reps', '1', '--modes', 'fp8-sparse', '--tile', '1x4x5', '--window', '1x1x1', '--json', ...extra]);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout);
+    };
+    // One group per tile: every key block's real rows share a scale (per-block path); half tiles: per row.
+    expect(run([])).toMatchObject({ tile: [1, 4, 5], quantTile: [1, 4, 5], results: [{ mode: 'fp8-sparse', kScales: 'per-block' }] });
+    expect(run(['--quant-tile', '1x2x5'])).toMatchObject({ tile: [1, 4, 5], quantTile: [1, 2, 5], results: [{ mode: 'fp8-sparse', kScales: 'per-row' }] });
   });
 
   it('bench dit --dry-run runs the whole path on the CPU', () => {

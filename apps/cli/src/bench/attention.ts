@@ -27,15 +27,19 @@ export interface AttentionBenchRow {
   readonly composedTflops: number;
 }
 
-/** The plans of each mode: one attention tile and FP8 granularity, one sliding window (`window` tiles, clamped). */
-export function attentionPlans(options: { tile: Dims3; window: Dims3 }): Record<AttentionMode, AttentionPlan> {
+/**
+ * The plans of each mode: one attention tile, one FP8 group of Q/K (`quantTile`, default the attention tile), one
+ * sliding window (`window` tiles, clamped).
+ */
+export function attentionPlans(options: { tile: Dims3; quantTile?: Dims3; window: Dims3 }): Record<AttentionMode, AttentionPlan> {
   const { tile } = options;
+  const granularity = { kind: 'tile', tile: options.quantTile ?? tile } as const;
   const window = { kind: 'clamped', tiles: options.window } as const;
   return {
     'dense-bf16': { mode: 'dense-bf16' },
     'sparse-bf16': { mode: 'sparse-bf16', sparsity: { tile, window } },
-    'fp8-dense': { mode: 'fp8-dense', granularity: { kind: 'tile', tile } },
-    'fp8-sparse': { mode: 'fp8-sparse', granularity: { kind: 'tile', tile }, sparsity: { tile, window } },
+    'fp8-dense': { mode: 'fp8-dense', granularity },
+    'fp8-sparse': { mode: 'fp8-sparse', granularity, sparsity: { tile, window } },
   };
 }
 
@@ -80,6 +84,7 @@ export async function runAttentionBench(options: {
   batches: readonly number[];
   modes: readonly AttentionMode[];
   tile: Dims3;
+  quantTile?: Dims3;
   window: Dims3;
   reps: number;
   onRow?: (row: AttentionBenchRow) => void;
@@ -88,7 +93,7 @@ export async function runAttentionBench(options: {
   const D = options.headDim ?? 128;
   const N = grid[0] * grid[1] * grid[2];
   const COLS = heads * D;
-  const plans = attentionPlans({ tile: options.tile, window: options.window });
+  const plans = attentionPlans({ tile: options.tile, ...(options.quantTile ? { quantTile: options.quantTile } : {}), window: options.window });
   const rand = xorshift(0x9e3779b9);
   const rows: AttentionBenchRow[] = [];
   for (const batch of options.batches) {

@@ -105,17 +105,19 @@ function registerAttention(bench: Command): void {
     .option('--model <name>', 'with an explicit --shape: the model whose heads to use (wan-1.3b, wan-14b, wan-tiny)')
     .option('--batch <list>', 'comma-separated batch sizes', '1,2')
     .option('--modes <list>', `comma-separated modes (${ATTENTION_MODES.join(', ')})`, ATTENTION_MODES.join(','))
-    .option('--tile <TxHxW>', 'attention tile and FP8 group of Q/K', '3x5x8')
+    .option('--tile <TxHxW>', 'attention tile (and FP8 group of Q/K unless --quant-tile)', '3x5x8')
+    .option('--quant-tile <TxHxW>', 'FP8 group of Q/K when it differs from the attention tile (e.g. 1x5x8: the wan-720p middle phase)')
     .option('--window <TxHxW>', 'sliding window of the sparse modes, in tiles (clamped; default 5x5x5, 1x1x1 at the tiny shape)')
     .option('--reps <n>', 'timed calls per measurement after 2 warm-up calls (median)', '10')
     .option('--out-dir <dir>', 'write bench-attention.json and the chart bench-attention.svg/.png')
     .option('--json', 'print the results as JSON')
     .option('--dry-run', 'run on the CPU backend (host timers): checks the command, measures nothing')
-    .action(async (flags: CommonFlags & { batch: string; modes: string; tile: string; window?: string; reps: string }) => {
+    .action(async (flags: CommonFlags & { batch: string; modes: string; tile: string; quantTile?: string; window?: string; reps: string }) => {
       const shape = shapeOf(flags, 'wan-1.3b-720p');
       const batches = parseList(flags.batch).map((b) => parseIntegerFlag({ flag: '--batch', value: b, min: 1, max: 64 }));
       const modes = parseList(flags.modes).map((m) => parseChoice({ flag: '--modes', value: m, choices: ATTENTION_MODES }));
       const tile = parseDims3({ flag: '--tile', value: flags.tile });
+      const quantTile = flags.quantTile === undefined ? tile : parseDims3({ flag: '--quant-tile', value: flags.quantTile });
       const window = parseDims3({ flag: '--window', value: flags.window ?? (shape.name === 'tiny' ? '1x1x1' : '5x5x5') });
       const reps = parseIntegerFlag({ flag: '--reps', value: flags.reps, min: 1, max: 10_000 });
       if (batches.length === 0 || modes.length === 0) throw new CliError({ message: '--batch and --modes need at least one value', fix: 'pass e.g. --batch 1 --modes dense-bf16,fp8-sparse', exitCode: 2 });
@@ -128,13 +130,14 @@ function registerAttention(bench: Command): void {
         batches,
         modes: [...new Set<AttentionMode>(modes)],
         tile,
+        quantTile,
         window,
         reps,
         ...(live ? { onRow: (r: AttentionBenchRow) => process.stderr.write(`B${r.batch} ${r.mode}: composed ${r.composedMs.toFixed(2)} ms, kernel ${r.kernelMs.toFixed(2)} ms\n`) } : {}),
       });
       const device = deviceName(backend);
       const title = `attention at ${shape.name} (grid ${shape.grid.join('x')}, ${shape.heads} heads x 128) on ${device}`;
-      const result = { device, shape: shape.name, grid: shape.grid, heads: shape.heads, headDim: 128, tile, window, reps, dryRun: flags.dryRun === true, results: rows };
+      const result = { device, shape: shape.name, grid: shape.grid, heads: shape.heads, headDim: 128, tile, quantTile, window, reps, dryRun: flags.dryRun === true, results: rows };
       const files = flags.outDir === undefined ? null : await writeOutputs(flags.outDir, 'bench-attention', result, attentionChart({ title, rows }));
       if (flags.json) {
         printJson({ ...result, files });
@@ -153,6 +156,7 @@ function registerAttention(bench: Command): void {
     'fpsattn bench attention',
     'fpsattn bench attention --shape wan-1.3b-720p --batch 2 --reps 10 --json --out-dir bench-out',
     'fpsattn bench attention --shape 21x30x52 --model wan-14b --modes dense-bf16,fp8-sparse',
+    'fpsattn bench attention --batch 2 --modes fp8-sparse --quant-tile 1x5x8 --window 5x5x7',
     'fpsattn bench attention --dry-run',
   ]);
 }
