@@ -64,6 +64,9 @@ export { rmsNormRope, type RmsNormRopeOptions, type RmsNormRopeTables } from './
 export { gatedResidual, type GatedResidualOptions } from './ops/gated-residual';
 export { CAST_SOURCE_DTYPES, castToBf16, type CastSourceDType, type CastToBf16Options } from './ops/cast-to-bf16';
 export { DIT_MAX_ROWS, NORM_MAX_DIM } from './ops/_dit-checks';
+export { patchify, type PatchifyOptions } from './ops/patchify';
+export { unpatchify, type UnpatchifyOptions } from './ops/unpatchify';
+export { PATCH_MAX_LENGTH, type PatchGrid, type PatchSize } from './ops/_patch-checks';
 
 // ----- CPU twins (what the GPU suite compares the kernels with)
 export { bf16BitsToFloat32Array } from './cpu/bf16';
@@ -87,6 +90,8 @@ export { layerNormModulateCpu, type LayerNormModulateCpuOptions } from './ops/la
 export { rmsNormRopeCpu, type RmsNormRopeCpuOptions } from './ops/rms-norm-rope';
 export { gatedResidualCpu, type GatedResidualCpuOptions } from './ops/gated-residual';
 export { castToBf16Cpu, type CastToBf16CpuOptions } from './ops/cast-to-bf16';
+export { patchifyCpu, type PatchifyCpuOptions } from './ops/patchify';
+export { unpatchifyCpu, type UnpatchifyCpuOptions } from './ops/unpatchify';
 
 // ----- native boundary
 export {

@@ -1,8 +1,8 @@
 // A fake CUDA backend (see fake-addon.ts) that also records the DiT ops' native calls (layerNormModulate, rmsNormRope,
-// gatedResidual, castToBf16), so that their CUDA side's params are tested without a GPU.
+// gatedResidual, castToBf16, patchify, unpatchify), so that their CUDA side's params are tested without a GPU.
 import { fakeCudaBackend } from './fake-addon';
 
-export const DIT_NATIVE_OPS = ['layerNormModulate', 'rmsNormRope', 'gatedResidual', 'castToBf16'] as const;
+export const DIT_NATIVE_OPS = ['layerNormModulate', 'rmsNormRope', 'gatedResidual', 'castToBf16', 'patchify', 'unpatchify'] as const;
 
 export function fakeDitBackend(): ReturnType<typeof fakeCudaBackend> {
   const fake = fakeCudaBackend();

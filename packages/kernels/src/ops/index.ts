@@ -16,6 +16,8 @@ import { quantizeV } from './quantize-v';
 import { rmsNormRope } from './rms-norm-rope';
 import { attentionForward } from './attention/attention-forward';
 import { expandRowScales } from './attention/expand-row-scales';
+import { patchify } from './patchify';
+import { unpatchify } from './unpatchify';
 
 /** Every op of the package, with its `info` (name, exactness, native op). */
 export const KERNEL_OPS: readonly KernelOp[] = Object.freeze([
@@ -33,6 +35,8 @@ export const KERNEL_OPS: readonly KernelOp[] = Object.freeze([
   rmsNormRope,
   gatedResidual,
   castToBf16,
+  patchify,
+  unpatchify,
 ]);
 
 /** The native ops the registered ops call (each once), in registration order. */
