@@ -67,6 +67,10 @@ export { DIT_MAX_ROWS, NORM_MAX_DIM } from './ops/_dit-checks';
 export { patchify, type PatchifyOptions } from './ops/patchify';
 export { unpatchify, type UnpatchifyOptions } from './ops/unpatchify';
 export { PATCH_MAX_LENGTH, type PatchGrid, type PatchSize } from './ops/_patch-checks';
+export { IM2COL_MAX_TAPS, convIm2col, type ConvIm2colOptions, type Im2colInputDType } from './ops/conv-im2col';
+export { CHANNEL_NORM_FLOOR, channelRmsNorm, type ChannelRmsNormOptions } from './ops/channel-rms-norm';
+export { softmaxRows, type SoftmaxRowsOptions } from './ops/softmax-rows';
+export { clampToPlanar, type ClampToPlanarOptions, type PlanarOutputDType } from './ops/clamp-to-planar';
 
 // ----- CPU twins (what the GPU suite compares the kernels with)
 export { bf16BitsToFloat32Array } from './cpu/bf16';
@@ -92,6 +96,10 @@ export { gatedResidualCpu, type GatedResidualCpuOptions } from './ops/gated-resi
 export { castToBf16Cpu, type CastToBf16CpuOptions } from './ops/cast-to-bf16';
 export { patchifyCpu, type PatchifyCpuOptions } from './ops/patchify';
 export { unpatchifyCpu, type UnpatchifyCpuOptions } from './ops/unpatchify';
+export { convIm2colCpu, type ConvIm2colCpuOptions } from './ops/conv-im2col';
+export { channelRmsNormCpu, type ChannelRmsNormCpuOptions } from './ops/channel-rms-norm';
+export { softmaxRowsCpu, type SoftmaxRowsCpuOptions } from './ops/softmax-rows';
+export { clampToPlanarCpu, type ClampToPlanarCpuOptions } from './ops/clamp-to-planar';
 
 // ----- native boundary
 export {

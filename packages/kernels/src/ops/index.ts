@@ -18,6 +18,10 @@ import { attentionForward } from './attention/attention-forward';
 import { expandRowScales } from './attention/expand-row-scales';
 import { patchify } from './patchify';
 import { unpatchify } from './unpatchify';
+import { convIm2col } from './conv-im2col';
+import { channelRmsNorm } from './channel-rms-norm';
+import { softmaxRows } from './softmax-rows';
+import { clampToPlanar } from './clamp-to-planar';
 
 /** Every op of the package, with its `info` (name, exactness, native op). */
 export const KERNEL_OPS: readonly KernelOp[] = Object.freeze([
@@ -37,6 +41,10 @@ export const KERNEL_OPS: readonly KernelOp[] = Object.freeze([
   castToBf16,
   patchify,
   unpatchify,
+  convIm2col,
+  channelRmsNorm,
+  softmaxRows,
+  clampToPlanar,
 ]);
 
 /** The native ops the registered ops call (each once), in registration order. */
