@@ -2,6 +2,8 @@
 # The DiT elementwise ops (layerNormModulate, rmsNormRope, gatedResidual, castToBf16) on a GPU machine in one call: the
 # GPU suite gpu-test/dit-ops.test.mjs at the real size ([2 x 75600, 1536]) and the medium size (with
 # FPSATTN_SYNC_CHECK=1), compute-sanitizer memcheck at the small size, then bench/dit-ops-bench.mjs (GB/s per op).
+# The video-patch suite (patchify, unpatchify: gpu-test/video-patches.test.mjs) runs in the test (real) and sanitize
+# (small) stages too.
 # Needs (carried, git-ignored): .gpu/node.xz (../shared/gpu/pack-node.sh .gpu), native/build/Release,
 # packages/fp8/dist, packages/kernels/dist. Logs and JSON go to $OUT (default /tmp/fpsattn-out).
 # Usage: scripts/gpu/run-dit-ops.sh [all|test|sanitize|bench]...
@@ -28,12 +30,19 @@ if has test; then
   echo "== DiT ops GPU suite (medium: [2 x 1560, 1536], FPSATTN_SYNC_CHECK=1)"
   FPSATTN_SYNC_CHECK=1 FPSATTN_GPU_TEST_SIZE=medium timeout 200 node --test-reporter=spec packages/kernels/gpu-test/dit-ops.test.mjs > "$OUT/dit-ops-test-medium.log" 2>&1 || rc=1
   tail -n 14 "$OUT/dit-ops-test-medium.log"
+  echo "== video-patch GPU suite (patchify/unpatchify; real: latents [2, 16, 21, 90, 160])"
+  FPSATTN_GPU_TEST_SIZE=real timeout 300 node --test-reporter=spec packages/kernels/gpu-test/video-patches.test.mjs 2>&1 | tee "$OUT/video-patches-test.log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || rc=1
 fi
 if has sanitize; then
   echo "== compute-sanitizer memcheck (small)"
   FPSATTN_GPU_TEST_SIZE=small FPSATTN_SYNC_CHECK=1 timeout 400 "$SAN" --tool memcheck --error-exitcode 3 --print-limit 50 \
     node packages/kernels/gpu-test/dit-ops.test.mjs > "$OUT/dit-ops-memcheck.log" 2>&1
   s=$?; echo "memcheck exit status: $s" | tee -a "$OUT/dit-ops-memcheck.log"; tail -n 8 "$OUT/dit-ops-memcheck.log"; [ $s -eq 0 ] || rc=1
+  echo "== compute-sanitizer memcheck: video-patch suite (small)"
+  FPSATTN_GPU_TEST_SIZE=small FPSATTN_SYNC_CHECK=1 timeout 400 "$SAN" --tool memcheck --error-exitcode 3 --print-limit 50 \
+    node packages/kernels/gpu-test/video-patches.test.mjs > "$OUT/video-patches-memcheck.log" 2>&1
+  s=$?; echo "memcheck exit status: $s" | tee -a "$OUT/video-patches-memcheck.log"; tail -n 8 "$OUT/video-patches-memcheck.log"; [ $s -eq 0 ] || rc=1
 fi
 if has bench; then
   echo "== DiT ops benchmark ([2 x 75600, 1536]; cast also at [8960, 1536])"
