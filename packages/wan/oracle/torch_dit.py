@@ -646,8 +646,7 @@ def self_test(seed: int = 1234) -> int:
     # autocast(dtype=float32)). CUDA only: CPU autocast has different op lists. Not bit-identical: on an H200 the two
     # differ by rel. L2 1.7e-3 (session 4), i.e. some op rounds to bf16 at a different point under autocast's op
     # lists than in the explicit path. Both are bf16-precision runs of the same math, so the check holds them to
-    # bf16 agreement (< 1e-2, a third of the 3e-2 the reference precision is held to against float64 above); a
-    # misplaced cast that changes the math (e.g. a bf16 residual stream) moves the output far more than that.
+    # bf16 agreement (< 1e-2, a third of the 3e-2 the reference precision is held to against float64 above).
     if dev == "cuda" and ref_out is not None:
         try:
             ac_out, backend = run(dev, AUTOCAST, autocast=True)
