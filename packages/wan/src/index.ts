@@ -131,6 +131,11 @@ export { syntheticWanVaeWeights, syntheticWanVaeTensor, syntheticWanVaeLatents }
 export { wanVaeDecodeCpu, type WanVaeDecodeCpuOptions, type WanVaeDecodeResult, type WanVaeFrameEvent, type WanVaeCheckpointEvent } from './vae/decode';
 export type { WanVaeCheckpointName } from './vae/decoder';
 
+// Wan-VAE decoder on a backend (CUDA, or the CPU backend's twins)
+export { WanVaeDeviceWeights, WAN_VAE_DEVICE_WIDTH_MULTIPLE } from './vae/device/weights';
+export { WanVaeDeviceDecoder, type WanVaeDeviceDecodeOptions, type WanVaeDeviceDecodeResult, type WanVaeDeviceFrameEvent, type WanVaeOutputDType } from './vae/device/decode';
+export { WAN_VAE_IM2COL_BYTES } from './vae/device/im2col-scratch';
+
 // umT5 text encoder (CPU)
 export { UMT5_CONFIG_PRESETS, UMT5_PRESET_NAMES, validateUmt5Config, umt5HeadDim, umt5PresetName, describeUmt5Config, type Umt5Config, type Umt5PresetName } from './t5/config';
 export { umt5TensorSpecs, type Umt5TensorSpec } from './t5/keys';
