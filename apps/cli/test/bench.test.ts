@@ -102,6 +102,20 @@ describe('fpsattn bench', () => {
     expect(out.results[1].phases.length).toBeGreaterThan(0);
   });
 
+  it('bench dit --sample runs each preset\'s whole sampling loop: one time per step, and without --sample none', () => {
+    const r = runCli(['bench', 'dit', '--dry-run', '--presets', 'dense,wan-480p', '--steps', '3', '--reps', '1', '--sample', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    for (const row of out.results) {
+      expect(row.measured.stepMs).toHaveLength(3);
+      expect(row.measured.stepMs.every((ms: number) => ms > 0)).toBe(true);
+      // the loop's wall time holds its steps
+      expect(row.measured.seconds * 1000).toBeGreaterThanOrEqual(row.measured.stepMs.reduce((a: number, b: number) => a + b, 0) * 0.999);
+    }
+    const plain = JSON.parse(runCli(['bench', 'dit', '--dry-run', '--presets', 'dense', '--steps', '2', '--reps', '1', '--json']).stdout);
+    expect(plain.results[0].measured).toBeUndefined();
+  });
+
   it('draws the attention chart: a PNG of the expected size with a bar per mode and series', () => {
     const rows = [attentionRow(1, 'dense-bf16', 40, 38), attentionRow(1, 'sparse-bf16', 10, 9), attentionRow(1, 'fp8-dense', 25, 23), attentionRow(1, 'fp8-sparse', 6, 5)];
     const picture = attentionChart({ title: 'synthetic', rows });

@@ -5,7 +5,7 @@
 // to BF16 on the device.
 import type { Backend } from '@fpsattn/kernels';
 import { schedulePreset, type SchedulePresetName } from '@fpsattn/scheduler';
-import { WAN_CONFIG_PRESETS, WanDeviceDit, WanDeviceWeights, layerPlansAt, wanTensorSpecs } from '@fpsattn/wan';
+import { WAN_CONFIG_PRESETS, WanDeviceDit, WanDeviceWeights, layerPlansAt, sample, wanDeviceVelocityModel, wanTensorSpecs } from '@fpsattn/wan';
 import { median } from './timing';
 import type { BenchShape } from './shapes';
 
@@ -27,6 +27,14 @@ export interface DitBenchRow {
   readonly speedup: number;
   readonly phases: readonly DitBenchPhase[];
   readonly peakBytes: number | null;
+  /** With `sample`: a real sampling run of the preset (UniPC, CFG, seeded noise), the sampler's host work included. */
+  readonly measured?: DitSampleRun;
+}
+
+export interface DitSampleRun {
+  readonly seconds: number;
+  /** Wall milliseconds of each step (forward, guidance and solver update). */
+  readonly stepMs: readonly number[];
 }
 
 export interface DitBenchSetup {
@@ -62,6 +70,9 @@ export async function runDitBench(options: {
   reps: number;
   /** Also attribute one forward per plan set to its parts (self-attention, projections, FFN, norms, host, ...). */
   profile?: boolean;
+  /** Also run each preset's whole sampling loop (`steps` steps) and time it. */
+  sample?: boolean;
+  onStep?: (preset: string, step: number, ms: number) => void;
   onSetup?: (setup: DitBenchSetup) => void;
   onPhase?: (preset: string, phase: DitBenchPhase) => void;
 }): Promise<{ setup: DitBenchSetup; rows: DitBenchRow[] }> {
@@ -141,8 +152,24 @@ export async function runDitBench(options: {
           phases.push(phase);
           options.onPhase?.(preset, phase);
         }
+        let measured: DitSampleRun | undefined;
+        if (options.sample) {
+          const stepMs: number[] = [];
+          const t = performance.now();
+          await sample({
+            latentShape,
+            seed: 42,
+            steps,
+            model: wanDeviceVelocityModel({ dit, text, latentShape, schedule }),
+            onStep: ({ stepIndex, ms }) => {
+              stepMs.push(ms);
+              options.onStep?.(preset, stepIndex, ms);
+            },
+          });
+          measured = { seconds: (performance.now() - t) / 1000, stepMs };
+        }
         const mem = backend.memoryStats();
-        rows.push({ preset, steps, sampleSeconds: total / 1000, speedup: Number.NaN, phases, peakBytes: mem?.peakBytesInUse ?? null });
+        rows.push({ preset, steps, sampleSeconds: total / 1000, speedup: Number.NaN, phases, peakBytes: mem?.peakBytesInUse ?? null, ...(measured ? { measured } : {}) });
       }
       const base = rows[0]?.sampleSeconds ?? Number.NaN;
       return { setup, rows: rows.map((r) => ({ ...r, speedup: base / r.sampleSeconds })) };

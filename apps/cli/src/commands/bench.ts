@@ -171,10 +171,11 @@ function registerDit(bench: Command): void {
     .option('--steps <n>', 'sampler steps of the estimate', '50')
     .option('--reps <n>', 'timed forwards per plan set after one warm-up (median)', '2')
     .option('--profile', 'also time one more forward per plan set part by part (synchronising after each part)')
+    .option('--sample', "also run each preset's whole sampling loop (UniPC, CFG, seeded noise; the sampler's host work included) and time it")
     .option('--out-dir <dir>', 'write bench-dit.json and the chart bench-dit.svg/.png')
     .option('--json', 'print the results as JSON')
     .option('--dry-run', 'run on the CPU backend (host timers): checks the command, measures nothing')
-    .action(async (flags: CommonFlags & { presets: string; steps: string; reps: string; profile?: boolean }) => {
+    .action(async (flags: CommonFlags & { presets: string; steps: string; reps: string; profile?: boolean; sample?: boolean }) => {
       const shape = shapeOf(flags, 'wan-1.3b-480p');
       const presets = [...new Set(parseList(flags.presets).map((p) => parseChoice({ flag: '--presets', value: p, choices: SCHEDULE_PRESET_NAMES })))] as SchedulePresetName[];
       const steps = parseIntegerFlag({ flag: '--steps', value: flags.steps, min: 1, max: 10_000 });
@@ -189,6 +190,8 @@ function registerDit(bench: Command): void {
         steps,
         reps,
         profile: flags.profile === true,
+        sample: flags.sample === true,
+        ...(live ? { onStep: (preset: string, step: number, ms: number) => process.stderr.write(`${preset} sample step ${step + 1}/${steps}: ${ms.toFixed(0)} ms\n`) } : {}),
         ...(live ? { onPhase: (preset: string, p: { firstStep: number; steps: number; modes: string; forwardMs: number }) => process.stderr.write(`${preset} steps ${p.firstStep}.. x${p.steps} ${p.modes}: forward ${p.forwardMs.toFixed(1)} ms\n`) } : {}),
       });
       const device = deviceName(backend);
@@ -215,6 +218,7 @@ function registerDit(bench: Command): void {
         right: [3, 4, 5, 6],
       });
       const out = [title, `weights ${(setup.weightBytes / 2 ** 30).toFixed(2)} GiB uploaded in ${setup.uploadSeconds.toFixed(1)} s; text ${setup.textSeconds.toFixed(2)} s`, table];
+      for (const r of rows) if (r.measured) out.push(`sample ${r.preset}: ${r.measured.seconds.toFixed(1)} s measured over ${r.measured.stepMs.length} steps (estimate ${r.sampleSeconds.toFixed(1)} s)`);
       for (const r of rows)
         for (const p of r.phases)
           if (p.profileMs) out.push(`profile ${r.preset} steps ${p.firstStep}..: ${Object.entries(p.profileMs).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', ')}`);
@@ -225,6 +229,7 @@ function registerDit(bench: Command): void {
     'fpsattn bench dit --shape wan-1.3b-480p --presets dense,wan-480p --out-dir bench-out',
     'fpsattn bench dit --shape wan-14b-720p --presets dense,fp8-only,wan-720p --json',
     'fpsattn bench dit --dry-run --steps 4 --presets dense,wan-480p',
+    'fpsattn bench dit --shape wan-1.3b-720p --presets wan-720p --sample',
   ]);
 }
 
