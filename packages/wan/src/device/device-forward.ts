@@ -5,9 +5,9 @@
  *
  * Per forward (B batch items of L tokens, dim = heads x 128; activations [B L, dim], raster token order):
  * ```
- * host    patchify(latents) -> [B L, inDim pt ph pw] (F32 -> BF16 on the device)
- *         e = time_embedding(sinusoid(t)), e0 = time_projection(SiLU(e)), block and head modulations   (fp32, 1.7)
- * device  x = f32(patch_embedding GEMM, BF16 out)                         first block input is BF16 (1.7)
+ * host    e = time_embedding(sinusoid(t)), e0 = time_projection(SiLU(e)), block and head modulations   (fp32, 1.7)
+ * device  patchify(latents F32 [B, inDim, F, H, W]) -> BF16 [B L, inDim pt ph pw]    CFG: one upload, both items
+ *         x = f32(patch_embedding GEMM, BF16 out)                         first block input is BF16 (1.7)
  *         per block:  h = layerNormModulate(x, shift, scale)                                   BF16
  *                     (each residual update x += gate * y is fused into the norm that follows it)
  *                     q, k = rmsNormRope(GEMM(h) + b, norm_q/k, RoPE) ; v = GEMM(h) + b
@@ -16,7 +16,7 @@
  *                     x += GEMM_o(crossAttention(q, K_text, V_text))                           K, V per prompt
  *                     h = layerNormModulate(x, shift', scale') ; x += gate' * GEMM(GELU(GEMM(h) + b1)) + b2
  *         head: layerNormModulate(x, head shift, scale) -> GEMM -> F32 [B L, pt ph pw outDim]
- * host    unpatchify per item -> velocity [outDim, F, H, W]
+ *         unpatchify -> velocity F32 [B, outDim, F, H, W], downloaded once
  * ```
  * Deviations from the reference's numerics, each below BF16 resolution: RMSNorm multiplies its weight before the one
  * BF16 rounding (the reference rounds, then multiplies in fp32); RoPE runs in fp32 from float64 tables (the reference
@@ -24,17 +24,15 @@
  */
 import { attention } from '@fpsattn/attention';
 import type { AttentionPlan } from '@fpsattn/scheduler';
-import { type Backend, type Tensor, castToBf16, gemm, layerNormModulate, rmsNormRope } from '@fpsattn/kernels';
+import { type Backend, type Tensor, castToBf16, gemm, layerNormModulate, patchify, rmsNormRope, unpatchify } from '@fpsattn/kernels';
 import { silu } from '../model/activations';
 import { type WanConfig, validateWanConfig } from '../model/config';
 import { WanInputError } from '../model/errors';
 import { linear } from '../model/linear';
 import { modulationVectors } from '../model/modulation';
-import { patchify } from '../model/patch-embedding';
 import { latentGridOf } from '../model/latent-grid';
 import { ropeTable } from '../model/rope';
 import { timestepSinusoid } from '../model/timestep-embedding';
-import { unpatchify } from '../model/unpatchify';
 import { CROSS_BLOCK_ROWS, PaddedRows, crossAttention, withViews } from './cross-attention';
 import type { WanDeviceWeights } from './device-weights';
 
@@ -72,7 +70,7 @@ export interface WanDeviceTextOptions {
 }
 
 export interface WanDeviceForwardOptions {
-  /** One per batch item: [inDim, F, H, W] row-major (CFG: the same latents twice). */
+  /** One per batch item: [inDim, F, H, W] row-major (CFG: the same Float32Array twice, uploaded once). */
   latents: readonly Float32Array[];
   latentShape: readonly number[];
   /** The integer timestep every item embeds (trunc(sigma * 1000), 9.6). */
@@ -82,9 +80,11 @@ export interface WanDeviceForwardOptions {
   /** Self-attention plan(s): one for every layer, or per layer. Default dense BF16. */
   attention?: LayerAttention | ((layer: number) => LayerAttention);
   /**
-   * Accumulates milliseconds per part of the forward (`norms`, `projections`, `self-attention`, `cross-attention`,
-   * `ffn`, `residual`, `head`, `host`). Each part then waits for the device, so the forward runs slower: for
-   * attributing time, not for timing.
+   * Accumulates milliseconds per part of the forward (`host`: time embedding, modulations and JS between parts;
+   * `patchify`: the uploads (latents, modulation vectors) and device patchify; `norms`, `projections` (the patch
+   * embedding included), `self-attention`, `cross-attention`, `ffn`, `head`; `unpatchify`: device unpatchify and the
+   * one download). Each part then waits for the device, so the forward runs slower: for attributing time, not for
+   * timing.
    */
   profile?: Map<string, number>;
 }
@@ -176,17 +176,16 @@ export class WanDeviceDit implements Disposable {
     return new WanDeviceText(batch, keys, k, v);
   }
 
-  /** The velocity of every batch item, [outDim, F, H, W] each. */
+  /** The velocity of every batch item, [outDim, F, H, W] each (views into one downloaded buffer). */
   async forward(options: WanDeviceForwardOptions): Promise<Float32Array[]> {
     const { config, backend } = this;
     const w = this.weights;
-    const { dim, ffnDim, numHeads, numLayers, eps, patchSize, outDim, inDim } = config;
+    const { dim, ffnDim, numHeads, numLayers, eps, patchSize, outDim } = config;
     const headDim = dim / numHeads;
     const { latentShape, grid } = this.#checkInputs(options);
     const batch = options.latents.length;
     const tokens = grid[0] * grid[1] * grid[2];
     const rows = batch * tokens;
-    const patchLength = inDim * patchSize[0] * patchSize[1] * patchSize[2];
     const planOf = typeof options.attention === 'function' ? options.attention : () => (options.attention as LayerAttention | undefined) ?? DENSE;
     const { profile } = options;
     let mark = performance.now();
@@ -199,9 +198,7 @@ export class WanDeviceDit implements Disposable {
       mark = now;
     };
 
-    // Host: patches, time embedding, modulations.
-    const patches = new Float32Array(rows * patchLength);
-    options.latents.forEach((latents, b) => patchify({ latents, latentShape, patchSize, out: patches.subarray(b * tokens * patchLength, (b + 1) * tokens * patchLength) }));
+    // Host: time embedding, modulations.
     const { blockModulation, headModulation } = this.#modulations(options.timestep, batch);
     const { cos, sin } = this.#rope(grid);
     const queries = this.#paddedQueries(batch, tokens);
@@ -222,10 +219,16 @@ export class WanDeviceDit implements Disposable {
       const h = t([rows, dim], 'bf16', 'h');
       const y = t([rows, dim], 'bf16', 'y');
       {
-        const p32 = scope.t(backend.fromArray(patches, [rows, patchLength], 'f32', { name: 'patches (f32)' }));
-        const p16 = scope.t(castToBf16({ src: p32, name: 'patches' }));
-        gemm({ x: p16, w: w.bf16('patch_embedding.weight'), bias: w.bf16('patch_embedding.bias'), out: y });
+        // CFG gives both items the same Float32Array: it is uploaded once and patchified for every item (repeat).
+        const shared = options.latents.every((l) => l === options.latents[0]);
+        const uploads = shared ? options.latents.slice(0, 1) : options.latents;
+        const latents = scope.t(backend.empty([uploads.length, ...latentShape], 'f32', { name: 'latents' }));
+        uploads.forEach((l, b) => scope.t(latents.sliceRows(b, 1)).upload(l));
+        const patches = scope.t(patchify({ latents, patchSize, repeat: batch / uploads.length, name: 'patches' }));
+        await charge('patchify');
+        gemm({ x: patches, w: w.bf16('patch_embedding.weight'), bias: w.bf16('patch_embedding.bias'), out: y });
         x.fillBytes(0);
+        await charge('projections');
       }
       const q = t([batch, tokens, dim], 'bf16', 'q');
       const k = t([batch, tokens, dim], 'bf16', 'k');
@@ -285,14 +288,12 @@ export class WanDeviceDit implements Disposable {
       const headScale = scope.t(headMods.sliceRows(batch, batch));
       layerNormModulate({ x, rowsPerItem: tokens, eps, shift: headShift, scale: headScale, residual: pending, out: h });
       const out = scope.t(gemm({ x: h, w: w.bf16('head.head.weight'), bias: w.f32('head.head.bias'), outDtype: 'f32', name: 'head' }) as Tensor<'f32'>);
-      const values = (await out.download()) as Float32Array;
       await charge('head');
-      const perToken = values.length / rows;
-      const velocities = options.latents.map((_, b) =>
-        unpatchify({ tokens: values.subarray(b * tokens * perToken, (b + 1) * tokens * perToken), grid, patchSize, outDim }),
-      );
-      await charge('host');
-      return velocities;
+      const velocity = scope.t(unpatchify({ tokens: out, grid, patchSize, outDim, name: 'velocity' }));
+      const values = await velocity.download();
+      await charge('unpatchify');
+      const perItem = values.length / batch;
+      return options.latents.map((_, b) => values.subarray(b * perItem, (b + 1) * perItem));
     } finally {
       scope.dispose();
     }
