@@ -126,7 +126,7 @@ describe('fpsattn generate', () => {
   it('exits 2 when a checkpoint comes without embeddings, and 1 for a checkpoint that does not load', () => {
     const noEmbeddings = runCli(['generate', '--checkpoint', checkpoint]);
     expect(noEmbeddings.code).toBe(2);
-    expect(expectOneLineError(noEmbeddings, 'generate')).toContain('needs --embeddings FILE');
+    expect(expectOneLineError(noEmbeddings, 'generate')).toContain('needs --prompt TEXT or --embeddings FILE');
     const notWan = runCli(['generate', '--checkpoint', embeddings, '--embeddings', embeddings, ...SMALL, '--steps', '1', '--out', join(tmp.dir, 'x.safetensors')]);
     expect(notWan.code).toBe(1);
     expectOneLineError(notWan, 'generate');

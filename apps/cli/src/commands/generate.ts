@@ -1,5 +1,6 @@
-// `fpsattn generate`: Wan2.1 text-to-video latents from text embeddings, with an FPSAttention schedule, on the GPU when
-// there is one and on the CPU otherwise; writes the latents (.safetensors), decodes them with the Wan-VAE (on the CPU
+// `fpsattn generate`: Wan2.1 text-to-video latents from a prompt (umT5 tokenizer and encoder on the CPU, embeddings
+// cached) or from text embeddings, with an FPSAttention schedule, on the GPU when there is one and on the CPU otherwise;
+// writes the latents (.safetensors), decodes them with the Wan-VAE (on the CPU
 // for now) to an mp4, a first-frame PNG and a contact sheet, and writes a run manifest (.manifest.json).
 import { readdirSync, rmSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
@@ -38,6 +39,10 @@ import { printJson } from '../_format';
 import { parseChoice, parseIntegerFlag, parseNumberFlag } from '../_parse';
 import { PROGRESS_MODES, StepProgress, resolveProgressMode } from '../_progress';
 import { BUILT_IN_VAE, DecodeAbortedError, decodeInWorker, loadVae, resolveVaeSource, type LoadedVae } from '../_vae';
+import { BUILT_IN_TEXT_ENCODER, defaultCacheDir, encodePrompts, type TextEncoderSource, type TextStageReport } from '../text/encode-prompts';
+import { type FoundPath, findTextEncoder, findTokenizer } from '../text/find-text-files';
+import { syntheticTokenizerJson } from '../text/synthetic-tokenizer';
+import { Umt5Tokenizer } from '../text/umt5-tokenizer';
 import { FFMPEG_ENV } from './doctor';
 import { readJsonFile } from './plan';
 
@@ -45,6 +50,12 @@ interface GenerateFlags {
   model?: string;
   checkpoint?: string;
   embeddings?: string;
+  prompt?: string;
+  negativePrompt?: string;
+  tokenizer?: string;
+  textEncoder?: string;
+  cacheDir?: string;
+  cache: boolean;
   width?: string;
   height?: string;
   frames?: string;
@@ -139,7 +150,7 @@ async function resolveSchedule(options: { value: string; grid: GridDims; steps: 
   return { config, name: `config ${value}` };
 }
 
-/** Deterministic synthetic text embeddings for the built-in model (there is no tokenizer/encoder in the CLI yet). */
+/** Deterministic synthetic text embeddings for the built-in model when neither --prompt nor --embeddings is given. */
 function syntheticEmbeddings(config: WanConfig, seed: number): TextEmbeddings {
   const text = (s: number, length: number) => ({ values: syntheticWanInputs({ config, seed: s, latentShape: [config.inDim, 1, 2, 2], contextLength: length }).context, length });
   return { prompt: text(seed * 2 + 2, SYNTHETIC_PROMPT_TOKENS.prompt), negative: text(seed * 2 + 3, SYNTHETIC_PROMPT_TOKENS.negative), metadata: { prompt: '(synthetic embeddings)' } };
@@ -211,11 +222,17 @@ export function registerGenerate(program: Command): void {
   const command = program
     .command('generate')
     .description(
-      'Wan2.1 text-to-video from text embeddings with an FPSAttention schedule (built-in tiny synthetic model or a checkpoint): writes the latents, decodes them with the Wan-VAE to an mp4, a first-frame PNG and a contact sheet, and writes a run manifest. The VAE runs on the CPU for now: seconds at the tiny sizes, very slow at 480p/720p',
+      'Wan2.1 text-to-video from a prompt (umT5 tokenizer and encoder on the CPU, embeddings cached) or from text embeddings, with an FPSAttention schedule (built-in tiny synthetic model or a checkpoint): writes the latents, decodes them with the Wan-VAE to an mp4, a first-frame PNG and a contact sheet, and writes a run manifest. The VAE runs on the CPU for now: seconds at the tiny sizes, very slow at 480p/720p',
     )
     .option('--model <name>', `the built-in model (synthetic weights): ${BUILT_IN_MODEL}; used when no --checkpoint is given`)
     .option('--checkpoint <path>', 'a Wan2.1 DiT checkpoint: .safetensors file, index or folder with config.json')
-    .option('--embeddings <file>', 'text embeddings (.safetensors with "prompt" and "negative_prompt" [tokens, textDim]); synthetic for the built-in model when absent')
+    .option('--prompt <text>', `the prompt: cleaned as Wan does (ftfy, HTML unescaping, whitespace), tokenized with umT5's tokenizer (truncated to the model's text length, 512 for Wan), encoded by umT5 on the CPU (the built-in model: a synthetic tokenizer and ${BUILT_IN_TEXT_ENCODER}); embeddings cached per text and encoder`)
+    .option('--negative-prompt <text>', "the negative prompt for classifier-free guidance (default, and when empty: Wan's default negative prompt)")
+    .option('--tokenizer <path>', "umT5's tokenizer.json or its folder (default: next to the checkpoint, google/umt5-xxl/ or tokenizer/)")
+    .option('--text-encoder <path>', `the umT5 encoder: ${'models_t5_umt5-xxl-enc-bf16.pth'}, a diffusers text_encoder/ folder (default: next to the checkpoint)`)
+    .option('--cache-dir <dir>', 'where encoded prompts are cached (default $FPSATTN_CACHE_DIR, else $XDG_CACHE_HOME/fpsattn or ~/.cache/fpsattn, then text-embeddings/)')
+    .option('--no-cache', 'encode the prompts without reading or writing the cache')
+    .option('--embeddings <file>', 'text embeddings instead of --prompt (.safetensors with "prompt" and "negative_prompt" [tokens, textDim]); synthetic for the built-in model when neither is given')
     .option('--width <px>', `video width, a multiple of 16 (default ${TINY_DEFAULTS.width} built-in, ${RELEASED_DEFAULTS.width} checkpoint)`)
     .option('--height <px>', `video height, a multiple of 16 (default ${TINY_DEFAULTS.height} built-in, ${RELEASED_DEFAULTS.height} checkpoint)`)
     .option('--frames <n>', `video frames, 4k + 1 (default ${TINY_DEFAULTS.frames} built-in, ${RELEASED_DEFAULTS.frames} checkpoint)`)
@@ -238,8 +255,13 @@ export function registerGenerate(program: Command): void {
       if (flags.checkpoint !== undefined && flags.model !== undefined) throw new UsageError({ message: '--model and --checkpoint both given', fix: 'pass one: --model wan-tiny (built in) or --checkpoint PATH' });
       if (flags.model !== undefined && flags.model !== BUILT_IN_MODEL) throw new UsageError({ message: `--model ${JSON.stringify(flags.model)} is not a built-in model`, fix: `pass --model ${BUILT_IN_MODEL}, or --checkpoint PATH for real weights` });
       const builtIn = flags.checkpoint === undefined;
-      if (!builtIn && flags.embeddings === undefined) {
-        throw new UsageError({ message: 'a checkpoint needs --embeddings FILE (the umT5 output for the prompt and the negative prompt)', fix: 'pass --embeddings prompt.safetensors (the CLI has no tokenizer or GPU text encoder yet)' });
+      if (flags.prompt !== undefined && flags.embeddings !== undefined) throw new UsageError({ message: '--prompt and --embeddings both given', fix: 'pass one: --prompt TEXT (encoded here) or --embeddings FILE (encoded elsewhere)' });
+      if (flags.prompt === undefined) {
+        const textOnly = (['negativePrompt', 'tokenizer', 'textEncoder', 'cacheDir'] as const).find((k) => flags[k] !== undefined);
+        if (textOnly !== undefined) throw new UsageError({ message: `--${textOnly.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --prompt`, fix: 'pass --prompt TEXT' });
+      }
+      if (!builtIn && flags.embeddings === undefined && flags.prompt === undefined) {
+        throw new UsageError({ message: 'a checkpoint needs --prompt TEXT or --embeddings FILE (the umT5 output for the prompt and the negative prompt)', fix: 'pass --prompt "a red fox running through snow"' });
       }
       const defaults = builtIn ? TINY_DEFAULTS : RELEASED_DEFAULTS;
       const width = flags.width === undefined ? defaults.width : parseIntegerFlag({ flag: '--width', value: flags.width, min: 16, max: 4096 });
@@ -263,6 +285,27 @@ export function registerGenerate(program: Command): void {
         await stat(flags.embeddings).catch((cause: unknown) => {
           throw new UsageError({ message: `embeddings file ${flags.embeddings} does not exist (${(cause as NodeJS.ErrnoException).code})`, fix: 'pass a .safetensors file with "prompt" and "negative_prompt" tensors', cause });
         });
+      }
+      // The tokenizer is read now, so a missing or corrupt one fails before any weights load.
+      let text: { tokenizer: Umt5Tokenizer; tokenizerFound: string; encoder: TextEncoderSource } | null = null;
+      if (flags.prompt !== undefined) {
+        let tokenizer: Umt5Tokenizer;
+        let tokenizerFound: string;
+        if (flags.tokenizer === undefined && builtIn) {
+          tokenizer = Umt5Tokenizer.fromJson({ json: syntheticTokenizerJson(), source: `built-in synthetic tokenizer (${BUILT_IN_TEXT_ENCODER})` });
+          tokenizerFound = 'built-in';
+        } else {
+          const found = await findTokenizer({ checkpoint: flags.checkpoint ?? '.', tokenizer: flags.tokenizer });
+          tokenizer = await Umt5Tokenizer.load({ path: found.path });
+          tokenizerFound = found.found;
+        }
+        let encoder: TextEncoderSource;
+        if (flags.textEncoder === undefined && builtIn) encoder = { kind: 'synthetic' };
+        else {
+          const found: FoundPath = await findTextEncoder({ checkpoint: flags.checkpoint ?? '.', textEncoder: flags.textEncoder });
+          encoder = { kind: 'file', ...found };
+        }
+        text = { tokenizer, tokenizerFound, encoder };
       }
       const vaeChoice = await resolveVaeSource({ decode: flags.decode, vae: flags.vae, checkpoint: flags.checkpoint });
       const ffmpegPath = process.env[FFMPEG_ENV] || undefined;
@@ -326,12 +369,32 @@ export function registerGenerate(program: Command): void {
           if (typeof s === 'number' && Number.isInteger(s) && s >= 1) steps = s;
         }
         const schedule = await resolveSchedule({ value: flags.schedule, grid, steps, stepsGiven: flags.steps !== undefined, model });
-        const embeddings = flags.embeddings !== undefined ? await readTextEmbeddings({ path: flags.embeddings, textDim: config.textDim, textLen: config.textLen }) : syntheticEmbeddings(config, seed);
+        let textReport: TextStageReport | null = null;
+        let embeddings: TextEmbeddings;
+        if (text !== null) {
+          const encoded = await encodePrompts({
+            prompt: flags.prompt as string,
+            negativePrompt: flags.negativePrompt,
+            tokenizer: text.tokenizer,
+            tokenizerFound: text.tokenizerFound,
+            encoder: text.encoder,
+            textDim: config.textDim,
+            textLen: config.textLen,
+            cacheDir: flags.cache ? resolve(flags.cacheDir ?? defaultCacheDir()) : null,
+            progressMode,
+            signal: controller.signal,
+          });
+          textReport = encoded.report;
+          embeddings = { prompt: encoded.prompt, negative: encoded.negative, metadata: { prompt: textReport.prompt, negative_prompt: textReport.negativePrompt } };
+        } else if (flags.embeddings !== undefined) embeddings = await readTextEmbeddings({ path: flags.embeddings, textDim: config.textDim, textLen: config.textLen });
+        else embeddings = syntheticEmbeddings(config, seed);
         dit = new WanDeviceDit(weights);
         yieldBeforeEachForward(dit);
         await mkdir(dirname(out), { recursive: true });
 
-        const loadS = (performance.now() - loadStart) / 1000;
+        // The text stage runs inside the load span; report it on its own.
+        const textS = textReport === null ? 0 : textReport.timingS.tokenize + textReport.timingS.encode;
+        const loadS = (performance.now() - loadStart) / 1000 - textS;
 
         // ----- sampling
         const stepMs: number[] = [];
@@ -473,7 +536,7 @@ export function registerGenerate(program: Command): void {
           node: process.version,
           backend: backend.name,
           model: builtIn ? { source: 'built-in', name: BUILT_IN_MODEL, weights: 'synthetic (seed 1)', config } : { source: 'checkpoint', path: resolve(flags.checkpoint as string), name: wanPresetName(config), config },
-          embeddings: flags.embeddings !== undefined ? { source: 'file', path: resolve(flags.embeddings), promptTokens: embeddings.prompt.length, negativeTokens: embeddings.negative.length } : { source: 'synthetic', promptTokens: embeddings.prompt.length, negativeTokens: embeddings.negative.length },
+          embeddings: textReport !== null ? textReport : flags.embeddings !== undefined ? { source: 'file', path: resolve(flags.embeddings), promptTokens: embeddings.prompt.length, negativeTokens: embeddings.negative.length } : { source: 'synthetic', promptTokens: embeddings.prompt.length, negativeTokens: embeddings.negative.length },
           video: { width, height, frames },
           latentShape: result.latentShape,
           tokenGrid: grid,
@@ -501,7 +564,14 @@ export function registerGenerate(program: Command): void {
           timing: {
             totalS: (performance.now() - started) / 1000,
             samplingS: sampleS,
-            stagesS: { load: round3(loadS), sample: round3(sampleS), decode: decodeS === null ? null : round3(decodeS), encode: encodeS === null ? null : round3(encodeS) },
+            stagesS: {
+              tokenize: textReport === null ? null : round3(textReport.timingS.tokenize),
+              textEncode: textReport === null ? null : round3(textReport.timingS.encode),
+              load: round3(loadS),
+              sample: round3(sampleS),
+              decode: decodeS === null ? null : round3(decodeS),
+              encode: encodeS === null ? null : round3(encodeS),
+            },
             stepMs: stepMs.map((ms) => Math.round(ms * 10) / 10),
             modes,
           },
@@ -535,6 +605,8 @@ export function registerGenerate(program: Command): void {
       }
     });
   withExamples(command, [
+    'fpsattn generate --prompt "a red fox running through snow"   # built-in tiny model: synthetic tokenizer and umt5-tiny',
+    'fpsattn generate --checkpoint ./Wan2.1-T2V-1.3B --prompt "a red fox running through snow" --negative-prompt "blurry" --out run/fox.safetensors',
     'fpsattn generate                                   # latents.safetensors, latents.mp4, .first.png, .sheet.png, .manifest.json',
     'fpsattn generate --steps 2 --width 96 --height 64 --frames 5 --out run/clip.safetensors',
     'fpsattn generate --steps 4 --width 64 --height 64 --frames 5 --schedule dense --no-decode --out dense.safetensors',
