@@ -9,7 +9,8 @@ so the state-dict keys are the reference's (`conv2.*`, `decoder.*`): a real Wan2
 changes the math:
   - einops.rearrange is written as permute/reshape; F.scaled_dot_product_attention (PyTorch >= 2.0) is written out
     (softmax(q k^T / sqrt(c)) v) when absent, so the script runs on PyTorch 1.13 (Debian's python3-torch);
-  - Upsample does not cast to float32 first (the reference's bfloat16 fix), so a float64 run stays float64;
+  - Upsample casts to float32 and back (the reference's bfloat16 fix) only for bfloat16 input, so a float64 run stays
+    float64;
   - only the decoder side (conv2 + Decoder3d) is built; `attn_scales` is [] as in every Wan config.
 
 `--check-reference PATH/TO/vae.py` imports the reference file itself (with small shims for einops and SDPA), loads the
@@ -23,6 +24,12 @@ stride 1 up to 4096 elements. Regenerate (about 6 s, run from this directory wit
 
     /usr/bin/python3 vae_decoder.py --seed 1234 --latent 16,3,4,6 --out ../src/vae/fixtures/vae-golden.json
     /usr/bin/python3 vae_decoder.py --check-reference /path/to/Wan2.1/wan/modules/vae.py   # rel L2 must be 0
+
+Timing on a GPU machine (the baseline of bench/vae-decode.mjs, same shapes: the real config, default random init,
+21 latent frames -> 81 frames; float32 with PyTorch's defaults as the reference runs it, and bfloat16), one
+`TORCH_VAE config shape latent dtype ms ms/latent-frame peak_GiB tf32=0|1` line per dtype:
+
+    python3 vae_decoder.py --config wan-vae --bench 720p [--bench-dtypes float32,bfloat16] [--bench-out t.json]
 """
 
 from __future__ import annotations
@@ -120,9 +127,12 @@ class RMS_norm(nn.Module):
 
 
 class Upsample(nn.Upsample):
-    # The reference casts to float32 and back (a bfloat16 fix); nearest-exact copies values, so skipping it changes
-    # nothing in float32 and keeps a float64 run in float64.
-    pass
+    # The reference casts to float32 and back (a bfloat16 fix); nearest-exact copies values, so that changes nothing:
+    # done for bfloat16 only (the --bench runs), so a float64 run stays float64.
+    def forward(self, x):
+        if x.dtype == torch.bfloat16:
+            return super().forward(x.float()).type_as(x)
+        return super().forward(x)
 
 
 def _frames_to_batch(x):  # rearrange(x, 'b c t h w -> (b t) c h w')
@@ -336,7 +346,8 @@ class WanVaeDecoder(nn.Module):
         # WanVAE.__init__: scale = [mean, 1.0 / std] as float32 tensors; decode: z / scale[1] + scale[0].
         mean = torch.tensor(LATENT_MEAN, dtype=torch.float32)
         inv_std = 1.0 / torch.tensor(LATENT_STD, dtype=torch.float32)
-        z = z / inv_std.to(z.dtype).view(1, self.z_dim, 1, 1, 1) + mean.to(z.dtype).view(1, self.z_dim, 1, 1, 1)
+        z = (z / inv_std.to(device=z.device, dtype=z.dtype).view(1, self.z_dim, 1, 1, 1)
+             + mean.to(device=z.device, dtype=z.dtype).view(1, self.z_dim, 1, 1, 1))
         x = self.conv2(z)
         if traces is not None:
             traces.append({'conv2': x.detach().clone()})
@@ -447,6 +458,58 @@ def check_reference(path: str, cfg: VaeConfig, seed: int, latent_shape: Sequence
     return rel_l2(got, want)
 
 
+# ----------------------------------------------------------------------------- timing (GPU)
+
+
+LATENT_SIZES = {'480p': (60, 104), '720p': (90, 160)}
+
+
+def bench(cfg_name: str, shape: str, frames: int, dtypes: Sequence[str], reps: int) -> List[dict]:
+    """Times `decode` (+ clamp) on CUDA at the real shapes with the modules' default random init (the values do not
+    change the time), after a warm-up decode of 2 latent frames (cuDNN's algorithm choice). float32 runs with PyTorch's
+    defaults, as the reference does (cuDNN convolutions may use TF32: torch.backends.cudnn.allow_tf32); bfloat16 runs
+    the whole decoder in bfloat16 (Upsample through float32, as the reference's fix). Prints one line
+    `TORCH_VAE config shape latent dtype ms_median ms_per_latent_frame peak_GiB tf32` per dtype."""
+    if not torch.cuda.is_available():
+        raise SystemExit('--bench needs a CUDA device')
+    cfg = CONFIGS[cfg_name]
+    h, w = LATENT_SIZES[shape]
+    dev = torch.device('cuda')
+    torch.backends.cudnn.benchmark = True
+    rows = []
+    for name in dtypes:
+        dtype = {'float32': torch.float32, 'bfloat16': torch.bfloat16}[name]
+        torch.manual_seed(0)
+        model = WanVaeDecoder(cfg).to(device=dev, dtype=dtype).eval()
+        gen = torch.Generator(device=dev).manual_seed(1)
+        z = torch.rand((1, cfg.z_dim, frames, h, w), generator=gen, device=dev, dtype=torch.float32).mul_(4).sub_(2).to(dtype)
+        with torch.no_grad():
+            model.decode(z[:, :, :2]).clamp_(-1, 1)
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            times = []
+            for _ in range(reps):
+                start = torch.cuda.Event(enable_timing=True)
+                end = torch.cuda.Event(enable_timing=True)
+                start.record()
+                out = model.decode(z).clamp_(-1, 1)
+                end.record()
+                torch.cuda.synchronize()
+                times.append(start.elapsed_time(end))
+                del out
+        times.sort()
+        ms = times[len(times) // 2]
+        peak = torch.cuda.max_memory_allocated() / 2 ** 30
+        tf32 = torch.backends.cudnn.allow_tf32 if dtype == torch.float32 else False
+        print(f'TORCH_VAE {cfg_name} {shape} 16x{frames}x{h}x{w} {name} {ms:.0f} {ms / frames:.1f} {peak:.2f} '
+              f'tf32={int(tf32)}  (ms, ms/latent frame, peak GiB)', flush=True)
+        rows.append({'config': cfg_name, 'shape': shape, 'latent': [16, frames, h, w], 'dtype': name, 'msMedian': ms,
+                     'msMin': times[0], 'peakGiB': peak, 'cudnnTf32': bool(tf32)})
+        del model, z
+        torch.cuda.empty_cache()
+    return rows
+
+
 # ----------------------------------------------------------------------------- fixtures
 
 
@@ -534,6 +597,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ap.add_argument('--keys', action='store_true', help='print the key list (name shape) and the parameter count')
     ap.add_argument('--check-reference', metavar='VAE_PY',
                     help="import the reference wan/modules/vae.py and compare keys and float32 output")
+    ap.add_argument('--bench', choices=sorted(LATENT_SIZES),
+                    help='time the decoder on CUDA at this size (with --config wan-vae: the real shapes)')
+    ap.add_argument('--bench-frames', type=int, default=21, help='latent frames of --bench (default 21: 81 frames)')
+    ap.add_argument('--bench-dtypes', default='float32,bfloat16', help='comma-separated: float32, bfloat16')
+    ap.add_argument('--bench-reps', type=int, default=1)
+    ap.add_argument('--bench-out', help='write the --bench rows as JSON here')
     args = ap.parse_args(argv)
     if args.seed < 0:
         ap.error('--seed must be >= 0')
@@ -555,8 +624,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             f.write(dumps_fixture(fx))
         print(f"wrote {args.out} (output {fx['output']['shape']}, float32 rel L2 {fx['float32RelL2']:.2e}, "
               f"clamped {fx['clampedFraction']:.3f})", file=sys.stderr)
-    if not (args.keys or args.check_reference or args.out):
-        ap.error('nothing to do: give --out, --keys and/or --check-reference')
+    if args.bench:
+        rows = bench(args.config, args.bench, args.bench_frames, [d for d in args.bench_dtypes.split(',') if d],
+                     args.bench_reps)
+        if args.bench_out:
+            with open(args.bench_out, 'w', encoding='utf-8') as f:
+                json.dump(rows, f, indent=2)
+    if not (args.keys or args.check_reference or args.out or args.bench):
+        ap.error('nothing to do: give --out, --keys, --check-reference and/or --bench')
     return 0
 
 
