@@ -53,6 +53,7 @@ WAN_NEGATIVE = (
 PROMPTS = [
     "The quick brown fox jumps over the lazy dog",
     "a red fox",
+    "the edge of the city of the night",
     "A café in the rain, naïve über-style, São Paulo, Ærø",
     "Cafe\u0301 with a combining accent, and e\u0308 a\u0301",
     "ﬁ\u0301ne ligature then accent",

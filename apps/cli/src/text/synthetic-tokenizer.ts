@@ -6,7 +6,8 @@
  *   ids 3-258      the 256 byte pieces <0x00>..<0xFF> (umT5's SentencePiece model has them; `byte_fallback` says whether
  *                  they are used: false here, as transformers' T5 converter writes it)
  *   ids 259-507    "▁", ASCII letters, digits and punctuation, some accented letters, Chinese characters of Wan's default
- *                  negative prompt, and multi-character pieces (English subwords, "▁"-words, Chinese pairs); scores are
+ *                  negative prompt, and multi-character pieces (English subwords, "▁"-words, Chinese pairs, and "▁of▁the",
+ *                  which Metaspace's split keeps from ever matching); scores are
  *                  seeded draws with 4 decimals (parsed exactly by every JSON reader)
  *   ids 508-511    <extra_id_3>..<extra_id_0> (added special tokens, reversed as in umT5)
  *
@@ -34,7 +35,7 @@ const WORDS = [
   '▁a', '▁the', '▁of', '▁and', '▁in', '▁on', '▁to', '▁is', '▁s', '▁c', '▁b', '▁f', '▁r', '▁w', '▁d', '▁m', '▁p', '▁t', '▁l', '▁h', '▁g',
   '▁fox', '▁cat', '▁dog', '▁red', '▁blue', '▁qu', '▁br', '▁ju', '▁over', '▁lazy', '▁quick', '▁brown', '▁jump', '▁jumps', '▁video',
   '▁A', '▁T', '▁I', '▁The', '▁caf', '▁café', '▁na', '▁ï', '▁über', '▁street', '▁night', '▁rain', '▁city', '▁light', '▁slow', '▁motion',
-  'ight', 'tion', 'ness', 'ful', 'ation', '▁sun', '▁sky', '▁sea', '▁tree', '▁walk', '▁run', '▁old', '▁new', '▁e', '▁1', '▁2', '▁19', '▁20', '▁"', '▁(', '▁-', '▁&',
+  'ight', 'tion', 'ness', 'ful', 'ation', '▁sun', '▁sky', '▁sea', '▁tree', '▁walk', '▁run', '▁old', '▁new', '▁of▁the', '▁1', '▁2', '▁19', '▁20', '▁"', '▁(', '▁-', '▁&',
   '▁色调', '艳丽', '过曝', '静态', '细节', '模糊', '不清', '字幕', '风格', '作品', '画面', '静止', '整体', '发灰', '最差', '质量', '低质量', '压缩', '残留', '丑陋', '手指',
 ];
 
