@@ -40,15 +40,18 @@ const CASES = [
   // float32: also against the float32 CPU decoder (cheap at these sizes).
   { name: 'wan-vae-tiny [16, 5, 4, 6]', config: tiny, latentShape: [16, 5, 4, 6], float32: true, im2colBytes: 20_000 },
   { name: 'wan-vae (real widths) [16, 2, 2, 3]', config: real, latentShape: [16, 2, 2, 3], float32: false },
-  { name: 'wan-vae-tiny [16, 4, 12, 20]', config: tiny, latentShape: [16, 4, 12, 20], float32: false },
+  { name: 'wan-vae-tiny [16, 4, 12, 20]', config: tiny, latentShape: [16, 4, 12, 20], float32: true },
 ];
 /**
  * CUDA vs the CPU backend: the same ops and roundings, accumulation in another order (cuBLASLt F32 vs float64), which
- * flips a BF16 rounding here and there and lets it travel through ~30 layers and the caches: well under the BF16 level
- * itself (CPU backend vs float32 decoder, 1-2e-2 on these random networks). Against the float32 decoder: the
- * vitest bar (3e-2 on BF16-exact weights; these weights are not rounded first, which adds about 1.5e-2).
+ * flips a BF16 rounding here and there and lets it travel through ~30 layers and the caches. Measured on an H200
+ * (session 5): 8.6e-3 (5 latent frames), 9.4e-3 (real widths), 1.8e-2 (tiny widths, 4 frames of 12 x 20 latents):
+ * the size of the BF16 level itself (CPU backend vs float32 decoder 2.0e-2 on these random networks), so the bar is
+ * 3e-2. What holds CUDA to the standard is the float32 comparison: its error against the float32 decoder must be at
+ * most 2x the CPU backend's (the same-precision reference), and below the vitest bar (3e-2 on BF16-exact weights;
+ * these weights are not rounded first, which adds about 1.5e-2).
  */
-const TWIN_TOLERANCE = 1e-2;
+const TWIN_TOLERANCE = 3e-2;
 const FLOAT32_TOLERANCE = 5e-2;
 
 describe(`wan VAE device decoder on ${gpu?.device?.name ?? gpu?.name ?? 'no device'}`, { skip: skipReason ?? false }, () => {
@@ -79,8 +82,10 @@ describe(`wan VAE device decoder on ${gpu?.device?.name ?? gpu?.name ?? 'no devi
       if (c.float32) {
         const ref = wanVaeDecodeCpu({ weights, config: c.config, latents, latentShape: c.latentShape });
         const f32 = relativeL2(a.frames, ref.frames);
-        line += `, CUDA vs float32 decoder ${f32.toExponential(3)} (CPU backend vs float32 ${relativeL2(b.frames, ref.frames).toExponential(3)})`;
+        const sameLevel = relativeL2(b.frames, ref.frames);
+        line += `, CUDA vs float32 decoder ${f32.toExponential(3)} (CPU backend vs float32 ${sameLevel.toExponential(3)})`;
         assert.ok(f32 < FLOAT32_TOLERANCE, `${c.name}: CUDA vs float32 decoder relL2 ${f32}`);
+        assert.ok(f32 <= 2 * sameLevel, `${c.name}: CUDA vs float32 ${f32} is more than 2x the CPU backend's ${sameLevel}`);
         // BF16 output: the same frames rounded once (another decode: cuBLASLt may pick another order, so compare values).
         const half = await new WanVaeDeviceDecoder({ weights: onGpu, ...budget }).decode({ latents, latentShape: c.latentShape, outDtype: 'bf16' });
         const widened = Float32Array.from(half.frames, (bits) => new Float32Array(new Uint32Array([bits << 16]).buffer)[0]);
