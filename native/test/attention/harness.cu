@@ -934,7 +934,7 @@ int main(int argc, char** argv) {
     std::vector<std::pair<bool, Scales>> runs;
     if (dtypeOnly.empty() || dtypeOnly == "fp8") {
       runs.push_back({true, Scales::block});
-      if (!g.tiles) runs.push_back({true, Scales::token});
+      runs.push_back({true, Scales::token});  // tiles too: per-row K scales with every block ragged
     }
     if (dtypeOnly.empty() || dtypeOnly == "bf16") runs.push_back({false, Scales::token});
     for (auto [fp8, sc8] : runs) {

@@ -474,6 +474,9 @@ __device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uin
                                                    uint8_t* smemGeneric, uint32_t smemGenericAddr) {
   using L = SmemLayout<kFp8>;
   using Softmax = OnlineSoftmax<kFp8, kKeyScale>;
+  // Per-row K scales: read at the start of the block's softmax (after the S wait) instead of one block ahead, so the
+  // 32 scale registers are not live across the pair's WGMMAs (held there, they spill: tile_policy.h).
+  constexpr bool kLateKeyScales = kKeyScale && FPSATTN_ATTN_LATE_KEY_SCALES;
 #pragma unroll
   for (int i = 0; i < 64; ++i) acc[i] = 0.f;
   sm.init();
@@ -498,11 +501,13 @@ __device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uin
   issueQK<kFp8>(sc, qDesc, desc.k(s));
   ptx::wgmmaCommit();
   turnEnd<kFp8>(wg);
-  Softmax::loadKeyScales(ks, keyScalesOf<L, kKeyScale>(p, c, kb, smemGeneric, smemGenericAddr, base, s, phase),
-                         quadLane);
+  if constexpr (!kLateKeyScales) {
+    Softmax::loadKeyScales(ks, keyScalesOf<L, kKeyScale>(p, c, kb, smemGeneric, smemGenericAddr, base, s, phase),
+                           quadLane);
+  }
   ptx::wgmmaWait<0>();
   ptx::fenceRegs(sc);
-  releaseScales<L, kKeyScale>(base, s, phase);  // block 0 (ends a round only if G == 1)
+  if constexpr (!kLateKeyScales) releaseScales<L, kKeyScale>(base, s, phase);  // block 0 (ends a round only if G == 1)
 
   float o[64];
   float accScale[2] = {1.f, 1.f};
@@ -511,6 +516,7 @@ __device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uin
   for (int it = 0; it < n; ++it) {
     // Block it sits in stage s with its S in sc.
     const int validKeys = valid;
+    const int kbCur = kb;
     float rowFactor[2];
     rows.forBlock(kBlock, rowFactor);
     const bool hasNext = it + 1 < n;
@@ -524,6 +530,10 @@ __device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uin
     const bool doPv = validKeys > 0;
     if (doPv) {
       float alpha[2];
+      if constexpr (kLateKeyScales) {
+        Softmax::loadKeyScales(
+            ks, keyScalesOf<L, kKeyScale>(p, c, kbCur, smemGeneric, smemGenericAddr, base, s, phase), quadLane);
+      }
       sm.step(sc, rowFactor, ks, validKeys, quadLane, alpha);
       if constexpr (kFp8) {
         packPFp8(sc, pa);
@@ -532,6 +542,7 @@ __device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uin
       }
       accumulateScales(inGroup, accScale, alpha, o);
     }
+    if constexpr (kLateKeyScales) releaseScales<L, kKeyScale>(base, s, phase);  // after block it's reads, or none
     if (hasNext) ptx::mbarWait(L::full(base, sNext), phaseNext);
     turnBegin<kFp8>(wg);
     ptx::wgmmaFence();
@@ -544,14 +555,14 @@ __device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uin
       ptx::wgmmaCommit();
     }
     turnEnd<kFp8>(wg);
-    if (hasNext) {
+    if (!kLateKeyScales && hasNext) {
       Softmax::loadKeyScales(
           ks, keyScalesOf<L, kKeyScale>(p, c, kb, smemGeneric, smemGenericAddr, base, sNext, phaseNext), quadLane);
     }
     ptx::wgmmaWait<0>();
     ptx::fenceRegs(sc);
     ptx::fenceRegs(o);
-    if (hasNext) releaseScales<L, kKeyScale>(base, sNext, phaseNext);  // block it + 1's scales were read above
+    if (!kLateKeyScales && hasNext) releaseScales<L, kKeyScale>(base, sNext, phaseNext);  // block it + 1's, read above
     releaseStage<L>(base, s);
     if (doPv && ++inGroup == kPvGroup) {
       addBlock(acc, accScale, o);

@@ -32,16 +32,23 @@ constexpr int kStagesBf16 = FPSATTN_ATTN_STAGES_BF16;  // Q 32 KiB + 3 x (K 32 +
 //             P V of block i-1); 2: paired (S of block i+1 and P V of block i issued in one turn, one wait)
 //   PINGPONG  1: the two consumer warpgroups take turns issuing their WGMMAs (named barriers 1, 2)
 // FP8 with per-block K scales: paired + ping-pong (720p sparse 8.74 ms vs 9.27 serial). FP8 with per-key K scales:
-// serial + ping-pong (the paired loop spills the 32 preloaded K scales: 61.7 vs 51.6 ms dense). BF16: pipelined +
+// paired + ping-pong with each block's scales read at the start of its softmax (FPSATTN_ATTN_LATE_KEY_SCALES; read
+// one block ahead they spilled: 61.7 vs 51.6 ms serial): equal to serial on packed blocks, 18% faster when every
+// block is ragged (Wan's 120-token tiles: 720p dense 61.4 vs 74.4 ms, sparse 12.6 vs 15.3). BF16: pipelined +
 // ping-pong (56.8-57.2 ms vs 61.5 ms serial).
 #ifndef FPSATTN_ATTN_PIPELINE_FP8
 #define FPSATTN_ATTN_PIPELINE_FP8 2
 #endif
 #ifndef FPSATTN_ATTN_PIPELINE_FP8_KEY_SCALE
-#define FPSATTN_ATTN_PIPELINE_FP8_KEY_SCALE 0
+#define FPSATTN_ATTN_PIPELINE_FP8_KEY_SCALE 2
 #endif
 #ifndef FPSATTN_ATTN_PINGPONG_FP8
 #define FPSATTN_ATTN_PINGPONG_FP8 1
+#endif
+// Paired schedule with per-row K scales: read each block's scales at the start of its softmax (1) instead of one block
+// ahead, before the pair's wait (0; spills).
+#ifndef FPSATTN_ATTN_LATE_KEY_SCALES
+#define FPSATTN_ATTN_LATE_KEY_SCALES 1
 #endif
 #ifndef FPSATTN_ATTN_PIPELINE_BF16
 #define FPSATTN_ATTN_PIPELINE_BF16 1
