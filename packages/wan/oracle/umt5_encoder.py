@@ -42,7 +42,8 @@ each rounded to float32.
 
 CLI (needs torch and numpy; /usr/bin/python3 on Debian): `--write-fixtures` (regenerates ../src/t5/fixtures/*.json),
 `--check-fixtures` (exit 1 when the committed ones differ from a fresh run; the committed ones come from PyTorch
-1.13 on the CPU, Debian's python3-torch), `--self-test` (checks
+1.13 on the CPU, Debian's python3-torch), `--bench` (timing on a GPU: umT5-XXL widths,
+random bf16 weights, `--bench-layers 24 --bench-lengths 512,128`), `--self-test` (checks
 the key list against the module, the umT5-XXL parameter count 5,680,910,336, padded-vs-trimmed equality and the
 bucket function against an exact integer formula).
 """
@@ -451,15 +452,64 @@ def self_test() -> None:
     print(f"self-test passed (bf16 vs float64 relative L2 {rel_l2:.2e})", file=sys.stderr)
 
 
+# ----------------------------------------------------------------------------- timing (--bench)
+
+
+def bench(layers: int, lengths: Sequence[int], reps: int) -> List[dict]:
+    """umT5-XXL widths with `layers` blocks, random bf16 weights made on the GPU (PyTorch's default init), one prompt of
+    each length (the real tokens only, full mask: the rows the device encoder computes), as the reference runs it:
+    bf16 modules, fp32 softmax and norm statistics. The baseline of bench/umt5-encode.mjs."""
+    if not torch.cuda.is_available():
+        raise SystemExit("--bench needs a CUDA device")
+    cfg = replace(CONFIGS["umt5-xxl"], num_layers=layers)
+    torch.manual_seed(0)
+    with torch.device("cuda"):  # float32 init on the GPU (23 GiB at 24 blocks), then bf16 as the checkpoint
+        model = T5Encoder(cfg).to(torch.bfloat16).eval().requires_grad_(False)
+    weights_gib = sum(p.numel() * p.element_size() for p in model.parameters()) / 2**30
+    rows = []
+    for length in lengths:
+        ids = torch.randint(2, cfg.vocab_size, (1, length), device="cuda")
+        mask = torch.ones_like(ids)
+        with torch.no_grad():
+            model(ids, mask)  # warm-up
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            times = []
+            for _ in range(reps):
+                start = torch.cuda.Event(enable_timing=True)
+                end = torch.cuda.Event(enable_timing=True)
+                start.record()
+                out = model(ids, mask)
+                end.record()
+                torch.cuda.synchronize()
+                times.append(start.elapsed_time(end))
+        assert out.shape == (1, length, cfg.dim)
+        row = {"layers": layers, "length": length, "msMedian": sorted(times)[len(times) // 2], "peakGiB": torch.cuda.max_memory_allocated() / 2**30, "weightsGiB": weights_gib}
+        print(f"UMT5_TORCH layers {layers} length {length} {row['msMedian']:.2f} ms  peak {row['peakGiB']:.2f} GiB  weights {weights_gib:.2f} GiB  (torch {torch.__version__}, bf16)", flush=True)
+        rows.append(row)
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--write-fixtures", action="store_true", help="write ../src/t5/fixtures/*.json")
     ap.add_argument("--self-test", action="store_true")
     ap.add_argument("--check-fixtures", action="store_true", help="compare the committed fixtures with a fresh run")
+    ap.add_argument("--bench", action="store_true", help="time umT5-XXL widths in bf16 on the GPU (random weights)")
+    ap.add_argument("--bench-layers", type=int, default=24, help="blocks of --bench (default 24, the real encoder)")
+    ap.add_argument("--bench-lengths", default="512,128", help="comma-separated prompt lengths of --bench")
+    ap.add_argument("--bench-reps", type=int, default=5)
+    ap.add_argument("--bench-out", help="write the --bench rows as JSON here")
     args = ap.parse_args(argv)
+    if args.bench:
+        rows = bench(args.bench_layers, [int(v) for v in args.bench_lengths.split(",")], args.bench_reps)
+        if args.bench_out:
+            with open(args.bench_out, "w") as f:
+                json.dump(rows, f, indent=2)
+        return 0
     if not (args.write_fixtures or args.self_test or args.check_fixtures):
-        ap.error("nothing to do: give --write-fixtures, --check-fixtures and/or --self-test")
+        ap.error("nothing to do: give --write-fixtures, --check-fixtures, --self-test and/or --bench")
     torch.set_num_threads(max(1, min(4, os.cpu_count() or 1)))
     if args.self_test:
         self_test()
