@@ -1,10 +1,14 @@
-// The decode half of `fpsattn generate`: which VAE to use, loading it, and running wanVaeDecodeCpu in a worker thread
-// that Ctrl-C can stop.
+// The decode half of `fpsattn generate`: which VAE to use, loading it, and running it: wanVaeDecodeCpu in a worker
+// thread that Ctrl-C can stop, or WanVaeDeviceDecoder on a kernels backend (weights uploaded for the decode and freed
+// right after it; Ctrl-C stops it before the next latent frame).
 import { stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { Backend } from '@fpsattn/kernels';
 import {
   WAN_VAE_CONFIG_PRESETS,
+  WanVaeDeviceDecoder,
+  WanVaeDeviceWeights,
   WAN_VAE_PTH_FILE,
   loadWanVaeWeights,
   syntheticWanVaeWeights,
@@ -155,4 +159,41 @@ export function decodeInWorker(options: {
     worker.on('error', (error) => settle(() => reject(new CliError({ message: `the VAE decode failed: ${error.message}`, exitCode: EXIT_CODES.failure, cause: error }))));
     worker.on('exit', (code) => settle(() => reject(new CliError({ message: `the VAE decode's worker thread exited with code ${code} before finishing`, exitCode: EXIT_CODES.failure }))));
   });
+}
+
+/**
+ * Decodes `latents` with WanVaeDeviceDecoder on `backend`: the weights are uploaded here and freed before it returns or
+ * throws (so the device holds the VAE only during the decode). An abort of `signal` (checked before each latent frame)
+ * rejects with {@link DecodeAbortedError}.
+ */
+export async function decodeOnBackend(options: {
+  vae: LoadedVae;
+  backend: Backend;
+  latents: Float32Array;
+  latentShape: readonly number[];
+  signal: AbortSignal;
+  onFrame: (event: DecodeFrameEvent) => void;
+}): Promise<{ frames: Float32Array; shape: readonly [number, number, number, number] }> {
+  const { vae, backend, latents, latentShape, signal, onFrame } = options;
+  let done = 0;
+  if (signal.aborted) throw new DecodeAbortedError(0, signal.reason);
+  const weights = WanVaeDeviceWeights.upload({ backend, config: vae.config, weights: vae.weights, source: vae.label });
+  try {
+    const result = await new WanVaeDeviceDecoder({ weights }).decode({
+      latents,
+      latentShape,
+      outDtype: 'f32',
+      signal,
+      onFrame: (e) => {
+        done = e.latentFrame + 1;
+        onFrame({ latentFrame: e.latentFrame, latentFrames: e.latentFrames, frameCount: e.frameCount, totalFrames: e.totalFrames });
+      },
+    });
+    return { frames: result.frames as Float32Array, shape: result.shape };
+  } catch (error) {
+    if (signal.aborted) throw new DecodeAbortedError(done, error);
+    throw new CliError({ message: `the VAE decode on ${backend.name} failed: ${error instanceof Error ? error.message : String(error)}`, exitCode: EXIT_CODES.failure, cause: error });
+  } finally {
+    weights.dispose();
+  }
 }

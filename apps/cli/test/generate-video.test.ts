@@ -162,7 +162,7 @@ describe('fpsattn generate: decode and video', () => {
       const out = join(tmp.dir, 'ck-vae', 'v.safetensors');
       const r = runCli(['generate', '--checkpoint', checkpoint, '--embeddings', embeddings, ...SMALL, '--vae', join(tmp.dir, 'models', 'vae-elsewhere'), '--out', out, '--progress', 'lines']);
       expect(r.code).toBe(0);
-      expect(r.stderr).toContain('the VAE runs on the CPU for now');
+      expect(r.stderr).toContain('the VAE runs on the CPU (float32 reference, in a worker thread)');
       expect(r.stderr).toMatch(/decode latent frame 1\/2 .* ETA /);
       expect(r.stderr).toMatch(/decode latent frame 2\/2 .* 4 frames/);
       expect(r.stdout).toContain(`mp4 -> ${join(tmp.dir, 'ck-vae', 'v.mp4')}`);

@@ -1,12 +1,14 @@
-// `fpsattn generate`: Wan2.1 text-to-video latents from a prompt (umT5 tokenizer and encoder on the CPU, embeddings
+// `fpsattn generate`: Wan2.1 text-to-video latents from a prompt (umT5 tokenizer, then the umT5 encoder; embeddings
 // cached) or from text embeddings, with an FPSAttention schedule, on the GPU when there is one and on the CPU otherwise;
-// writes the latents (.safetensors), decodes them with the Wan-VAE (on the CPU
-// for now) to an mp4, a first-frame PNG and a contact sheet, and writes a run manifest (.manifest.json).
+// writes the latents (.safetensors), decodes them with the Wan-VAE to an mp4, a first-frame PNG and a contact sheet, and
+// writes a run manifest (.manifest.json). On CUDA the text encoder, the DiT and the VAE run on the device one after the
+// other, each stage's weights uploaded at its start and freed at its end (never two stages' weights at once); on the
+// CPU backend the encoder and the VAE run their float32 host references (--text-encoder-device/--vae-device choose).
 import { readdirSync, rmSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { loadBackend, type BackendChoice } from '@fpsattn/kernels';
+import { loadBackend, type Backend, type BackendChoice } from '@fpsattn/kernels';
 import { SCHEDULE_PRESET_NAMES, parseScheduleConfig, schedulePreset, type ScheduleConfig, type SchedulePresetName } from '@fpsattn/scheduler';
 import { WAN_480P_GRID, WAN_720P_GRID, type Dims3, type GridDims } from '@fpsattn/tiling';
 import {
@@ -17,6 +19,8 @@ import {
   WanDeviceWeights,
   generateLatents,
   latentShapeFor,
+  openCheckpoint,
+  prepareWanCheckpoint,
   readTextEmbeddings,
   syntheticWanInputs,
   syntheticWanWeights,
@@ -38,7 +42,8 @@ import { CliError, EXIT_CODES, UsageError } from '../_errors';
 import { printJson } from '../_format';
 import { parseChoice, parseIntegerFlag, parseNumberFlag } from '../_parse';
 import { PROGRESS_MODES, StepProgress, resolveProgressMode } from '../_progress';
-import { BUILT_IN_VAE, DecodeAbortedError, decodeInWorker, loadVae, resolveVaeSource, type LoadedVae } from '../_vae';
+import { BUILT_IN_VAE, DecodeAbortedError, decodeInWorker, decodeOnBackend, loadVae, resolveVaeSource, type LoadedVae } from '../_vae';
+import { DeviceMemoryTracker, formatGiB, type StageMemory } from '../_device-memory';
 import { BUILT_IN_TEXT_ENCODER, defaultCacheDir, encodePrompts, type TextEncoderSource, type TextStageReport } from '../text/encode-prompts';
 import { type FoundPath, findTextEncoder, findTokenizer } from '../text/find-text-files';
 import { syntheticTokenizerJson } from '../text/synthetic-tokenizer';
@@ -69,6 +74,8 @@ interface GenerateFlags {
   out: string;
   decode?: boolean;
   vae?: string;
+  textEncoderDevice: string;
+  vaeDevice: string;
   progress: string;
   json?: boolean;
 }
@@ -218,6 +225,17 @@ export function videoBaseFor(out: string): string {
 
 const round3 = (s: number): number => Math.round(s * 1000) / 1000;
 
+/** Where the text encoder and the VAE run: auto (the run's backend when it is CUDA, else the host), cpu, backend. */
+export const STAGE_DEVICES = ['auto', 'cpu', 'backend'] as const;
+export type StageDevice = (typeof STAGE_DEVICES)[number];
+
+/** The backend a stage runs on (its device twins; the CPU backend's with `backend`), or null for the host reference. */
+export function stageBackend(choice: StageDevice, backend: Backend): Backend | null {
+  if (choice === 'cpu') return null;
+  if (choice === 'backend') return backend;
+  return backend.name === 'cuda' ? backend : null;
+}
+
 export function registerGenerate(program: Command): void {
   const command = program
     .command('generate')
@@ -247,6 +265,8 @@ export function registerGenerate(program: Command): void {
     .option('--decode', `decode the latents to frames and an mp4 (default when a VAE is available: ${BUILT_IN_VAE} for the built-in model, --vae or the checkpoint folder's Wan2.1_VAE.pth / vae/). The VAE runs on the CPU for now: slow at real sizes`)
     .option('--no-decode', 'write the latents and the manifest only')
     .option('--vae <path>', 'the Wan-VAE: Wan2.1_VAE.pth, a diffusers vae/ folder or a folder holding either (default: next to the checkpoint)')
+    .option('--text-encoder-device <d>', "where umT5 runs: auto (the device when the backend is CUDA, else the CPU's float32 reference), cpu, or backend (the run's backend, also the CPU backend's BF16 twins)", 'auto')
+    .option('--vae-device <d>', "where the VAE decodes: auto (the device when the backend is CUDA, else the CPU's float32 reference in a worker), cpu, or backend (the run's backend)", 'auto')
     .option('--progress <mode>', 'auto (a bar on a terminal, quiet otherwise), bar, lines or none', 'auto')
     .option('--json', 'print the run manifest as JSON')
     .action(async (flags: GenerateFlags, cmd: Command) => {
@@ -274,6 +294,8 @@ export function registerGenerate(program: Command): void {
       const seed = parseIntegerFlag({ flag: '--seed', value: flags.seed, min: 0, max: 2 ** 32 - 1 });
       const backendChoice = parseChoice({ flag: '--backend', value: flags.backend, choices: ['auto', 'cpu', 'cuda'] as const satisfies readonly BackendChoice[] });
       const progressMode = resolveProgressMode(parseChoice({ flag: '--progress', value: flags.progress, choices: PROGRESS_MODES }));
+      const textEncoderDevice = parseChoice({ flag: '--text-encoder-device', value: flags.textEncoderDevice, choices: STAGE_DEVICES });
+      const vaeDevice = parseChoice({ flag: '--vae-device', value: flags.vaeDevice, choices: STAGE_DEVICES });
       const out = resolve(flags.out);
       if (!out.endsWith('.safetensors')) throw new UsageError({ message: `--out ${flags.out} does not end in .safetensors`, fix: 'pass e.g. --out latents.safetensors' });
       if (flags.checkpoint !== undefined) {
@@ -326,31 +348,28 @@ export function registerGenerate(program: Command): void {
       const progress = new StepProgress({ mode: progressMode, label: 'step' });
       let weights: WanDeviceWeights | null = null;
       let dit: WanDeviceDit | null = null;
+      let checkpoint: Awaited<ReturnType<typeof openCheckpoint>> | null = null;
+      // Device memory per stage (text, sample, decode): each stage's weights are uploaded at its start and freed at its end.
+      const memory = new DeviceMemoryTracker(backend);
+      const textBackend = text === null ? null : stageBackend(textEncoderDevice, backend);
+      const vaeBackend = vaeChoice.source === null ? null : stageBackend(vaeDevice, backend);
+      const say = (line: string) => {
+        if (progressMode !== 'none') process.stderr.write(`${line}\n`);
+      };
       const loadStart = performance.now();
       try {
-        // The VAE first: a wrong --vae fails in a second, not after the DiT has loaded.
+        // The VAE first (host weights only; uploaded for the decode): a wrong --vae fails in a second, not after the DiT has loaded.
         let vae: LoadedVae | null = null;
         if (vaeChoice.source !== null) {
-          if (progressMode !== 'none') process.stderr.write(`loading the VAE (${vaeChoice.source.kind === 'synthetic' ? `built-in ${BUILT_IN_VAE}, synthetic` : vaeChoice.source.path})\n`);
+          say(`loading the VAE (${vaeChoice.source.kind === 'synthetic' ? `built-in ${BUILT_IN_VAE}, synthetic` : vaeChoice.source.path})`);
           vae = await loadVae(vaeChoice.source);
         }
+        // The DiT's config now (a checkpoint's names and shapes checked); its weights go up after the text stage.
         let config: WanConfig;
-        if (builtIn) {
-          config = WAN_CONFIG_PRESETS[BUILT_IN_MODEL];
-          weights = WanDeviceWeights.upload({ backend, config, weights: syntheticWanWeights({ config, seed: 1 }) });
-        } else {
-          const loading = new StepProgress({ mode: progressMode, label: 'loading weights' });
-          try {
-            weights = await WanDeviceWeights.fromCheckpoint({
-              backend,
-              path: flags.checkpoint as string,
-              signal: controller.signal,
-              onProgress: (done, total) => loading.update({ done, total, stepMs: [(performance.now() - loadStart) / done] }),
-            });
-          } finally {
-            loading.finish();
-          }
-          config = weights.config;
+        if (builtIn) config = WAN_CONFIG_PRESETS[BUILT_IN_MODEL];
+        else {
+          checkpoint = await openCheckpoint(flags.checkpoint as string);
+          config = (await prepareWanCheckpoint({ checkpoint, path: checkpoint.path })).config;
         }
         const latentShape = latentShapeFor({ width, height, frames, latentChannels: config.inDim, patch: [config.patchSize[1], config.patchSize[2]] });
         const grid: GridDims = {
@@ -369,31 +388,62 @@ export function registerGenerate(program: Command): void {
           if (typeof s === 'number' && Number.isInteger(s) && s >= 1) steps = s;
         }
         const schedule = await resolveSchedule({ value: flags.schedule, grid, steps, stepsGiven: flags.steps !== undefined, model });
+
+        // ----- text: tokenizer, then umT5 (on the device: its weights up and freed within the stage)
         let textReport: TextStageReport | null = null;
+        let textMemory: StageMemory | null = null;
         let embeddings: TextEmbeddings;
         if (text !== null) {
-          const encoded = await encodePrompts({
-            prompt: flags.prompt as string,
-            negativePrompt: flags.negativePrompt,
-            tokenizer: text.tokenizer,
-            tokenizerFound: text.tokenizerFound,
-            encoder: text.encoder,
-            textDim: config.textDim,
-            textLen: config.textLen,
-            cacheDir: flags.cache ? resolve(flags.cacheDir ?? defaultCacheDir()) : null,
-            progressMode,
-            signal: controller.signal,
-          });
-          textReport = encoded.report;
-          embeddings = { prompt: encoded.prompt, negative: encoded.negative, metadata: { prompt: textReport.prompt, negative_prompt: textReport.negativePrompt } };
+          memory.begin('text', textBackend?.name ?? 'cpu');
+          try {
+            const encoded = await encodePrompts({
+              prompt: flags.prompt as string,
+              negativePrompt: flags.negativePrompt,
+              tokenizer: text.tokenizer,
+              tokenizerFound: text.tokenizerFound,
+              encoder: text.encoder,
+              textDim: config.textDim,
+              textLen: config.textLen,
+              cacheDir: flags.cache ? resolve(flags.cacheDir ?? defaultCacheDir()) : null,
+              progressMode,
+              signal: controller.signal,
+              backend: textBackend,
+            });
+            textReport = encoded.report;
+            embeddings = { prompt: encoded.prompt, negative: encoded.negative, metadata: { prompt: textReport.prompt, negative_prompt: textReport.negativePrompt } };
+          } finally {
+            textMemory = memory.end();
+          }
+          if (textBackend !== null) say(`text: peak device memory ${formatGiB(textMemory.peakBytes)} on ${textBackend.name} (encoder weights and activations), ${formatGiB(textMemory.endBytes)} left after the stage`);
         } else if (flags.embeddings !== undefined) embeddings = await readTextEmbeddings({ path: flags.embeddings, textDim: config.textDim, textLen: config.textLen });
         else embeddings = syntheticEmbeddings(config, seed);
+        const textS = textReport === null ? 0 : textReport.timingS.tokenize + textReport.timingS.encode;
+
+        // ----- the DiT's weights on the backend
+        memory.begin('sample');
+        const ditLoadStart = performance.now();
+        if (builtIn) weights = WanDeviceWeights.upload({ backend, config, weights: syntheticWanWeights({ config, seed: 1 }) });
+        else {
+          const loading = new StepProgress({ mode: progressMode, label: 'loading weights' });
+          try {
+            weights = await WanDeviceWeights.fromCheckpoint({
+              backend,
+              checkpoint: checkpoint as NonNullable<typeof checkpoint>,
+              config,
+              signal: controller.signal,
+              onProgress: (done, total) => loading.update({ done, total, stepMs: [(performance.now() - ditLoadStart) / done] }),
+            });
+          } finally {
+            loading.finish();
+          }
+          await checkpoint?.close();
+          checkpoint = null;
+        }
         dit = new WanDeviceDit(weights);
         yieldBeforeEachForward(dit);
         await mkdir(dirname(out), { recursive: true });
 
         // The text stage runs inside the load span; report it on its own.
-        const textS = textReport === null ? 0 : textReport.timingS.tokenize + textReport.timingS.encode;
         const loadS = (performance.now() - loadStart) / 1000 - textS;
 
         // ----- sampling
@@ -436,11 +486,13 @@ export function registerGenerate(program: Command): void {
         dit = null;
         weights.dispose();
         weights = null;
+        const sampleMemory = memory.end();
+        say(`sample: peak device memory ${formatGiB(sampleMemory.peakBytes)} on ${backend.name} (DiT weights and activations), ${formatGiB(sampleMemory.endBytes)} left after the stage`);
         const manifestPath = manifestPathFor(out);
         const files: { kind: string; path: string; bytes: number | null }[] = [{ kind: 'latents', path: out, bytes: (await stat(out)).size }];
         const fileBytes = files[0]?.bytes as number;
 
-        // ----- decode (VAE on the CPU, in a worker thread) and encode (PNGs, then the mp4 through ffmpeg)
+        // ----- decode (VAE on the device, or the CPU's float32 reference in a worker thread) and encode (PNGs, then the mp4 through ffmpeg)
         const base = videoBaseFor(out);
         const latentFrameMs: number[] = [];
         let decodeS: number | null = null;
@@ -451,30 +503,25 @@ export function registerGenerate(program: Command): void {
         /** Why the run ends without its mp4 (the error to report after the manifest is written), or null. */
         let failure: CliError | null = null;
         let decodeStatus = vae === null ? 'skipped' : 'done';
+        let decodeMemory: StageMemory | null = null;
+        const decodeWhere = vaeBackend === null ? 'the VAE runs on the CPU (float32 reference, in a worker thread), slow at real sizes' : `the VAE runs on ${vaeBackend.name} (device decoder)`;
         if (vae !== null) {
           const decodeStart = performance.now();
           const [, latentFrames, latentH, latentW] = result.latentShape as [number, number, number, number];
-          if (progressMode !== 'none') {
-            process.stderr.write(
-              `decoding ${latentFrames} latent frames (${latentW}x${latentH}) to ${frames} frames of ${width}x${height}: the VAE runs on the CPU for now (no GPU decoder yet), slow at real sizes\n`,
-            );
-          }
+          say(`decoding ${latentFrames} latent frames (${latentW}x${latentH}) to ${frames} frames of ${width}x${height}: ${decodeWhere}`);
           const decoding = new StepProgress({ mode: progressMode, label: 'decode latent frame' });
           let decoded: { frames: Float32Array; shape: readonly [number, number, number, number] } | null = null;
           let last = decodeStart;
+          const onFrame = (e: { latentFrame: number; latentFrames: number; frameCount: number }) => {
+            const now = performance.now();
+            latentFrameMs.push(now - last);
+            last = now;
+            decoding.update({ done: e.latentFrame + 1, total: e.latentFrames, stepMs: latentFrameMs, note: `${e.frameCount} frame${e.frameCount === 1 ? '' : 's'}` });
+          };
+          if (vaeBackend !== null) memory.begin('decode', vaeBackend.name);
           try {
-            decoded = await decodeInWorker({
-              vae,
-              latents: result.latents,
-              latentShape: result.latentShape,
-              signal: controller.signal,
-              onFrame: (e) => {
-                const now = performance.now();
-                latentFrameMs.push(now - last);
-                last = now;
-                decoding.update({ done: e.latentFrame + 1, total: e.latentFrames, stepMs: latentFrameMs, note: `${e.frameCount} frame${e.frameCount === 1 ? '' : 's'}` });
-              },
-            });
+            const decodeOptions = { vae, latents: result.latents, latentShape: result.latentShape, signal: controller.signal, onFrame };
+            decoded = vaeBackend === null ? await decodeInWorker(decodeOptions) : await decodeOnBackend({ ...decodeOptions, backend: vaeBackend });
           } catch (error) {
             if (!(error instanceof DecodeAbortedError)) throw error;
             decodeStatus = 'interrupted';
@@ -486,7 +533,9 @@ export function registerGenerate(program: Command): void {
           } finally {
             decoding.finish();
             decodeS = (performance.now() - decodeStart) / 1000;
+            if (vaeBackend !== null) decodeMemory = memory.end();
           }
+          if (decodeMemory !== null) say(`decode: peak device memory ${formatGiB(decodeMemory.peakBytes)} on ${decodeMemory.device} (VAE weights and activations), ${formatGiB(decodeMemory.endBytes)} left after the stage`);
           if (decoded !== null) {
             videoShape = decoded.shape;
             const encodeStart = performance.now();
@@ -542,11 +591,12 @@ export function registerGenerate(program: Command): void {
           tokenGrid: grid,
           sampling: { steps, shift, guidance, solver, seed, timesteps: result.timesteps },
           schedule: { name: schedule.name, config: schedule.config },
-          vae: vae?.manifest ?? null,
+          vae: vae === null ? null : { ...vae.manifest, device: vaeBackend?.name ?? 'cpu', runsOn: vaeBackend === null ? 'host reference' : 'backend' },
           decode: {
             status: decodeStatus,
             reason: vaeChoice.reason,
-            device: vae === null ? null : 'cpu',
+            device: vae === null ? null : (vaeBackend?.name ?? 'cpu'),
+            implementation: vae === null ? null : vaeBackend === null ? 'wanVaeDecodeCpu (float32, worker thread)' : 'WanVaeDeviceDecoder',
             frameShape: videoShape,
             latentFrameMs: latentFrameMs.map((ms) => Math.round(ms * 10) / 10),
             fps: mp4 === null ? null : mp4.fps,
@@ -575,6 +625,13 @@ export function registerGenerate(program: Command): void {
             stepMs: stepMs.map((ms) => Math.round(ms * 10) / 10),
             modes,
           },
+          // Per stage: the device it ran on and the most device memory its tensors held at once (bytes), what was left at
+          // its end (0: all freed before the next stage) and, on CUDA, the allocator's bytes in use after emptyCache().
+          deviceMemory: {
+            text: textMemory === null || textBackend === null ? null : textMemory,
+            sample: sampleMemory,
+            decode: decodeMemory,
+          },
           latents: latentStats(result.latents),
           error: failure === null ? null : failure.message,
         };
@@ -587,7 +644,7 @@ export function registerGenerate(program: Command): void {
             const [, t, h, w] = videoShape as [number, number, number, number];
             const pngs = files.filter((f) => f.kind.endsWith('-png')).map((f) => f.path);
             video =
-              `decoded ${t} frames of ${w}x${h} in ${(decodeS ?? 0).toFixed(2)} s (VAE on the CPU), encoded in ${(encodeS ?? 0).toFixed(2)} s\n` +
+              `decoded ${t} frames of ${w}x${h} in ${(decodeS ?? 0).toFixed(2)} s (VAE on ${vaeBackend === null ? 'the CPU' : `${vaeBackend.name}, device decoder`}), encoded in ${(encodeS ?? 0).toFixed(2)} s\n` +
               (mp4 !== null ? `mp4 -> ${mp4.path}\n` : '') +
               (pngs.length > 0 ? `pngs -> ${pngs.join(', ')}\n` : '');
           } else if (vae !== null) video = '';
@@ -602,6 +659,8 @@ export function registerGenerate(program: Command): void {
         process.off('SIGINT', onSigint);
         dit?.dispose();
         weights?.dispose();
+        await checkpoint?.close().catch(() => undefined);
+        memory.uninstall();
       }
     });
   withExamples(command, [

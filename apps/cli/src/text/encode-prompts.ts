@@ -1,6 +1,8 @@
 /**
  * The text half of `fpsattn generate --prompt`: Wan's cleaning, the umT5 tokenizer (truncated to the model's text
- * length, </s> kept, padded with the pad id), the umT5 encoder on the CPU, and an on-disk cache of each encoded text.
+ * length, </s> kept, padded with the pad id), the umT5 encoder (on the CPU in float32, `umt5EncodeCpu`, or on a kernels
+ * backend, `WanUmt5DeviceEncoder`: BF16 GEMMs, weights uploaded for the stage and freed right after it), and an
+ * on-disk cache of each encoded text.
  *
  * Cache: one safetensors file per text and encoder, `<dir>/<sha256>.safetensors`, the hash over the encoder's identity
  * (built-in name, or the weight files' paths, sizes and modification times), the precision and the token ids; tensor
@@ -13,8 +15,11 @@ import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { homedir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { Backend } from '@fpsattn/kernels';
 import {
   UMT5_CONFIG_PRESETS,
+  WanUmt5DeviceEncoder,
+  WanUmt5DeviceWeights,
   loadUmt5Weights,
   openSafetensors,
   syntheticUmt5Weights,
@@ -40,7 +45,10 @@ export const WAN_NEGATIVE_PROMPT =
 /** The built-in model's text encoder: `umt5-tiny` with synthetic weights. */
 export const BUILT_IN_TEXT_ENCODER = 'umt5-tiny';
 const BUILT_IN_SEED = 1;
+/** The CPU encoder's precision (the cache key's `precision`); the device encoder's is {@link DEVICE_PRECISION}. */
 const PRECISION = 'float32';
+/** BF16 GEMM operands and a BF16 output, as the reference's bf16 run: cached apart from the float32 embeddings. */
+const DEVICE_PRECISION = 'bf16 (device encoder)';
 
 /** Where the encoder comes from. */
 export type TextEncoderSource = { readonly kind: 'synthetic' } | ({ readonly kind: 'file' } & FoundPath);
@@ -155,8 +163,14 @@ export async function encodePrompts(options: {
   cacheDir: string | null;
   progressMode: ProgressMode;
   signal: AbortSignal;
+  /** Runs the encoder on this backend (WanUmt5DeviceEncoder); null: umt5EncodeCpu on the host in float32. */
+  backend?: Backend | null;
 }): Promise<{ prompt: TextEmbedding; negative: TextEmbedding; report: TextStageReport }> {
   const { tokenizer, encoder, textDim, textLen, cacheDir, progressMode, signal } = options;
+  const backend = options.backend ?? null;
+  const precision = backend === null ? PRECISION : DEVICE_PRECISION;
+  const deviceName = backend === null ? 'cpu' : backend.name;
+  const onDevice = backend === null ? 'on the CPU' : `on ${backend.name} (device encoder)`;
   const say = (line: string) => {
     if (progressMode !== 'none') process.stderr.write(`text: ${line}\n`);
   };
@@ -184,7 +198,7 @@ export async function encodePrompts(options: {
   const config0 = await peekConfig(encoder);
   const keyOf = (t: TokenizedPrompt) =>
     createHash('sha256')
-      .update(JSON.stringify({ format: 'fpsattn-text-embedding', version: 1, encoder: identity, precision: PRECISION, ids: [...t.ids.subarray(0, t.length)] }))
+      .update(JSON.stringify({ format: 'fpsattn-text-embedding', version: 1, encoder: identity, precision, ids: [...t.ids.subarray(0, t.length)] }))
       .digest('hex');
   const results: Partial<Record<'prompt' | 'negative', Float32Array>> = {};
   const cacheState: Record<'prompt' | 'negative', 'hit' | 'miss' | 'off'> = { prompt: 'off', negative: 'off' };
@@ -204,7 +218,7 @@ export async function encodePrompts(options: {
   let config = config0;
   const misses = (['prompt', 'negative'] as const).filter((w) => results[w] === undefined);
   if (misses.length > 0) {
-    say(`loading the text encoder (${encoderLabel})${encoder.kind === 'file' ? ': umT5 runs on the CPU for now, minutes for umT5-XXL' : ''}`);
+    say(`loading the text encoder (${encoderLabel})${encoder.kind === 'file' && backend === null ? ': umT5 on the CPU, minutes for umT5-XXL' : ''}`);
     const loaded = await loadEncoder(encoder);
     config = loaded.config;
     encoderLabel = loaded.label;
@@ -214,10 +228,16 @@ export async function encodePrompts(options: {
         fix: "pass the tokenizer that belongs to the encoder (umT5's tokenizer.json with umT5-XXL)",
       });
     }
+    // The device encoder's weights live for this loop only; freed on return, error or Ctrl-C.
+    const device = backend === null ? null : WanUmt5DeviceWeights.upload({ backend, config, weights: loaded.weights, source: encoderLabel });
+    try {
     for (const which of misses) {
       if (signal.aborted) throw new CliError({ message: 'stopped by Ctrl-C while encoding the prompts; nothing was written', exitCode: EXIT_CODES.interrupted });
       const t = tokenized[which];
       const start = performance.now();
+      if (device !== null) {
+        results[which] = await new WanUmt5DeviceEncoder({ weights: device }).encode({ ids: t.ids, length: t.length });
+      } else {
       const progress = new StepProgress({ mode: progressMode, label: `text encoder block (${which})` });
       const blockMs: number[] = [];
       let last = start;
@@ -240,16 +260,20 @@ export async function encodePrompts(options: {
       } finally {
         progress.finish();
       }
-      say(`encoded the ${which === 'prompt' ? 'prompt' : 'negative prompt'} (${t.length} tokens) with ${encoderLabel} on the CPU in ${((performance.now() - start) / 1000).toFixed(2)} s`);
+      }
+      say(`encoded the ${which === 'prompt' ? 'prompt' : 'negative prompt'} (${t.length} tokens) with ${encoderLabel} ${onDevice} in ${((performance.now() - start) / 1000).toFixed(2)} s`);
       if (cacheDir !== null) {
         await mkdir(cacheDir, { recursive: true });
         const ids = [...t.ids.subarray(0, t.length)];
         await writeSafetensors({
           path: join(cacheDir, `${keyOf(t)}.safetensors`),
           tensors: { embedding: { dtype: 'F32', shape: [t.length, config.dim], data: results[which] as Float32Array } },
-          metadata: { format: 'fpsattn-text-embedding', text: which === 'prompt' ? cleanedPrompt : cleanedNegative, ids: JSON.stringify(ids), encoder: JSON.stringify(identity) },
+          metadata: { format: 'fpsattn-text-embedding', text: which === 'prompt' ? cleanedPrompt : cleanedNegative, ids: JSON.stringify(ids), encoder: JSON.stringify(identity), precision },
         });
       }
+    }
+    } finally {
+      device?.dispose();
     }
   }
   if (config.dim !== textDim) {
@@ -274,7 +298,7 @@ export async function encodePrompts(options: {
       truncated: { prompt: tokenized.prompt.truncated, negative: tokenized.negative.truncated },
       maxLength,
       tokenizer: { path: tokenizer.source, found: options.tokenizerFound, sha256: tokenizer.sha256, vocabSize: tokenizer.vocabSize },
-      encoder: { ...identity, label: encoderLabel, config: umt5PresetName(config) ?? config, device: 'cpu', precision: PRECISION },
+      encoder: { ...identity, label: encoderLabel, config: umt5PresetName(config) ?? config, device: deviceName, precision },
       cache: { dir: cacheDir, prompt: cacheState.prompt, negative: cacheState.negative },
       timingS: { tokenize: tokenizeS, encode: encodeS },
     },
