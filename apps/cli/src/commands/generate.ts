@@ -8,6 +8,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { defaultAttentionGeometryCache } from '@fpsattn/attention';
 import { loadBackend, type Backend, type BackendChoice } from '@fpsattn/kernels';
 import { SCHEDULE_PRESET_NAMES, parseScheduleConfig, schedulePreset, type ScheduleConfig, type SchedulePresetName } from '@fpsattn/scheduler';
 import { WAN_480P_GRID, WAN_720P_GRID, type Dims3, type GridDims } from '@fpsattn/tiling';
@@ -70,7 +71,7 @@ interface GenerateFlags {
   solver: string;
   seed: string;
   schedule: string;
-  backend: string;
+  backend?: string;
   out: string;
   decode?: boolean;
   vae?: string;
@@ -260,7 +261,7 @@ export function registerGenerate(program: Command): void {
     .option('--solver <name>', `${SOLVER_NAMES.join(' or ')}`, WAN_T2V_SAMPLING_DEFAULTS.solver)
     .option('--seed <n>', 'noise seed', '42')
     .option('--schedule <s>', `attention schedule: fpsattn (for the run's grid), dense, a preset (${SCHEDULE_PRESET_NAMES.join(', ')}) or a .json config`, 'fpsattn')
-    .option('--backend <b>', 'auto (CUDA when a Hopper GPU answers, else CPU), cpu or cuda', 'auto')
+    .option('--backend <b>', 'auto (CUDA when a Hopper GPU answers, else CPU), cpu or cuda (default $FPSATTN_BACKEND, else auto)')
     .option('--out <file>', 'the latents file (.safetensors); the manifest (.manifest.json) and the video (.mp4, .first.png, .sheet.png) go next to it', 'latents.safetensors')
     .option('--decode', `decode the latents to frames and an mp4 (default when a VAE is available: ${BUILT_IN_VAE} for the built-in model, --vae or the checkpoint folder's Wan2.1_VAE.pth / vae/). The VAE runs on the CPU for now: slow at real sizes`)
     .option('--no-decode', 'write the latents and the manifest only')
@@ -292,7 +293,8 @@ export function registerGenerate(program: Command): void {
       const guidance = flags.guidance === undefined ? WAN_T2V_SAMPLING_DEFAULTS.guidance : parseNumberFlag({ flag: '--guidance', value: flags.guidance, min: 0, max: 100 });
       const solver = parseChoice({ flag: '--solver', value: flags.solver, choices: SOLVER_NAMES as readonly SolverName[] });
       const seed = parseIntegerFlag({ flag: '--seed', value: flags.seed, min: 0, max: 2 ** 32 - 1 });
-      const backendChoice = parseChoice({ flag: '--backend', value: flags.backend, choices: ['auto', 'cpu', 'cuda'] as const satisfies readonly BackendChoice[] });
+      // Without --backend, loadBackend reads $FPSATTN_BACKEND (then auto).
+      const backendChoice = flags.backend === undefined ? undefined : parseChoice({ flag: '--backend', value: flags.backend, choices: ['auto', 'cpu', 'cuda'] as const satisfies readonly BackendChoice[] });
       const progressMode = resolveProgressMode(parseChoice({ flag: '--progress', value: flags.progress, choices: PROGRESS_MODES }));
       const textEncoderDevice = parseChoice({ flag: '--text-encoder-device', value: flags.textEncoderDevice, choices: STAGE_DEVICES });
       const vaeDevice = parseChoice({ flag: '--vae-device', value: flags.vaeDevice, choices: STAGE_DEVICES });
@@ -486,6 +488,8 @@ export function registerGenerate(program: Command): void {
         dit = null;
         weights.dispose();
         weights = null;
+        // The attention block masks the sampling uploaded (the package's geometry cache) go too.
+        defaultAttentionGeometryCache.clear();
         const sampleMemory = memory.end();
         say(`sample: peak device memory ${formatGiB(sampleMemory.peakBytes)} on ${backend.name} (DiT weights and activations), ${formatGiB(sampleMemory.endBytes)} left after the stage`);
         const manifestPath = manifestPathFor(out);
@@ -659,6 +663,7 @@ export function registerGenerate(program: Command): void {
         process.off('SIGINT', onSigint);
         dit?.dispose();
         weights?.dispose();
+        defaultAttentionGeometryCache.clear();
         await checkpoint?.close().catch(() => undefined);
         memory.uninstall();
       }
