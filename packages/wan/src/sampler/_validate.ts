@@ -65,16 +65,42 @@ export function checkFloat32Array(options: { tensor: string; value: unknown; len
   return value;
 }
 
-/** Throws a SamplerNonFiniteError at the first NaN or infinity of a velocity. */
-export function checkFinite(options: { tensor: string; values: Float32Array; stepIndex: number; steps: number; timestep?: number }): void {
-  const { values } = options;
-  for (let index = 0; index < values.length; index++) {
+/**
+ * Throws a SamplerNonFiniteError at the first NaN or infinity of a velocity, looking from index `from` on (default 0;
+ * for callers that know the values before it are finite).
+ */
+export function checkFinite(options: {
+  tensor: string;
+  values: Float32Array;
+  stepIndex: number;
+  steps: number;
+  timestep?: number;
+  from?: number;
+}): void {
+  const { values, from = 0 } = options;
+  for (let index = from; index < values.length; index++) {
     const value = values[index]!;
     // value - value is 0 for finite values and NaN for NaN and the infinities: one compare per element
     if (value - value !== 0) {
       throw new SamplerNonFiniteError({ ...options, index, value });
     }
   }
+}
+
+/**
+ * The error `checkFinite` throws for `values`, when a pass that computes with them has already found their first
+ * non-finite value at `index` (the passes of the solvers and of guidance test `value - value !== 0` as they go).
+ */
+export function nonFiniteError(options: {
+  tensor: string;
+  values: Float32Array;
+  index: number;
+  stepIndex: number;
+  steps: number;
+  timestep?: number;
+}): SamplerNonFiniteError {
+  const { values, index } = options;
+  return new SamplerNonFiniteError({ ...options, value: values[index]! });
 }
 
 /** A 0-based step index of a schedule with `steps` steps. */

@@ -1,3 +1,4 @@
+import { guidedValue } from './_step-velocity';
 import { checkFloat32Array, checkGuidance } from './_validate';
 import { WAN_T2V_SAMPLING_DEFAULTS } from './defaults';
 
@@ -22,6 +23,6 @@ export function classifierFreeGuidance(options: ClassifierFreeGuidanceOptions): 
   const cond = checkFloat32Array({ tensor: 'cond', value: options.cond, length: null, rule: '' });
   const uncond = checkFloat32Array({ tensor: 'uncond', value: options.uncond, length: cond.length, rule: 'the length of cond' });
   const guided = new Float32Array(cond.length);
-  for (let k = 0; k < guided.length; k++) guided[k] = uncond[k]! + guidance * (cond[k]! - uncond[k]!);
+  for (let k = 0; k < guided.length; k++) guided[k] = guidedValue(cond[k]!, uncond[k]!, guidance);
   return guided;
 }

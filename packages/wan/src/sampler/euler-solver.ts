@@ -1,5 +1,7 @@
+import type { InPlaceFlowSolver, SolverStepIntoOptions } from './_in-place-solver';
 import { checkStepTensors } from './_step-tensors';
-import { checkSigmas, checkStepIndex } from './_validate';
+import { guidedValue, type VelocityOperands, velocityOperands, velocityTensor } from './_step-velocity';
+import { checkSigmas, checkStepIndex, nonFiniteError } from './_validate';
 import type { FlowSolver } from './types';
 
 export interface EulerSolverOptions {
@@ -16,19 +18,50 @@ export interface EulerSolverOptions {
  * reference is at most one float32 rounding per element and step. Stateless: steps may run in any order.
  */
 export function createEulerSolver(options: EulerSolverOptions): FlowSolver {
+  const { name, steps, sigmas, step } = createInPlaceEulerSolver(options);
+  return { name, steps, sigmas, step };
+}
+
+/** `createEulerSolver` with `stepInto`, for `sample`. */
+export function createInPlaceEulerSolver(options: EulerSolverOptions): InPlaceFlowSolver {
   const sigmas = checkSigmas({ sigmas: options.sigmas, strict: false });
   const steps = sigmas.length - 1;
+  const stepInto = (options: SolverStepIntoOptions): Float32Array => {
+    const { velocity, sample, stepIndex } = options;
+    checkStepIndex({ stepIndex, steps });
+    const length = checkStepTensors({ modelOutput: velocityTensor(velocity), sample, stepIndex, length: null });
+    const out = options.out ?? new Float32Array(length);
+    const nonFinite = eulerPass({ ...velocityOperands(velocity), sample, dt: sigmas[stepIndex + 1]! - sigmas[stepIndex]!, out });
+    if (nonFinite >= 0) options.throwNonFinite(nonFinite);
+    return out;
+  };
   return {
     name: 'euler',
     steps,
     sigmas,
-    step({ modelOutput, sample, stepIndex }) {
-      checkStepIndex({ stepIndex, steps });
-      checkStepTensors({ modelOutput, sample, stepIndex, steps, length: null });
-      const dt = sigmas[stepIndex + 1]! - sigmas[stepIndex]!;
-      const next = new Float32Array(sample.length);
-      for (let k = 0; k < next.length; k++) next[k] = sample[k]! + dt * modelOutput[k]!;
-      return next;
-    },
+    step: ({ modelOutput, sample, stepIndex }) =>
+      stepInto({
+        velocity: { velocity: modelOutput },
+        sample,
+        stepIndex,
+        throwNonFinite: (index) => {
+          throw nonFiniteError({ tensor: 'modelOutput', values: modelOutput, index, stepIndex, steps });
+        },
+      }),
+    stepInto,
   };
+}
+
+/**
+ * out = sample + dt * v, element by element, v read as `velocityOperands` says; `out` may be any of the inputs.
+ * Returns -1, or the index of the first non-finite v, where the pass stops before writing.
+ */
+function eulerPass(options: VelocityOperands & { sample: Float32Array; dt: number; out: Float32Array }): number {
+  const { cond, uncond, guidance, sample, dt, out } = options;
+  for (let k = 0; k < out.length; k++) {
+    const v = guidedValue(cond[k]!, uncond[k]!, guidance);
+    if (v - v !== 0) return k; // NaN or an infinity (v - v is 0 for every finite v)
+    out[k] = sample[k]! + dt * v;
+  }
+  return -1;
 }

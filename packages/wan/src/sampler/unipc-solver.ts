@@ -1,5 +1,8 @@
+import type { InPlaceFlowSolver, SolverStepIntoOptions } from './_in-place-solver';
 import { checkStepTensors } from './_step-tensors';
-import { checkSigmas } from './_validate';
+import { velocityOperands, velocityTensor } from './_step-velocity';
+import { type CorrectorCoefficients, type PredictorCoefficients, stepWithCorrector, stepWithoutCorrector } from './_unipc-passes';
+import { checkSigmas, nonFiniteError } from './_validate';
 import { SamplerOptionError } from './errors';
 import type { FlowSolver } from './types';
 
@@ -32,8 +35,17 @@ export interface UniPcSolverOptions {
  * to 1e-4 at 50 steps), each element's update is formed in float64 and rounded to float32 once, and m_i and x_i are
  * stored in float32 as in the reference. The trajectories differ from a float32 run by float32 rounding noise (the
  * tests bound the difference to a float64 run by twice that of a float32 run).
+ *
+ * Speed: a step is one pass over the latents (`_unipc-passes.ts`), and the x0 predictions and corrected samples the
+ * solver keeps live in buffers allocated at the first step and reused; `step` allocates only the array it returns.
  */
 export function createUniPcSolver(options: UniPcSolverOptions): FlowSolver {
+  const { name, steps, sigmas, step } = createInPlaceUniPcSolver(options);
+  return { name, steps, sigmas, step };
+}
+
+/** `createUniPcSolver` with `stepInto`, for `sample`. */
+export function createInPlaceUniPcSolver(options: UniPcSolverOptions): InPlaceFlowSolver {
   const sigmas = checkSigmas({ sigmas: options.sigmas, strict: true });
   const steps = sigmas.length - 1;
   // lambda(sigma) for sigma > 0; lambda(0) = +inf is never used (the predictor special-cases sigma_{i+1} = 0)
@@ -41,63 +53,76 @@ export function createUniPcSolver(options: UniPcSolverOptions): FlowSolver {
 
   let nextStepIndex = 0;
   let length: number | null = null;
-  let lastSample: Float32Array | null = null; // x_{i-1} after its correction: the base of step i-1's predictor
-  let previousX0: Float32Array | null = null; // m_{i-1}
-  let earlierX0: Float32Array | null = null; // m_{i-2}
   let lastOrder = 1; // p of step i-1's predictor, which the corrector of step i repeats
+  // What the solver keeps between steps, by step: m_i in x0s[i % 3], x_i as its predictor used it in bases[i % 2].
+  // Step i writes over m_{i-3} and x_{i-2}, which no later step reads, so m_{i-1}, m_{i-2} and x_{i-1} are intact
+  // until step i has succeeded: a step that throws can be run again.
+  let buffers: { x0s: Float32Array[]; bases: Float32Array[] } | null = null;
+
+  const stepInto = (options: SolverStepIntoOptions): Float32Array => {
+    const { velocity, sample, stepIndex } = options;
+    if (stepIndex !== nextStepIndex || nextStepIndex === steps) {
+      throw new SamplerOptionError({
+        option: 'stepIndex',
+        value: stepIndex,
+        rule:
+          nextStepIndex === steps
+            ? `all ${steps} steps have run: create a new solver to sample again`
+            : `expected ${nextStepIndex}: UniPC keeps the x0 predictions of its last two steps, so steps run in order 0, 1, ..., ${steps - 1}`,
+      });
+    }
+    length = checkStepTensors({ modelOutput: velocityTensor(velocity), sample, stepIndex, length });
+    const i = stepIndex;
+    const out = options.out ?? new Float32Array(length);
+    buffers ??= allocateBuffers(length);
+    const { x0s, bases } = buffers;
+    const arrays = { ...velocityOperands(velocity), sample, x0: x0s[i % 3]!, base: bases[i % 2]!, out };
+    const order = Math.min(2, steps - i, i + 1); // lower_order_final and the warm-up (lower_order_nums = min(i, 2))
+    const predictor = predictorCoefficients({ i, order });
+
+    // The corrector of the last step is skipped: the last predictor returns m_{N-1}, which does not depend on the
+    // corrected x_{N-1}, so the reference computes it and throws it away (4.3, "final step returns x0_pred", 9.10).
+    let nonFinite: number;
+    if (i > 0 && i < steps - 1) {
+      const previousX0 = x0s[(i + 2) % 3]!; // m_{i-1}
+      const earlierX0 = i >= 2 ? x0s[(i + 1) % 3]! : previousX0; // m_{i-2}, read only at order 2
+      const corrector = correctorCoefficients({ i });
+      nonFinite = stepWithCorrector({ ...arrays, sigma: sigmas[i]!, lastBase: bases[(i + 1) % 2]!, previousX0, earlierX0, corrector, predictor });
+    } else {
+      nonFinite = stepWithoutCorrector({ ...arrays, sigma: sigmas[i]!, predictor });
+    }
+    if (nonFinite >= 0) options.throwNonFinite(nonFinite);
+    lastOrder = order;
+    nextStepIndex++;
+    return out;
+  };
 
   return {
     name: 'unipc',
     steps,
     sigmas,
-    step({ modelOutput, sample, stepIndex }) {
-      if (stepIndex !== nextStepIndex || nextStepIndex === steps) {
-        throw new SamplerOptionError({
-          option: 'stepIndex',
-          value: stepIndex,
-          rule:
-            nextStepIndex === steps
-              ? `all ${steps} steps have run: create a new solver to sample again`
-              : `expected ${nextStepIndex}: UniPC keeps the x0 predictions of its last two steps, so steps run in order 0, 1, ..., ${steps - 1}`,
-        });
-      }
-      length = checkStepTensors({ modelOutput, sample, stepIndex, steps, length });
-      const i = stepIndex;
-
-      const x0 = new Float32Array(length); // m_i (4.3, convert_model_output)
-      const sigma = sigmas[i]!;
-      for (let k = 0; k < length; k++) x0[k] = sample[k]! - sigma * modelOutput[k]!;
-
-      // The corrector of the last step is skipped: the last predictor returns m_{N-1}, which does not depend on the
-      // corrected x_{N-1}, so the reference computes it and throws it away (4.3, "final step returns x0_pred", 9.10).
-      const x = i > 0 && i < steps - 1 ? correct({ i, x0, sample }) : sample;
-
-      const order = Math.min(2, steps - i, i + 1); // lower_order_final and the warm-up (lower_order_nums = min(i, 2))
-      const next = predict({ i, x0, x, order });
-
-      earlierX0 = previousX0;
-      previousX0 = x0;
-      lastSample = x;
-      lastOrder = order;
-      nextStepIndex++;
-      return next;
-    },
+    step: ({ modelOutput, sample, stepIndex }) =>
+      stepInto({
+        velocity: { velocity: modelOutput },
+        sample,
+        stepIndex,
+        throwNonFinite: (index) => {
+          throw nonFiniteError({ tensor: 'modelOutput', values: modelOutput, index, stepIndex, steps });
+        },
+      }),
+    stepInto,
   };
 
-  /** UniC (B(h) version), order `lastOrder`: corrects x_i with m_i (4.3, `multistep_uni_c_bh_update`). */
-  function correct(options: { i: number; x0: Float32Array; sample: Float32Array }): Float32Array {
-    const { i, x0 } = options;
-    const last = lastSample!;
-    const m1 = previousX0!; // m_{i-1}, "m0" in the reference
+  /** UniC (B(h) version) at order `lastOrder`, correcting x_i with m_i (4.3, `multistep_uni_c_bh_update`). */
+  function correctorCoefficients(options: { i: number }): CorrectorCoefficients {
+    const { i } = options;
     const h = lambdas[i]! - lambdas[i - 1]!;
     const hh = -h; // predict_x0
     const phi1 = Math.expm1(hh); // h phi_1(h)
     const bh = Math.expm1(hh); // bh2
     const alpha = 1 - sigmas[i]!;
-    const ratio = sigmas[i]! / sigmas[i - 1]!;
-
-    // x_i = (S_i / S_{i-1}) x_last - alpha phi1 m_{i-1} - alpha B (rho_0 D + rho_last (m_i - m_{i-1}))
-    let rhoD = 0; // rho_0 / r, with D = (m_{i-2} - m_{i-1}) / r
+    // rho_0 D + rho_last (m_i - m_{i-1}) with D = (m_{i-2} - m_{i-1}) / r: rhoD = rho_0 / r
+    let rhoD = 0;
     let rhoLast = 0.5; // order 1: rho = [0.5]
     if (lastOrder === 2) {
       const r = (lambdas[i - 2]! - lambdas[i - 1]!) / h;
@@ -106,38 +131,30 @@ export function createUniPcSolver(options: UniPcSolverOptions): FlowSolver {
       rhoD = (b1! - b2!) / (1 - r) / r;
       rhoLast = (b2! - r * b1!) / (1 - r);
     }
-    const m2 = earlierX0 ?? m1; // read only at order 2, where it exists
-    const corrected = new Float32Array(x0.length);
-    for (let k = 0; k < corrected.length; k++) {
-      const correction = rhoD * (m2[k]! - m1[k]!) + rhoLast * (x0[k]! - m1[k]!);
-      corrected[k] = ratio * last[k]! - alpha * phi1 * m1[k]! - alpha * bh * correction;
-    }
-    return corrected;
+    return { ratio: sigmas[i]! / sigmas[i - 1]!, alphaPhi1: alpha * phi1, alphaBh: alpha * bh, rhoD, rhoLast };
   }
 
-  /** UniP (B(h) version), order 1 or 2: x_{i+1} from x_i (4.3, `multistep_uni_p_bh_update`). */
-  function predict(options: { i: number; x0: Float32Array; x: Float32Array; order: number }): Float32Array {
-    const { i, x0, x, order } = options;
+  /** UniP (B(h) version) at order 1 or 2, x_{i+1} from x_i (4.3, `multistep_uni_p_bh_update`). */
+  function predictorCoefficients(options: { i: number; order: number }): PredictorCoefficients {
+    const { i, order } = options;
     // sigma_{i+1} = 0 (the last step of Wan's schedule, at order 1): lambda = +inf, phi1 = B = -1, and the update is
     // x_{i+1} = 0 * x_i + m_i = m_i exactly; special-cased instead of going through inf (4.3).
-    if (sigmas[i + 1] === 0) return x0.slice();
-
+    if (sigmas[i + 1] === 0) return { ratio: 0, alphaPhi1: 0, alphaBh: 0, rhoD: 0, landsOnX0: true };
     const h = lambdas[i + 1]! - lambdas[i]!;
     const hh = -h;
     const phi1 = Math.expm1(hh);
     const bh = Math.expm1(hh);
     const alpha = 1 - sigmas[i + 1]!;
-    const ratio = sigmas[i + 1]! / sigmas[i]!;
     // order 2: D = (m_{i-1} - m_i) / r with r = (lambda_{i-1} - lambda_i) / h, and rho_p = 0.5
     const rhoD = order === 2 ? 0.5 / ((lambdas[i - 1]! - lambdas[i]!) / h) : 0;
-    const m1 = order === 2 ? previousX0! : x0;
-
-    const next = new Float32Array(x0.length);
-    for (let k = 0; k < next.length; k++) {
-      next[k] = ratio * x[k]! - alpha * phi1 * x0[k]! - alpha * bh * (rhoD * (m1[k]! - x0[k]!));
-    }
-    return next;
+    return { ratio: sigmas[i + 1]! / sigmas[i]!, alphaPhi1: alpha * phi1, alphaBh: alpha * bh, rhoD, landsOnX0: false };
   }
+}
+
+/** The buffers a run keeps (see `createInPlaceUniPcSolver`), allocated once at the first step. */
+function allocateBuffers(length: number): { x0s: Float32Array[]; bases: Float32Array[] } {
+  const buffer = () => new Float32Array(length);
+  return { x0s: [buffer(), buffer(), buffer()], bases: [buffer(), buffer()] };
 }
 
 /**
