@@ -221,7 +221,8 @@ class T5RelativeEmbedding(nn.Module):
         self.embedding = nn.Embedding(num_buckets, num_heads)
 
     def forward(self, lq: int, lk: int) -> torch.Tensor:
-        rel = torch.arange(lk).unsqueeze(0) - torch.arange(lq).unsqueeze(1)  # [lq, lk], key - query
+        device = self.embedding.weight.device  # the buckets index the table where it lives (CUDA in --bench)
+        rel = torch.arange(lk, device=device).unsqueeze(0) - torch.arange(lq, device=device).unsqueeze(1)  # [lq, lk], key - query
         buckets = relative_position_bucket(rel, self.num_buckets, self.max_distance, bidirectional=True)
         return self.embedding(buckets).permute(2, 0, 1).unsqueeze(0)  # [1, heads, lq, lk]
 
