@@ -18,7 +18,7 @@ WEIGHTS=${WEIGHTS:-/tmp/fpsattn-generate-weights}
 STEPS=${STEPS:-4}
 FRAMES=${FRAMES:-81}
 for m in commander @huggingface/tokenizers @resvg/resvg-js; do
-  node --input-type=module -e "await import('$m')" 2>/dev/null || { echo "run-generate.sh: node cannot import $m: carry node_modules/$m (and @resvg's binding)"; exit 1; }
+  (cd apps/cli && node --input-type=module -e "await import('$m')") 2>/dev/null || { echo "run-generate.sh: node cannot import $m: carry node_modules/$m (and @resvg's binding)"; exit 1; }
 done
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 
