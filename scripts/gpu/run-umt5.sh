@@ -19,23 +19,7 @@ LAYERS=${UMT5_LAYERS:-24}
 LENGTHS=${UMT5_LENGTHS:-512,128}
 
 source scripts/gpu/_node-env.sh  # node, workspace links
-
-# The GEMMs need cuBLASLt (dlopen'ed by the addon); if the addon finds none, ask python3 where pip put the wheel.
-lt_loaded() { node --input-type=module -e "import * as K from './packages/kernels/dist/index.js'; process.exit(K.cublasLtStatus()?.loaded ? 0 : 1)"; }
-if [ -z "${FPSATTN_CUBLASLT:-}" ] && ! lt_loaded; then
-  FOUND=$(python3 - <<'PY' 2>/dev/null
-import glob, os, site
-dirs = list(site.getsitepackages()) + [site.getusersitepackages()]
-for d in dirs:
-    for sub in ("nvidia/cu13/lib", "nvidia/cublas/lib"):
-        hits = sorted(glob.glob(os.path.join(d, sub, "libcublasLt.so*")), reverse=True)
-        if hits:
-            print(hits[0])
-            raise SystemExit
-PY
-)
-  [ -n "$FOUND" ] && export FPSATTN_CUBLASLT=$FOUND && echo "run-umt5: FPSATTN_CUBLASLT=$FOUND (from python3's site-packages)"
-fi
+source scripts/gpu/_cublaslt-env.sh  # FPSATTN_CUBLASLT from python3's site-packages if the addon finds none
 { git log --oneline -1 2>/dev/null; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader; python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)" 2>&1; } | tee "$OUT/umt5-env.txt"
 
 rc=0

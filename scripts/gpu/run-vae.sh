@@ -19,23 +19,7 @@ stages=${*:-all}
 has() { [[ " $stages " == *" all "* || " $stages " == *" $1 "* ]]; }
 
 source scripts/gpu/_node-env.sh  # node, workspace links, SAN
-
-# The GEMMs need cuBLASLt (dlopen'ed by the addon); if the addon finds none, ask python3 where pip put the wheel.
-lt_loaded() { node --input-type=module -e "import * as K from './packages/kernels/dist/index.js'; process.exit(K.cublasLtStatus()?.loaded ? 0 : 1)"; }
-if [ -z "${FPSATTN_CUBLASLT:-}" ] && ! lt_loaded; then
-  FOUND=$(python3 - <<'PY' 2>/dev/null
-import glob, os, site
-dirs = list(site.getsitepackages()) + [site.getusersitepackages()]
-for d in dirs:
-    for sub in ("nvidia/cu13/lib", "nvidia/cublas/lib"):
-        hits = sorted(glob.glob(os.path.join(d, sub, "libcublasLt.so*")), reverse=True)
-        if hits:
-            print(hits[0])
-            raise SystemExit
-PY
-)
-  [ -n "$FOUND" ] && export FPSATTN_CUBLASLT=$FOUND && echo "run-vae: FPSATTN_CUBLASLT=$FOUND (from python3's site-packages)"
-fi
+source scripts/gpu/_cublaslt-env.sh  # FPSATTN_CUBLASLT from python3's site-packages if the addon finds none
 
 {
   echo "date: $(date -u +%FT%TZ)"; node --version; git log --oneline -1 2>/dev/null

@@ -7,7 +7,8 @@
 // FPSATTN_GPU_TEST_SIZE=small (3x10x16 tokens, default) | medium (6x20x24); FPSATTN_GPU_TEST_ON_CPU=1: dry run on CPU.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CpuBackend, attentionForward, channelMean, expandRowScales, gatherRows, loadBackend, quantizeRows, quantizeV } from '@fpsattn/kernels';
+import { CpuBackend, attentionForward, channelMean, expandRowScales, gatherRows, quantizeRows, quantizeV } from '@fpsattn/kernels';
+import { gpuTestBackend } from '@fpsattn/kernels/testing';
 import { AttentionGeometryCache, attention } from '../dist/index.js';
 import { attentionErrorStats, rasterAttentionReference, unitBf16 } from '../dist/testing.js';
 
@@ -19,19 +20,7 @@ const HEADS = 2;
 const COLS = HEADS * HEAD_DIM;
 const N = GRID[0] * GRID[1] * GRID[2];
 
-let gpu = null;
-let skipReason = null;
-try {
-  if (process.env.FPSATTN_GPU_TEST_ON_CPU === '1') gpu = new CpuBackend();
-  else {
-    const loaded = loadBackend({ backend: 'auto', fresh: true });
-    if (loaded.backend.name === 'cuda') gpu = loaded.backend;
-    else skipReason = `no usable CUDA device: ${loaded.fallbackReason}`;
-  }
-} catch (e) {
-  skipReason = `backend load failed: ${e.message}`;
-}
-if (skipReason) console.log(`# attention GPU suite skipped: ${skipReason}`);
+const { backend: gpu, skipReason } = gpuTestBackend({ suite: 'attention GPU suite', dryRun: true });
 const cpu = new CpuBackend();
 
 const tile = [3, 5, 8];

@@ -20,19 +20,7 @@ if (SIZE !== 'small' && SIZE !== 'medium') throw new Error(`FPSATTN_GPU_TEST_SIZ
 const R = 128;
 const HEAD_DIM = 128;
 
-let gpu = null;
-let skipReason = false;
-try {
-  if (ON_CPU) gpu = new K.CpuBackend();
-  else {
-    const loaded = K.loadBackend({ backend: 'auto', fresh: true });
-    if (loaded.backend.name !== 'cuda') skipReason = `no usable CUDA device: ${loaded.fallbackReason}`;
-    else gpu = loaded.backend;
-  }
-} catch (e) {
-  skipReason = `backend load failed: ${e.message}`;
-}
-if (skipReason) console.log(`# attention-keys GPU suite skipped: ${skipReason}`);
+const { backend: gpu, skipReason } = T.gpuTestBackend({ suite: 'attention-keys GPU suite', dryRun: true });
 const cpu = new K.CpuBackend();
 const tracked = [];
 const keep = (t) => (tracked.push(t), t);

@@ -24,20 +24,8 @@ const ITEMS = 2;
 const HEAD_DIM = 128;
 const EPS = 1e-6;
 
-let backend = null;
-let skipReason = false;
-try {
-  if (ON_CPU) backend = Object.assign(new K.CpuBackend(), { device: { name: 'CPU (dry run)', major: 0, minor: 0 } });
-  else {
-    const loaded = K.loadBackend({ backend: 'auto', fresh: true });
-    if (loaded.backend.name !== 'cuda') skipReason = `no usable CUDA device: ${loaded.fallbackReason}`;
-    else backend = loaded.backend;
-  }
-} catch (e) {
-  skipReason = `backend load failed: ${e.message}`;
-}
-if (skipReason) console.log(`# DiT ops GPU suite skipped: ${skipReason}`);
-else {
+const { backend, skipReason } = T.gpuTestBackend({ suite: 'DiT ops GPU suite', dryRun: { device: { name: 'CPU (dry run)', major: 0, minor: 0 } } });
+if (!skipReason) {
   console.log(`# DiT ops GPU suite on ${backend.device.name}, size ${SIZE}: [${ITEMS} x ${SHAPES.tokens}, ${SHAPES.dim}]`);
   if (!ON_CPU) backend.addon.setSyncCheck?.(process.env.FPSATTN_SYNC_CHECK === '1');
 }

@@ -22,20 +22,8 @@ const SHAPES = {
 if (!SHAPES) throw new Error(`FPSATTN_GPU_TEST_SIZE must be real, medium or small, got ${SIZE}`);
 const { m: M, k: KDIM, n: N } = SHAPES;
 
-let backend = null;
-let skipReason = false;
-try {
-  if (ON_CPU) backend = Object.assign(new K.CpuBackend(), { device: { name: 'CPU (dry run)', major: 0, minor: 0 } });
-  else {
-    const loaded = K.loadBackend({ backend: 'auto', fresh: true });
-    if (loaded.backend.name !== 'cuda') skipReason = `no usable CUDA device: ${loaded.fallbackReason}`;
-    else backend = loaded.backend;
-  }
-} catch (e) {
-  skipReason = `backend load failed: ${e.message}`;
-}
-if (skipReason) console.log(`# gemm GPU suite skipped: ${skipReason}`);
-else {
+const { backend, skipReason } = T.gpuTestBackend({ suite: 'gemm GPU suite', dryRun: { device: { name: 'CPU (dry run)', major: 0, minor: 0 } } });
+if (!skipReason) {
   console.log(`# gemm GPU suite on ${backend.device.name}, size ${SIZE}: M ${M}, K ${KDIM}, N ${N}`);
   if (!ON_CPU) {
     const lt = K.cublasLtStatus();

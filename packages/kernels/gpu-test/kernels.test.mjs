@@ -2,7 +2,8 @@
 // as each op declares (op.info.exactness: 'bit-exact' for every op here). Needs only Node, the built dist/ folders
 // (kernels, fp8, tiling) and the .node. Run directly (node file.mjs) or with node --test.
 // Sizes: FPSATTN_GPU_TEST_SIZE=real (Wan-1.3B 720p: 75,600 x 1,536) | medium | small (for sanitizers).
-// Without a usable CUDA device every test is skipped with the reason printed.
+// Without a usable CUDA device every test is skipped with the reason printed. FPSATTN_GPU_TEST_ON_CPU=1 runs the suite's
+// logic against the CPU backend (a dry run of the suite itself).
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { quantize as fp8Quantize } from '@fpsattn/fp8';
@@ -22,22 +23,8 @@ const HEAD_DIM = 128;
 const COLS = SHAPES.heads * HEAD_DIM;
 const ROWS = SHAPES.grid[0] * SHAPES.grid[1] * SHAPES.grid[2];
 
-let backend = null;
-let skipReason = false;
-try {
-  // FPSATTN_GPU_TEST_ON_CPU=1 runs the suite's logic against the CPU backend (a dry run of the suite itself).
-  const loaded = process.env.FPSATTN_GPU_TEST_ON_CPU === '1'
-    ? { backend: Object.assign(new K.CpuBackend(), { device: { name: 'CPU (dry run)', major: 0, minor: 0 }, addon: { setSyncCheck() {} } }) }
-    : K.loadBackend({ backend: 'auto', fresh: true });
-  if (process.env.FPSATTN_GPU_TEST_ON_CPU === '1') backend = loaded.backend;
-  else
-  if (loaded.backend.name !== 'cuda') skipReason = `no usable CUDA device: ${loaded.fallbackReason}`;
-  else backend = loaded.backend;
-} catch (e) {
-  skipReason = `backend load failed: ${e.message}`;
-}
-if (skipReason) console.log(`# GPU suite skipped: ${skipReason}`);
-else {
+const { backend, skipReason } = T.gpuTestBackend({ suite: 'GPU suite', dryRun: { device: { name: 'CPU (dry run)', major: 0, minor: 0 }, addon: { setSyncCheck() {} } } });
+if (!skipReason) {
   console.log(`# GPU suite on ${backend.device.name} (sm_${backend.device.major}${backend.device.minor}), size ${SIZE}: ${ROWS} x ${COLS}`);
   backend.addon.setSyncCheck(process.env.FPSATTN_SYNC_CHECK === '1');
 }

@@ -24,20 +24,8 @@ const SHAPES = {
 }[SIZE];
 if (!SHAPES) throw new Error(`FPSATTN_GPU_TEST_SIZE must be real, medium or small, got ${SIZE}`);
 
-let backend = null;
-let skipReason = false;
-try {
-  if (ON_CPU) backend = Object.assign(new K.CpuBackend(), { device: { name: 'CPU (dry run)' } });
-  else {
-    const loaded = K.loadBackend({ backend: 'auto', fresh: true });
-    if (loaded.backend.name !== 'cuda') skipReason = `no usable CUDA device: ${loaded.fallbackReason}`;
-    else backend = loaded.backend;
-  }
-} catch (e) {
-  skipReason = `backend load failed: ${e.message}`;
-}
-if (skipReason) console.log(`# VAE ops GPU suite skipped: ${skipReason}`);
-else {
+const { backend, skipReason } = T.gpuTestBackend({ suite: 'VAE ops GPU suite', dryRun: { device: { name: 'CPU (dry run)' } } });
+if (!skipReason) {
   console.log(`# VAE ops GPU suite on ${backend.device.name}, size ${SIZE}`);
   if (!ON_CPU) backend.addon.setSyncCheck?.(process.env.FPSATTN_SYNC_CHECK === '1');
 }

@@ -19,20 +19,8 @@ const LATENTS = { real: [16, 21, 90, 160], medium: [16, 4, 30, 52], small: [16, 
 if (!LATENTS) throw new Error(`FPSATTN_GPU_TEST_SIZE must be real, medium or small, got ${SIZE}`);
 const WAN_PATCH = [1, 2, 2];
 
-let backend = null;
-let skipReason = false;
-try {
-  if (ON_CPU) backend = Object.assign(new K.CpuBackend(), { device: { name: 'CPU (dry run)' } });
-  else {
-    const loaded = K.loadBackend({ backend: 'auto', fresh: true });
-    if (loaded.backend.name !== 'cuda') skipReason = `no usable CUDA device: ${loaded.fallbackReason}`;
-    else backend = loaded.backend;
-  }
-} catch (e) {
-  skipReason = `backend load failed: ${e.message}`;
-}
-if (skipReason) console.log(`# video-patch GPU suite skipped: ${skipReason}`);
-else {
+const { backend, skipReason } = T.gpuTestBackend({ suite: 'video-patch GPU suite', dryRun: { device: { name: 'CPU (dry run)' } } });
+if (!skipReason) {
   console.log(`# video-patch GPU suite on ${backend.device.name}, size ${SIZE}: latents [2, ${LATENTS.join(', ')}], patch [${WAN_PATCH.join(', ')}]`);
   if (!ON_CPU) backend.addon.setSyncCheck?.(process.env.FPSATTN_SYNC_CHECK === '1');
 }

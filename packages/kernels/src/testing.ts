@@ -1,7 +1,10 @@
-// Test helpers shared by the vitest suite, the GPU suite (gpu-test/) and the benchmark: seeded random BF16 data that
-// is never zero, group maps from tiling's layouts, bitwise comparison. Tile permutations and padded layouts come from
-// @fpsattn/tiling itself (the tests import it; this entry does not, so kernels has no runtime dependency on it).
+// Test helpers shared by the vitest suite, the GPU suites (gpu-test/) and the benchmark: seeded random BF16 data that
+// is never zero, group maps from tiling's layouts, bitwise comparison, and the GPU suites' backend-or-skip preamble.
+// Tile permutations and padded layouts come from @fpsattn/tiling itself (the tests import it; this entry does not, so
+// kernels has no runtime dependency on it).
 import { float32ToBf16Bits } from '@fpsattn/fp8';
+
+export { GPU_TEST_ON_CPU_ENV, gpuTestBackend, type GpuTestBackend, type GpuTestBackendOptions } from './gpu-test-backend';
 
 /** mulberry32: small, fast, seeded. */
 export function seededRandom(seed: number): () => number {

@@ -7,33 +7,15 @@
 // Run: node --test packages/wan/gpu-test/umt5-device.test.mjs (after npm run build; FPSATTN_GPU_TEST_ON_CPU=1: dry run).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CpuBackend, loadBackend } from '@fpsattn/kernels';
+import { errorStats } from '@fpsattn/fp8';
+import { CpuBackend } from '@fpsattn/kernels';
+import { gpuTestBackend } from '@fpsattn/kernels/testing';
 import { UMT5_CONFIG_PRESETS, WanUmt5DeviceEncoder, WanUmt5DeviceWeights, syntheticUmt5Weights, umt5EncodeCpu } from '../dist/index.js';
 
-let gpu = null;
-let skipReason = null;
-try {
-  if (process.env.FPSATTN_GPU_TEST_ON_CPU === '1') gpu = new CpuBackend();
-  else {
-    const loaded = loadBackend({ backend: 'auto', fresh: true });
-    if (loaded.backend.name === 'cuda') gpu = loaded.backend;
-    else skipReason = `no usable CUDA device: ${loaded.fallbackReason}`;
-  }
-} catch (e) {
-  skipReason = `backend load failed: ${e.message}`;
-}
-if (skipReason) console.log(`# wan umT5 device encoder GPU suite skipped: ${skipReason}`);
+const { backend: gpu, skipReason } = gpuTestBackend({ suite: 'wan umT5 device encoder GPU suite', dryRun: true });
 
-const relativeL2 = (a, b) => {
-  assert.equal(a.length, b.length);
-  let e = 0;
-  let n = 0;
-  for (let i = 0; i < b.length; i++) {
-    e += (a[i] - b[i]) ** 2;
-    n += b[i] ** 2;
-  }
-  return Math.sqrt(e / n);
-};
+/** ||a - b|| / ||b|| (fp8's errorStats: float64, same length or it throws). */
+const relativeL2 = (a, b) => errorStats({ approx: a, reference: b }).relativeL2;
 const F32 = new Float32Array(1);
 const U32 = new Uint32Array(F32.buffer);
 const roundBf16 = (x) => {

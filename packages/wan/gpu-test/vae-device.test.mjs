@@ -7,32 +7,15 @@
 // Run: node --test packages/wan/gpu-test/vae-device.test.mjs (after npm run build; FPSATTN_GPU_TEST_ON_CPU=1: dry run).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CpuBackend, loadBackend } from '@fpsattn/kernels';
+import { errorStats } from '@fpsattn/fp8';
+import { CpuBackend } from '@fpsattn/kernels';
+import { gpuTestBackend } from '@fpsattn/kernels/testing';
 import { WAN_VAE_CONFIG_PRESETS, WanVaeDeviceDecoder, WanVaeDeviceWeights, syntheticWanVaeLatents, syntheticWanVaeWeights, wanVaeDecodeCpu } from '../dist/index.js';
 
-let gpu = null;
-let skipReason = null;
-try {
-  if (process.env.FPSATTN_GPU_TEST_ON_CPU === '1') gpu = new CpuBackend();
-  else {
-    const loaded = loadBackend({ backend: 'auto', fresh: true });
-    if (loaded.backend.name === 'cuda') gpu = loaded.backend;
-    else skipReason = `no usable CUDA device: ${loaded.fallbackReason}`;
-  }
-} catch (e) {
-  skipReason = `backend load failed: ${e.message}`;
-}
-if (skipReason) console.log(`# wan VAE device decoder GPU suite skipped: ${skipReason}`);
+const { backend: gpu, skipReason } = gpuTestBackend({ suite: 'wan VAE device decoder GPU suite', dryRun: true });
 
-const relativeL2 = (a, b) => {
-  let e = 0;
-  let n = 0;
-  for (let i = 0; i < b.length; i++) {
-    e += (a[i] - b[i]) ** 2;
-    n += b[i] ** 2;
-  }
-  return Math.sqrt(e / n);
-};
+/** ||a - b|| / ||b|| (fp8's errorStats: float64, same length or it throws). */
+const relativeL2 = (a, b) => errorStats({ approx: a, reference: b }).relativeL2;
 
 const tiny = WAN_VAE_CONFIG_PRESETS['wan-vae-tiny'];
 const real = WAN_VAE_CONFIG_PRESETS['wan-vae'];
