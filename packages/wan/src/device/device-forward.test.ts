@@ -82,6 +82,23 @@ describe('WanDeviceDit on the CPU backend (wan-tiny)', () => {
     expect(e).toBeLessThan(0.06);
   });
 
+  it('gives the same bits for a timestep however many others ran before (the memo of host modulations)', async () => {
+    const bits = (v: Float32Array) => Array.from(new Uint32Array(v.buffer, v.byteOffset, v.length));
+    const fresh = new WanDeviceDit(model);
+    const dit = new WanDeviceDit(model);
+    const text = fresh.encodeText({ contexts: contexts.slice(0, 1) });
+    const run = async (on: WanDeviceDit, timestep: number) => (await on.forward({ latents: [inputs[0]!.latents], latentShape: LATENT_SHAPE, timestep, text }))[0]!;
+    const expected937 = bits(await run(fresh, 937));
+    const expected500 = bits(await run(fresh, 500));
+    expect(bits(await run(dit, 937))).toEqual(expected937); // computed
+    expect(bits(await run(dit, 937))).toEqual(expected937); // memoized
+    expect(bits(await run(dit, 500))).toEqual(expected500);
+    await run(dit, 10); // evicts 937
+    expect(bits(await run(dit, 937))).toEqual(expected937); // computed again
+    expect(bits(await run(dit, 500))).toEqual(expected500); // evicted by 937, computed again
+    text.dispose();
+  });
+
   it('rejects bad inputs with errors naming them', () => {
     const dit = new WanDeviceDit(model);
     expect(() => dit.encodeText({ contexts: [{ values: new Float32Array(3), length: 1 }] })).toThrow(WanInputError);

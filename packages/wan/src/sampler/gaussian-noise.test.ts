@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { expectSamplerError } from './_errors.test-helpers';
 import { noiseFixture } from './_fixtures.test-helpers';
+import { referenceGaussianNoise } from './_gaussian-noise-reference.test-helpers';
 import { gaussianNoise } from './gaussian-noise';
 
 function bits(values: Float32Array): number[] {
@@ -87,5 +88,57 @@ describe('gaussianNoise', () => {
     ['offset 2 ** 53 - 4', { offset: 2 ** 53 - 4 }, 'sampler: offset is 9007199254740988: expected an integer >= 0 with offset + size <= 2^53 - 1'],
   ])('rejects %s', async (_, options, message) => {
     await expectSamplerError(() => gaussianNoise({ seed: 0, shape: [4], ...options } as never), { name: 'SamplerOptionError', message });
+  });
+});
+
+describe('gaussianNoise against the implementation before its fast path', () => {
+  /** The seed as gaussianNoise takes it and the Philox key the reference takes. */
+  const seeds: [number | bigint, readonly [number, number]][] = [
+    [0, [0, 0]],
+    [1, [1, 0]],
+    [42, [42, 0]],
+    [0xffffffff, [0xffffffff, 0]],
+    [2 ** 32, [0, 1]],
+    [Number.MAX_SAFE_INTEGER, [0xffffffff, 0x1fffff]],
+    [(1n << 64n) - 1n, [0xffffffff, 0xffffffff]],
+    [0xdeadbeefn + (0x9e3779b9n << 32n), [0xdeadbeef, 0x9e3779b9]],
+  ];
+  const TWO_33 = 2 ** 33;
+
+  it.each(seeds)('gives the same bits for seed %s at every small offset and ragged length', (seed, key) => {
+    for (let offset = 0; offset < 9; offset++) {
+      for (let length = 1; length <= 19; length++) {
+        const fast = gaussianNoise({ seed, shape: [length], offset });
+        expect(bits(fast), `offset ${offset} length ${length}`).toEqual(bits(referenceGaussianNoise({ key, size: length, offset })));
+      }
+    }
+  });
+
+  it.each([
+    ['1 000 003 values from 0', 0, [1_000_003]],
+    ['a ragged 3-D tensor from an odd offset', 12_345, [7, 13, 11]],
+    ['a 4-D latent piece from an even offset', 2 ** 31, [2, 3, 9, 16]],
+    // the pair counter's low word wraps to 0 and its high word carries, at an odd and an even start
+    ['values across the counter word carry (odd start)', TWO_33 - 7, [15]],
+    ['values across the counter word carry (even start)', TWO_33 - 8, [16]],
+    ['values across the second carry', 2 * TWO_33 - 3, [6]],
+    ['the last values of the index range', Number.MAX_SAFE_INTEGER - 11, [11]],
+  ])('gives the same bits for %s', (_, offset, shape) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    for (const [seed, key] of seeds.slice(0, 3).concat(seeds.slice(6))) {
+      expect(bits(gaussianNoise({ seed, shape, offset }))).toEqual(bits(referenceGaussianNoise({ key, size, offset })));
+    }
+  });
+
+  it('gives the same bits for 200 random seeds, offsets and lengths', () => {
+    let state = 12345;
+    const next = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0);
+    for (let trial = 0; trial < 200; trial++) {
+      const key = [next(), (next() & (trial % 2 ? 0xffffffff : 0x1fffff)) >>> 0] as const;
+      const seed = trial % 2 ? BigInt(key[0]) + (BigInt(key[1]) << 32n) : key[0] + key[1] * 2 ** 32;
+      const offset = trial % 3 === 0 ? next() % 64 : next() * 2 ** (next() % 20);
+      const length = 1 + (next() % 300);
+      expect(bits(gaussianNoise({ seed, shape: [length], offset })), `trial ${trial}`).toEqual(bits(referenceGaussianNoise({ key, size: length, offset })));
+    }
   });
 });
