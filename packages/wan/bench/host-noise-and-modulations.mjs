@@ -1,7 +1,9 @@
 // Two host-side costs of a Wan 720p sample, each against the implementation it replaced, in the same process (shared
 // machines are noisy: the reps interleave old and new, and the median of each is printed):
 //   NOISE        gaussianNoise({ seed, shape: [16, 21, 90, 160] }) (4.84M normals) vs the pre-fast-path reference
-//                (src/sampler/_gaussian-noise-reference.test-helpers.ts), bits compared once
+//                (src/sampler/_gaussian-noise-reference.test-helpers.ts), bits compared once. Both include the
+//                first writes to a fresh 19 MB output array: on a VM those page faults alone take 60-80 ms when the
+//                allocator hands out new pages, a few ms when it recycles freed ones (so single runs vary)
 //   MODULATIONS  the per-forward host time MLP of WanDeviceDit at Wan-1.3B's dims (freqDim 256, dim 1536, 30 layers):
 //                sinusoid -> 256x1536 -> SiLU -> 1536x1536 -> SiLU -> 1536x9216 -> block/head modulations, with
 //                random weights; `linear` now vs the one-row-at-a-time loop it replaced, and a repeated timestep

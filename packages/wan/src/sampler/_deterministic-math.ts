@@ -74,44 +74,50 @@ export function deterministicLog(u: number): number {
   return e * LN2 + 2 * f * logPolynomial(f2);
 }
 
+/** The signs of (sin, cos) of an angle turned by 0 to 3 quarter turns, after the swap of odd quadrants. */
+const SIN_SIGNS = Float64Array.of(1, 1, -1, -1);
+const COS_SIGNS = Float64Array.of(1, -1, -1, 1);
+
 /**
- * sin(2 pi u) into out[0] and cos(2 pi u) into out[1] for u in [0, 1), from one reduction: u is reduced exactly to an
- * angle in [0, pi/4] of one quadrant, whose sine and cosine are then placed and signed by the quadrant.
+ * sin(2 pi u[i]) into sin[i] and cos(2 pi u[i]) into cos[i] for i < count, u in [0, 1), from one reduction each: u
+ * is reduced exactly to an angle in [0, pi/4] of one quadrant, whose sine and cosine are then swapped and signed by
+ * the quadrant. Both polynomials run for every u and the placements are selects and products by +-1 (exact, the same
+ * bits as negation), not branches: the quadrant of a random u is unpredictable, and this loop is most of the noise's
+ * time.
  */
-export function deterministicSinCos2Pi(u: number, out: Float64Array): void {
-  const quadrant = Math.floor(4 * u); // 4u and 4u - quadrant are exact
-  const t = 4 * u - quadrant;
-  let sin: number;
-  let cos: number;
-  if (t <= 0.5) {
-    const theta = t * HALF_PI;
+export function deterministicSinCos2PiInto(options: { u: Float64Array; count: number; sin: Float64Array; cos: Float64Array }): void {
+  const { u, count, sin, cos } = options;
+  for (let i = 0; i < count; i++) {
+    const turns = 4 * u[i]!;
+    const quadrant = Math.floor(turns); // 4u and 4u - quadrant are exact
+    const t = turns - quadrant;
+    const low = t <= 0.5;
+    const theta = (low ? t : 1 - t) * HALF_PI; // the angle, or pi/2 - the angle
     const x = theta * theta;
-    sin = theta * sinPolynomial(x);
-    cos = cosPolynomial(x);
-  } else {
-    const theta = (1 - t) * HALF_PI; // pi/2 - angle
-    const x = theta * theta;
-    sin = cosPolynomial(x);
-    cos = theta * sinPolynomial(x);
-  }
-  switch (quadrant) {
-    case 0: out[0] = sin; out[1] = cos; break;
-    case 1: out[0] = cos; out[1] = -sin; break;
-    case 2: out[0] = -sin; out[1] = -cos; break;
-    default: out[0] = -cos; out[1] = sin; break;
+    const sinTheta = theta * sinPolynomial(x);
+    const cosTheta = cosPolynomial(x);
+    const sinAngle = low ? sinTheta : cosTheta;
+    const cosAngle = low ? cosTheta : sinTheta;
+    // quarter turns: (s, c) -> (c, -s) -> (-s, -c) -> (-c, s)
+    const q = quadrant | 0;
+    const odd = (q & 1) === 1;
+    sin[i] = (odd ? cosAngle : sinAngle) * SIN_SIGNS[q]!;
+    cos[i] = (odd ? sinAngle : cosAngle) * COS_SIGNS[q]!;
   }
 }
 
-const sinCos = new Float64Array(2);
+const one = { u: new Float64Array(1), count: 1, sin: new Float64Array(1), cos: new Float64Array(1) };
 
 /** sin(2 pi u) for u in [0, 1). */
 export function deterministicSin2Pi(u: number): number {
-  deterministicSinCos2Pi(u, sinCos);
-  return sinCos[0]!;
+  one.u[0] = u;
+  deterministicSinCos2PiInto(one);
+  return one.sin[0]!;
 }
 
 /** cos(2 pi u) for u in [0, 1). */
 export function deterministicCos2Pi(u: number): number {
-  deterministicSinCos2Pi(u, sinCos);
-  return sinCos[1]!;
+  one.u[0] = u;
+  deterministicSinCos2PiInto(one);
+  return one.cos[0]!;
 }

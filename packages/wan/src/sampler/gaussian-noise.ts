@@ -1,4 +1,4 @@
-import { deterministicLog, deterministicSinCos2Pi } from './_deterministic-math';
+import { deterministicLog, deterministicSinCos2PiInto } from './_deterministic-math';
 import { philox4x32_10Words } from './_philox4x32';
 import { checkShape } from './_validate';
 import { SamplerOptionError } from './errors';
@@ -50,13 +50,13 @@ export function gaussianNoise(options: GaussianNoiseOptions): Float32Array {
   return fillNoise({ key, values: new Float32Array(size), offset });
 }
 
-/** Pairs per chunk of fillNoise's passes: the chunk's scratch (4 float64 arrays, 32 KB) stays in L1/L2. */
+/** Pairs per chunk of fillNoise's passes: the chunk's scratch (5 float64 arrays, 40 KB) stays in L1/L2. */
 const CHUNK_PAIRS = 1024;
 
 /**
  * Fills `values` with elements offset .. offset + values.length - 1 of the stream, in chunks of pairs (2q, 2q + 1),
- * each chunk in three passes: Philox to uniforms, radii, then angles and the stores. Every value is computed by the
- * same operations as one pair at a time; the passes only let the CPU overlap the long dependency chains (Horner
+ * each chunk in passes: Philox to uniforms, radii, angles, then the products and stores. Every value is computed by
+ * the same operations as one pair at a time; the passes only let the CPU overlap the long dependency chains (Horner
  * polynomials, Philox rounds) of neighbouring pairs, which a per-pair loop body of ~400 instructions hides from it.
  */
 function fillNoise(options: { key: Uint32Array; values: Float32Array; offset: number }): Float32Array {
@@ -64,23 +64,35 @@ function fillNoise(options: { key: Uint32Array; values: Float32Array; offset: nu
   const size = values.length;
   const firstPair = Math.floor(offset / 2);
   const pairCount = Math.floor((offset + size - 1) / 2) - firstPair + 1;
-  const scratch = { u1: new Float64Array(CHUNK_PAIRS), u2: new Float64Array(CHUNK_PAIRS), radius: new Float64Array(CHUNK_PAIRS) };
-  const sinCos = new Float64Array(2);
+  const u1 = new Float64Array(CHUNK_PAIRS);
+  const u2 = new Float64Array(CHUNK_PAIRS);
+  const radius = new Float64Array(CHUNK_PAIRS);
+  const sin = new Float64Array(CHUNK_PAIRS);
+  const cos = new Float64Array(CHUNK_PAIRS);
   for (let done = 0; done < pairCount; done += CHUNK_PAIRS) {
     const count = Math.min(CHUNK_PAIRS, pairCount - done);
-    uniformPairs({ key, pair: firstPair + done, count, u1: scratch.u1, u2: scratch.u2 });
-    const { u2, radius } = scratch;
-    for (let i = 0; i < count; i++) radius[i] = Math.sqrt(-2 * deterministicLog(scratch.u1[i]!));
-    // element 2q - offset gets r cos, 2q + 1 - offset gets r sin: the first (odd offset) and last (odd end) pair
-    // may have only one of them inside `values`
-    let at = 2 * (firstPair + done) - offset;
-    for (let i = 0; i < count; i++, at += 2) {
-      deterministicSinCos2Pi(u2[i]!, sinCos); // [sin, cos]
-      if (at >= 0) values[at] = radius[i]! * sinCos[1]!;
-      if (at + 1 < size) values[at + 1] = radius[i]! * sinCos[0]!;
-    }
+    uniformPairs({ key, pair: firstPair + done, count, u1, u2 });
+    for (let i = 0; i < count; i++) radius[i] = Math.sqrt(-2 * deterministicLog(u1[i]!));
+    deterministicSinCos2PiInto({ u: u2, count, sin, cos });
+    const start = 2 * (firstPair + done) - offset; // the index of the chunk's first r cos: -1 for an odd offset
+    const piece = values.subarray(Math.max(start, 0), Math.min(start + 2 * count, size));
+    storePairs({ piece, first: start < 0 ? -1 : 0, radius, sin, cos, count });
   }
   return values;
+}
+
+/**
+ * piece[2i + first] = r cos and piece[2i + first + 1] = r sin of the chunk's pair i, rounded to float32; the first
+ * (odd offset) and last (odd end) pair may have only one of them inside the piece. Indices relative to the piece stay
+ * small integers for V8, however far into a large tensor the chunk lies.
+ */
+function storePairs(options: { piece: Float32Array; first: number; radius: Float64Array; sin: Float64Array; cos: Float64Array; count: number }): void {
+  const { piece, first, radius, sin, cos, count } = options;
+  const length = piece.length;
+  for (let i = 0, at = first; i < count; i++, at += 2) {
+    if (at >= 0) piece[at] = radius[i]! * cos[i]!;
+    if (at + 1 < length) piece[at + 1] = radius[i]! * sin[i]!;
+  }
 }
 
 /**
