@@ -71,6 +71,14 @@ export { IM2COL_MAX_TAPS, convIm2col, type ConvIm2colOptions, type Im2colInputDT
 export { CHANNEL_NORM_FLOOR, channelRmsNorm, type ChannelRmsNormOptions } from './ops/channel-rms-norm';
 export { softmaxRows, type SoftmaxRowsOptions } from './ops/softmax-rows';
 export { clampToPlanar, type ClampToPlanarOptions, type PlanarOutputDType } from './ops/clamp-to-planar';
+export {
+  flowSolverStep,
+  FLOW_SOLVER_MAX_ELEMENTS,
+  type FlowCorrectorCoefficients,
+  type FlowPredictorCoefficients,
+  type FlowSolverStepOptions,
+  type FlowSolverUpdate,
+} from './ops/flow-solver-step';
 
 // ----- CPU twins (what the GPU suite compares the kernels with)
 export { bf16BitsToFloat32Array } from './cpu/bf16';
@@ -100,6 +108,7 @@ export { convIm2colCpu, type ConvIm2colCpuOptions } from './ops/conv-im2col';
 export { channelRmsNormCpu, type ChannelRmsNormCpuOptions } from './ops/channel-rms-norm';
 export { softmaxRowsCpu, type SoftmaxRowsCpuOptions } from './ops/softmax-rows';
 export { clampToPlanarCpu, type ClampToPlanarCpuOptions } from './ops/clamp-to-planar';
+export { flowSolverStepCpu, type FlowSolverStepCpuOptions } from './ops/flow-solver-step';
 
 // ----- native boundary
 export {

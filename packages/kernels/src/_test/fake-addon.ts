@@ -65,6 +65,7 @@ export function fakeAddon(options: { capacityBytes?: number; opResults?: Record<
     dequantizeRows: op('dequantizeRows'),
     dequantizeV: op('dequantizeV'),
     gemm: op('gemm'),
+    flowSolverStep: op('flowSolverStep'),
   };
   return { addon: addon as unknown as NativeAddon, calls, live, opCalls };
 }

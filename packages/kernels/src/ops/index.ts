@@ -22,6 +22,7 @@ import { convIm2col } from './conv-im2col';
 import { channelRmsNorm } from './channel-rms-norm';
 import { softmaxRows } from './softmax-rows';
 import { clampToPlanar } from './clamp-to-planar';
+import { flowSolverStep } from './flow-solver-step';
 
 /** Every op of the package, with its `info` (name, exactness, native op). */
 export const KERNEL_OPS: readonly KernelOp[] = Object.freeze([
@@ -45,6 +46,7 @@ export const KERNEL_OPS: readonly KernelOp[] = Object.freeze([
   channelRmsNorm,
   softmaxRows,
   clampToPlanar,
+  flowSolverStep,
 ]);
 
 /** The native ops the registered ops call (each once), in registration order. */
