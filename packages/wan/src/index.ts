@@ -39,6 +39,13 @@ export { createUniPcSolver, type UniPcSolverOptions } from './sampler/unipc-solv
 export { classifierFreeGuidance, type ClassifierFreeGuidanceOptions } from './sampler/classifier-free-guidance';
 export { gaussianNoise, type GaussianNoiseOptions } from './sampler/gaussian-noise';
 export { sample } from './sampler/sample';
+export {
+  sampleOnDevice,
+  type DeviceVelocityModel,
+  type DeviceVelocityModelInput,
+  type DeviceVelocityModelOutput,
+  type SampleOnDeviceOptions,
+} from './device/device-sample';
 export type {
   FlowMatchSchedule,
   FlowSolver,
@@ -112,6 +119,8 @@ export {
 } from './device/device-weights';
 export { WanDeviceDit, WanDeviceText, type LayerAttention, type WanDeviceForwardOptions, type WanDeviceTextOptions } from './device/device-forward';
 export { layerPlansAt, wanDeviceVelocityModel, type WanDeviceVelocityModelOptions } from './device/velocity-model';
+export { wanDeviceTensorModel } from './device/velocity-model';
+export type { WanDeviceForwardTensorOptions } from './device/device-forward';
 export { patchify } from './model/patch-embedding';
 
 // pipeline: text embeddings -> latents

@@ -86,6 +86,14 @@ export interface WanDeviceForwardOptions {
   profile?: Map<string, number>;
 }
 
+/** `forward`'s options with the latents already on the device (the device sampler's path). */
+export interface WanDeviceForwardTensorOptions extends Omit<WanDeviceForwardOptions, 'latents'> {
+  /** f32 [items, inDim, F, H, W] on the DiT's backend (CFG: one item and `repeat` 2); read only. */
+  latents: Tensor<'f32'>;
+  /** Batch item b is latents item b % items; items x repeat must be the text's batch. Default 1. */
+  repeat?: number;
+}
+
 type Grid = readonly [number, number, number];
 
 const DENSE: AttentionPlan = Object.freeze({ mode: 'dense-bf16' });
@@ -178,12 +186,58 @@ export class WanDeviceDit implements Disposable {
 
   /** The velocity of every batch item, [outDim, F, H, W] each (views into one downloaded buffer). */
   async forward(options: WanDeviceForwardOptions): Promise<Float32Array[]> {
+    const checked = this.#checkInputs(options);
+    const batch = options.latents.length;
+    return this.#run({
+      options,
+      checked,
+      batch,
+      // CFG gives both items the same Float32Array: it is uploaded once and patchified for every item (repeat).
+      latents: (scope) => {
+        const shared = options.latents.every((l) => l === options.latents[0]);
+        const uploads = shared ? options.latents.slice(0, 1) : options.latents;
+        const latents = scope.t(this.backend.empty([uploads.length, ...checked.latentShape], 'f32', { name: 'latents' }));
+        uploads.forEach((l, b) => scope.t(latents.sliceRows(b, 1)).upload(l));
+        return { latents, repeat: batch / uploads.length };
+      },
+      finish: async (velocity) => {
+        const values = await velocity.download();
+        const perItem = values.length / batch;
+        return { result: options.latents.map((_, b) => values.subarray(b * perItem, (b + 1) * perItem)), keepVelocity: false };
+      },
+    });
+  }
+
+  /**
+   * `forward` with the latents on the device, returning the velocity tensor f32 [items x repeat, outDim, F, H, W]
+   * (the caller disposes it) without any download: the same forward, the same bits, minus the latents' upload and the
+   * velocity's download.
+   */
+  async forwardDevice(options: WanDeviceForwardTensorOptions): Promise<Tensor<'f32'>> {
+    const repeat = options.repeat ?? 1;
+    const checked = this.#checkDeviceInputs(options, repeat);
+    return this.#run({
+      options,
+      checked,
+      batch: options.latents.shape[0]! * repeat,
+      latents: () => ({ latents: options.latents, repeat }),
+      finish: (velocity) => ({ result: velocity, keepVelocity: true }),
+    });
+  }
+
+  async #run<R>(run: {
+    options: Omit<WanDeviceForwardOptions, 'latents'>;
+    checked: { latentShape: readonly [number, number, number, number]; grid: Grid };
+    batch: number;
+    latents: (scope: Scope) => { latents: Tensor<'f32'>; repeat: number };
+    finish: (velocity: Tensor<'f32'>) => Promise<{ result: R; keepVelocity: boolean }> | { result: R; keepVelocity: boolean };
+  }): Promise<R> {
     const { config, backend } = this;
     const w = this.weights;
     const { dim, ffnDim, numHeads, numLayers, eps, patchSize, outDim } = config;
     const headDim = dim / numHeads;
-    const { latentShape, grid } = this.#checkInputs(options);
-    const batch = options.latents.length;
+    const { options, batch } = run;
+    const { latentShape, grid } = run.checked;
     const tokens = grid[0] * grid[1] * grid[2];
     const rows = batch * tokens;
     const planOf = typeof options.attention === 'function' ? options.attention : () => (options.attention as LayerAttention | undefined) ?? DENSE;
@@ -219,12 +273,8 @@ export class WanDeviceDit implements Disposable {
       const h = t([rows, dim], 'bf16', 'h');
       const y = t([rows, dim], 'bf16', 'y');
       {
-        // CFG gives both items the same Float32Array: it is uploaded once and patchified for every item (repeat).
-        const shared = options.latents.every((l) => l === options.latents[0]);
-        const uploads = shared ? options.latents.slice(0, 1) : options.latents;
-        const latents = scope.t(backend.empty([uploads.length, ...latentShape], 'f32', { name: 'latents' }));
-        uploads.forEach((l, b) => scope.t(latents.sliceRows(b, 1)).upload(l));
-        const patches = scope.t(patchify({ latents, patchSize, repeat: batch / uploads.length, name: 'patches' }));
+        const { latents, repeat } = run.latents(scope);
+        const patches = scope.t(patchify({ latents, patchSize, repeat, name: 'patches' }));
         await charge('patchify');
         gemm({ x: patches, w: w.bf16('patch_embedding.weight'), bias: w.bf16('patch_embedding.bias'), out: y });
         x.fillBytes(0);
@@ -289,11 +339,16 @@ export class WanDeviceDit implements Disposable {
       layerNormModulate({ x, rowsPerItem: tokens, eps, shift: headShift, scale: headScale, residual: pending, out: h });
       const out = scope.t(gemm({ x: h, w: w.bf16('head.head.weight'), bias: w.f32('head.head.bias'), outDtype: 'f32', name: 'head' }) as Tensor<'f32'>);
       await charge('head');
-      const velocity = scope.t(unpatchify({ tokens: out, grid, patchSize, outDim, name: 'velocity' }));
-      const values = await velocity.download();
-      await charge('unpatchify');
-      const perItem = values.length / batch;
-      return options.latents.map((_, b) => values.subarray(b * perItem, (b + 1) * perItem));
+      const velocity = unpatchify({ tokens: out, grid, patchSize, outDim, name: 'velocity' });
+      let keep = false;
+      try {
+        const { result, keepVelocity } = await run.finish(velocity);
+        keep = keepVelocity;
+        await charge('unpatchify');
+        return result;
+      } finally {
+        if (!keep) velocity.dispose();
+      }
     } finally {
       scope.dispose();
     }
@@ -356,6 +411,26 @@ export class WanDeviceDit implements Disposable {
     memo.unshift({ timestep, batch, value });
     memo.length = Math.min(memo.length, MODULATION_MEMO_SIZE);
     return value;
+  }
+
+  #checkDeviceInputs(options: WanDeviceForwardTensorOptions, repeat: number): { latentShape: readonly [number, number, number, number]; grid: Grid } {
+    const bad = (input: string, value: unknown, rule: string): never => {
+      throw new WanInputError({ caller: 'WanDeviceDit.forwardDevice', input, value, rule });
+    };
+    const { latents, timestep, text } = options;
+    const { latentShape: shape, grid } = latentGridOf({ config: this.config, latentShape: options.latentShape, caller: 'WanDeviceDit.forwardDevice' });
+    const isTensor = typeof latents === 'object' && latents !== null && typeof (latents as Tensor).dispose === 'function' && Array.isArray(latents.shape);
+    if (!isTensor || latents.dtype !== 'f32' || latents.backend !== this.backend) bad('latents', isTensor ? latents.toString() : latents, "expected an f32 tensor on the DiT's backend");
+    const items = latents.shape[0]!;
+    if (latents.shape.length !== 5 || items < 1 || shape.some((d, k) => latents.shape[k + 1] !== d)) {
+      bad('latents', `[${latents.shape.join(', ')}]`, `expected [items, ${shape.join(', ')}]`);
+    }
+    if (!Number.isSafeInteger(repeat) || repeat < 1) bad('repeat', repeat, 'expected an integer >= 1');
+    if (typeof timestep !== 'number' || !Number.isFinite(timestep)) bad('timestep', timestep, 'expected a finite number (the integer timestep, 0..999)');
+    if (!(text instanceof WanDeviceText) || text.batch !== items * repeat) {
+      bad('text', text instanceof WanDeviceText ? text.batch : text, `expected the WanDeviceText of ${items * repeat} prompts (encodeText), one per latent item x repeat`);
+    }
+    return { latentShape: shape, grid };
   }
 
   #checkInputs(options: WanDeviceForwardOptions): { latentShape: readonly [number, number, number, number]; grid: Grid } {

@@ -123,7 +123,7 @@ function stepVelocity(options: {
  * search for their first non-finite value starts there (the pass has written nothing from `index` on, even when `out`
  * is one of them).
  */
-function throwNonFiniteVelocity(options: { velocity: StepVelocity; index: number; stepIndex: number; steps: number; timestep: number }): never {
+export function throwNonFiniteVelocity(options: { velocity: StepVelocity; index: number; stepIndex: number; steps: number; timestep: number }): never {
   const { velocity, index, stepIndex, steps, timestep } = options;
   if ('velocity' in velocity) {
     throw nonFiniteError({ tensor: 'model output velocity', values: velocity.velocity, index, stepIndex, steps, timestep });

@@ -1,7 +1,8 @@
 import type { InPlaceFlowSolver, SolverStepIntoOptions } from './_in-place-solver';
 import { checkStepTensors } from './_step-tensors';
 import { velocityOperands, velocityTensor } from './_step-velocity';
-import { type CorrectorCoefficients, type PredictorCoefficients, stepWithCorrector, stepWithoutCorrector } from './_unipc-passes';
+import { uniPcCoefficients } from './_unipc-coefficients';
+import { stepWithCorrector, stepWithoutCorrector } from './_unipc-passes';
 import { checkSigmas, nonFiniteError } from './_validate';
 import { SamplerOptionError } from './errors';
 import type { FlowSolver } from './types';
@@ -48,8 +49,7 @@ export function createUniPcSolver(options: UniPcSolverOptions): FlowSolver {
 export function createInPlaceUniPcSolver(options: UniPcSolverOptions): InPlaceFlowSolver {
   const sigmas = checkSigmas({ sigmas: options.sigmas, strict: true });
   const steps = sigmas.length - 1;
-  // lambda(sigma) for sigma > 0; lambda(0) = +inf is never used (the predictor special-cases sigma_{i+1} = 0)
-  const lambdas = sigmas.map((sigma) => (sigma > 0 ? Math.log(1 - sigma) - Math.log(sigma) : Infinity));
+  const coefficients = uniPcCoefficients(sigmas);
 
   let nextStepIndex = 0;
   let length: number | null = null;
@@ -77,8 +77,8 @@ export function createInPlaceUniPcSolver(options: UniPcSolverOptions): InPlaceFl
     buffers ??= allocateBuffers(length);
     const { x0s, bases } = buffers;
     const arrays = { ...velocityOperands(velocity), sample, x0: x0s[i % 3]!, base: bases[i % 2]!, out };
-    const order = Math.min(2, steps - i, i + 1); // lower_order_final and the warm-up (lower_order_nums = min(i, 2))
-    const predictor = predictorCoefficients({ i, order });
+    const order = coefficients.orderOf(i); // lower_order_final and the warm-up (lower_order_nums = min(i, 2))
+    const predictor = coefficients.predictor({ i, order });
 
     // The corrector of the last step is skipped: the last predictor returns m_{N-1}, which does not depend on the
     // corrected x_{N-1}, so the reference computes it and throws it away (4.3, "final step returns x0_pred", 9.10).
@@ -86,7 +86,7 @@ export function createInPlaceUniPcSolver(options: UniPcSolverOptions): InPlaceFl
     if (i > 0 && i < steps - 1) {
       const previousX0 = x0s[(i + 2) % 3]!; // m_{i-1}
       const earlierX0 = i >= 2 ? x0s[(i + 1) % 3]! : previousX0; // m_{i-2}, read only at order 2
-      const corrector = correctorCoefficients({ i });
+      const corrector = coefficients.corrector({ i, lastOrder });
       nonFinite = stepWithCorrector({ ...arrays, sigma: sigmas[i]!, lastBase: bases[(i + 1) % 2]!, previousX0, earlierX0, corrector, predictor });
     } else {
       nonFinite = stepWithoutCorrector({ ...arrays, sigma: sigmas[i]!, predictor });
@@ -112,64 +112,10 @@ export function createInPlaceUniPcSolver(options: UniPcSolverOptions): InPlaceFl
       }),
     stepInto,
   };
-
-  /** UniC (B(h) version) at order `lastOrder`, correcting x_i with m_i (4.3, `multistep_uni_c_bh_update`). */
-  function correctorCoefficients(options: { i: number }): CorrectorCoefficients {
-    const { i } = options;
-    const h = lambdas[i]! - lambdas[i - 1]!;
-    const hh = -h; // predict_x0
-    const phi1 = Math.expm1(hh); // h phi_1(h)
-    const bh = Math.expm1(hh); // bh2
-    const alpha = 1 - sigmas[i]!;
-    // rho_0 D + rho_last (m_i - m_{i-1}) with D = (m_{i-2} - m_{i-1}) / r: rhoD = rho_0 / r
-    let rhoD = 0;
-    let rhoLast = 0.5; // order 1: rho = [0.5]
-    if (lastOrder === 2) {
-      const r = (lambdas[i - 2]! - lambdas[i - 1]!) / h;
-      const [b1, b2] = phiCoefficients({ hh, phi1, bh, order: 2 });
-      // R rho = b with R = [[1, 1], [r, 1]] (rows rks^0, rks^1 with rks = [r, 1]), by Cramer's rule (det = 1 - r > 1)
-      rhoD = (b1! - b2!) / (1 - r) / r;
-      rhoLast = (b2! - r * b1!) / (1 - r);
-    }
-    return { ratio: sigmas[i]! / sigmas[i - 1]!, alphaPhi1: alpha * phi1, alphaBh: alpha * bh, rhoD, rhoLast };
-  }
-
-  /** UniP (B(h) version) at order 1 or 2, x_{i+1} from x_i (4.3, `multistep_uni_p_bh_update`). */
-  function predictorCoefficients(options: { i: number; order: number }): PredictorCoefficients {
-    const { i, order } = options;
-    // sigma_{i+1} = 0 (the last step of Wan's schedule, at order 1): lambda = +inf, phi1 = B = -1, and the update is
-    // x_{i+1} = 0 * x_i + m_i = m_i exactly; special-cased instead of going through inf (4.3).
-    if (sigmas[i + 1] === 0) return { ratio: 0, alphaPhi1: 0, alphaBh: 0, rhoD: 0, landsOnX0: true };
-    const h = lambdas[i + 1]! - lambdas[i]!;
-    const hh = -h;
-    const phi1 = Math.expm1(hh);
-    const bh = Math.expm1(hh);
-    const alpha = 1 - sigmas[i + 1]!;
-    // order 2: D = (m_{i-1} - m_i) / r with r = (lambda_{i-1} - lambda_i) / h, and rho_p = 0.5
-    const rhoD = order === 2 ? 0.5 / ((lambdas[i - 1]! - lambdas[i]!) / h) : 0;
-    return { ratio: sigmas[i + 1]! / sigmas[i]!, alphaPhi1: alpha * phi1, alphaBh: alpha * bh, rhoD, landsOnX0: false };
-  }
 }
 
 /** The buffers a run keeps (see `createInPlaceUniPcSolver`), allocated once at the first step. */
 function allocateBuffers(length: number): { x0s: Float32Array[]; bases: Float32Array[] } {
   const buffer = () => new Float32Array(length);
   return { x0s: [buffer(), buffer(), buffer()], bases: [buffer(), buffer()] };
-}
-
-/**
- * The b vector of UniPC's linear system, by the phi-recursion of the reference (4.3):
- * hphi_k = phi1/hh - 1; fact = 1; for k = 1..p: b_k = hphi_k * fact / B; fact *= k + 1; hphi_k = hphi_k/hh - 1/fact.
- */
-function phiCoefficients(options: { hh: number; phi1: number; bh: number; order: number }): number[] {
-  const { hh, phi1, bh, order } = options;
-  const b: number[] = [];
-  let hPhiK = phi1 / hh - 1;
-  let factorial = 1;
-  for (let k = 1; k <= order; k++) {
-    b.push((hPhiK * factorial) / bh);
-    factorial *= k + 1;
-    hPhiK = hPhiK / hh - 1 / factorial;
-  }
-  return b;
 }
