@@ -121,6 +121,36 @@ describe('generateLatents (CPU backend, wan-tiny)', () => {
     expect(JSON.parse(r.metadata.schedule!).phases.late.mode).toBe('fp8-dense');
   });
 
+  it("deviceSampler: the same latents bit for bit, with the schedule's plans, and the same file", async () => {
+    const schedule = parseScheduleConfig({
+      steps: STEPS,
+      alpha1: 0.34,
+      alpha2: 0.67,
+      denseSteps: 1,
+      grid: { frames: 5, height: 4, width: 5 },
+      model: { layers: tiny.numLayers, heads: tiny.numHeads, headDim: 128 },
+      phases: {
+        early: { mode: 'fp8-sparse', granularity: { kind: 'tile', tile: [1, 2, 5] }, sparsity: { tile: [1, 2, 5], window: { kind: 'clamped', tiles: [3, 1, 1] } } },
+        middle: { mode: 'fp8-dense', granularity: { kind: 'tile', tile: [1, 2, 5] } },
+        late: { mode: 'fp8-dense', granularity: { kind: 'tile', tile: [1, 2, 5] } },
+      },
+      overrides: [],
+    });
+    const hostModes: string[] = [];
+    const deviceModes: string[] = [];
+    const host = await generateLatents({ dit, embeddings, ...SIZE, seed: 12, steps: STEPS, schedule, out: join(dir, 'host-loop.safetensors'), onStep: (s) => hostModes.push(s.modes) });
+    const device = await generateLatents({ dit, embeddings, ...SIZE, seed: 12, steps: STEPS, schedule, deviceSampler: true, out: join(dir, 'device-loop.safetensors'), onStep: (s) => deviceModes.push(s.modes) });
+    expect(Array.from(new Uint32Array(device.latents.buffer, device.latents.byteOffset, device.latents.length))).toEqual(Array.from(new Uint32Array(host.latents.buffer, host.latents.byteOffset, host.latents.length)));
+    expect(deviceModes).toEqual(hostModes);
+    expect(deviceModes.slice(1).every((m) => m.startsWith('fp8'))).toBe(true);
+    const file = await openSafetensors(join(dir, 'device-loop.safetensors'));
+    try {
+      expect(await file.readAsFloat32('latents')).toEqual(host.latents);
+    } finally {
+      await file.close();
+    }
+  });
+
   it('stops on abort between steps, writing nothing under the final name', async () => {
     const out = join(dir, 'aborted.safetensors');
     const controller = new AbortController();

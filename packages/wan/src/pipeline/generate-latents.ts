@@ -16,7 +16,8 @@ import { sample } from '../sampler/sample';
 import type { NoiseSeed, SolverName } from '../sampler/types';
 import { writeSafetensors } from '../safetensors/writer';
 import type { LayerAttention, WanDeviceDit } from '../device/device-forward';
-import { wanDeviceVelocityModel } from '../device/velocity-model';
+import { sampleOnDevice } from '../device/device-sample';
+import { wanDeviceTensorModel, wanDeviceVelocityModel } from '../device/velocity-model';
 import type { TextEmbeddings } from './text-embeddings';
 
 /** Wan-VAE's compression: 4x in time (the first frame alone), 8x in space (wan21-architecture.md 5). */
@@ -62,6 +63,12 @@ export interface GenerateLatentsOptions {
   schedule?: ScheduleConfig | null;
   /** Where the latents go (.safetensors). */
   out: string;
+  /**
+   * Opt-in: keep the latents on the device for the whole loop (`sampleOnDevice`: one flowSolverStep per step, only the
+   * final latents downloaded), bit-identical to the default host sampler. Default false. Tested on the CPU backend;
+   * not yet validated on the GPU.
+   */
+  deviceSampler?: boolean;
   onStep?: (step: GenerateLatentsStep) => void;
   signal?: AbortSignal;
 }
@@ -93,22 +100,25 @@ export async function generateLatents(options: GenerateLatentsOptions): Promise<
   const text = dit.encodeText({ contexts: [embeddings.prompt, embeddings.negative] });
   try {
     const modes: string[] = [];
-    const model = wanDeviceVelocityModel({ dit, text, latentShape, ...(schedule ? { schedule, onPlans: (step, plans) => (modes[step] = modesOf(plans)) } : {}) });
+    const modelOptions = { dit, text, latentShape, ...(schedule ? { schedule, onPlans: (step: number, plans: readonly LayerAttention[]) => (modes[step] = modesOf(plans)) } : {}) };
     const stepMs: number[] = [];
-    const result = await sample({
+    const loop = {
       latentShape,
       seed,
       steps,
       shift,
       guidance,
       solver,
-      model,
       ...(signal ? { signal } : {}),
-      onStep: (p) => {
+      onStep: (p: { stepIndex: number; steps: number; timestep: number; ms: number }) => {
         stepMs.push(p.ms);
         onStep?.({ stepIndex: p.stepIndex, steps: p.steps, timestep: p.timestep, ms: p.ms, modes: modes[p.stepIndex] ?? 'dense-bf16' });
       },
-    });
+    };
+    const result =
+      options.deviceSampler === true
+        ? await sampleOnDevice({ ...loop, backend: dit.backend, model: wanDeviceTensorModel(modelOptions) })
+        : await sample({ ...loop, model: wanDeviceVelocityModel(modelOptions) });
     const timesteps = Array.from(result.schedule.timesteps);
     const metadata: Record<string, string> = {
       format: 'fpsattn-wan-latents',
