@@ -54,6 +54,7 @@ describe('fpsattn bench', () => {
     [['dit', '--presets', 'dense,wan-1080p'], '--presets "wan-1080p" is not one of wan-480p, wan-720p, dense, fp8-only, sparse-only'],
     [['dit', '--steps', '0'], '--steps "0" is not an integer in [1, 10000]'],
     [['dit', '--bogus'], "unknown option '--bogus'"],
+    [['dit', '--device-sampler'], '--device-sampler chooses the loop that --sample runs'],
   ])('exits 2 with one line for %j', (args, message) => {
     const r = runCli(['bench', ...args]);
     expect(r.code).toBe(2);
@@ -114,6 +115,16 @@ describe('fpsattn bench', () => {
     }
     const plain = JSON.parse(runCli(['bench', 'dit', '--dry-run', '--presets', 'dense', '--steps', '2', '--reps', '1', '--json']).stdout);
     expect(plain.results[0].measured).toBeUndefined();
+  });
+
+  it('bench dit --sample --device-sampler runs the device-resident loop (the CPU backend with --dry-run)', () => {
+    const r = runCli(['bench', 'dit', '--dry-run', '--presets', 'dense', '--steps', '3', '--reps', '1', '--sample', '--device-sampler', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const row = JSON.parse(r.stdout).results[0];
+    expect(row.measured.sampler).toBe('device');
+    expect(row.measured.stepMs).toHaveLength(3);
+    const host = JSON.parse(runCli(['bench', 'dit', '--dry-run', '--presets', 'dense', '--steps', '2', '--reps', '1', '--sample', '--json']).stdout);
+    expect(host.results[0].measured.sampler).toBe('host');
   });
 
   it('draws the attention chart: a PNG of the expected size with a bar per mode and series', () => {

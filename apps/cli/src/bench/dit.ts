@@ -5,7 +5,7 @@
 // to BF16 on the device.
 import type { Backend } from '@fpsattn/kernels';
 import { schedulePreset, type SchedulePresetName } from '@fpsattn/scheduler';
-import { WAN_CONFIG_PRESETS, WanDeviceDit, WanDeviceWeights, layerPlansAt, sample, wanDeviceVelocityModel, wanTensorSpecs } from '@fpsattn/wan';
+import { WAN_CONFIG_PRESETS, WanDeviceDit, WanDeviceWeights, layerPlansAt, sample, sampleOnDevice, wanDeviceTensorModel, wanDeviceVelocityModel, wanTensorSpecs } from '@fpsattn/wan';
 import { median } from './timing';
 import type { BenchShape } from './shapes';
 
@@ -33,6 +33,8 @@ export interface DitBenchRow {
 
 export interface DitSampleRun {
   readonly seconds: number;
+  /** 'host': `sample` (velocities downloaded, solver in JS); 'device': `sampleOnDevice` (latents stay on the device). */
+  readonly sampler: 'host' | 'device';
   /** Wall milliseconds of each step (forward, guidance and solver update). */
   readonly stepMs: readonly number[];
 }
@@ -72,6 +74,8 @@ export async function runDitBench(options: {
   profile?: boolean;
   /** Also run each preset's whole sampling loop (`steps` steps) and time it. */
   sample?: boolean;
+  /** With `sample`: run the device-resident loop (`sampleOnDevice`) instead of the host sampler. */
+  deviceSampler?: boolean;
   onStep?: (preset: string, step: number, ms: number) => void;
   onSetup?: (setup: DitBenchSetup) => void;
   onPhase?: (preset: string, phase: DitBenchPhase) => void;
@@ -156,17 +160,19 @@ export async function runDitBench(options: {
         if (options.sample) {
           const stepMs: number[] = [];
           const t = performance.now();
-          await sample({
+          const loop = {
             latentShape,
             seed: 42,
             steps,
-            model: wanDeviceVelocityModel({ dit, text, latentShape, schedule }),
-            onStep: ({ stepIndex, ms }) => {
+            onStep: ({ stepIndex, ms }: { stepIndex: number; ms: number }) => {
               stepMs.push(ms);
               options.onStep?.(preset, stepIndex, ms);
             },
-          });
-          measured = { seconds: (performance.now() - t) / 1000, stepMs };
+          };
+          const sampler = options.deviceSampler === true ? 'device' : 'host';
+          if (sampler === 'device') await sampleOnDevice({ ...loop, backend, model: wanDeviceTensorModel({ dit, text, latentShape, schedule }) });
+          else await sample({ ...loop, model: wanDeviceVelocityModel({ dit, text, latentShape, schedule }) });
+          measured = { seconds: (performance.now() - t) / 1000, sampler, stepMs };
         }
         const mem = backend.memoryStats();
         rows.push({ preset, steps, sampleSeconds: total / 1000, speedup: Number.NaN, phases, peakBytes: mem?.peakBytesInUse ?? null, ...(measured ? { measured } : {}) });

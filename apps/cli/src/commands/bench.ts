@@ -172,15 +172,17 @@ function registerDit(bench: Command): void {
     .option('--reps <n>', 'timed forwards per plan set after one warm-up (median)', '2')
     .option('--profile', 'also time one more forward per plan set part by part (synchronising after each part)')
     .option('--sample', "also run each preset's whole sampling loop (UniPC, CFG, seeded noise; the sampler's host work included) and time it")
+    .option('--device-sampler', 'with --sample: keep the latents on the device (CFG and the UniPC update as one kernel per step, only the final latents downloaded); not yet validated on a GPU')
     .option('--out-dir <dir>', 'write bench-dit.json and the chart bench-dit.svg/.png')
     .option('--json', 'print the results as JSON')
     .option('--dry-run', 'run on the CPU backend (host timers): checks the command, measures nothing')
-    .action(async (flags: CommonFlags & { presets: string; steps: string; reps: string; profile?: boolean; sample?: boolean }) => {
+    .action(async (flags: CommonFlags & { presets: string; steps: string; reps: string; profile?: boolean; sample?: boolean; deviceSampler?: boolean }) => {
       const shape = shapeOf(flags, 'wan-1.3b-480p');
       const presets = [...new Set(parseList(flags.presets).map((p) => parseChoice({ flag: '--presets', value: p, choices: SCHEDULE_PRESET_NAMES })))] as SchedulePresetName[];
       const steps = parseIntegerFlag({ flag: '--steps', value: flags.steps, min: 1, max: 10_000 });
       const reps = parseIntegerFlag({ flag: '--reps', value: flags.reps, min: 1, max: 1000 });
       if (presets.length === 0) throw new CliError({ message: '--presets needs at least one preset', fix: 'pass e.g. --presets dense,wan-480p', exitCode: 2 });
+      if (flags.deviceSampler === true && flags.sample !== true) throw new CliError({ message: '--device-sampler chooses the loop that --sample runs', fix: 'pass --sample --device-sampler', exitCode: 2 });
       const backend = benchBackend({ dryRun: flags.dryRun === true, needsCublasLt: true });
       const live = !flags.json && process.stderr.isTTY;
       const { setup, rows } = await runDitBench({
@@ -191,6 +193,7 @@ function registerDit(bench: Command): void {
         reps,
         profile: flags.profile === true,
         sample: flags.sample === true,
+        deviceSampler: flags.deviceSampler === true,
         ...(live ? { onStep: (preset: string, step: number, ms: number) => process.stderr.write(`${preset} sample step ${step + 1}/${steps}: ${ms.toFixed(0)} ms\n`) } : {}),
         ...(live ? { onPhase: (preset: string, p: { firstStep: number; steps: number; modes: string; forwardMs: number }) => process.stderr.write(`${preset} steps ${p.firstStep}.. x${p.steps} ${p.modes}: forward ${p.forwardMs.toFixed(1)} ms\n`) } : {}),
       });
