@@ -10,15 +10,12 @@
 namespace fpsattn {
 namespace {
 
-/// Rows: ceil(rows / 8) blocks along the grid's x dimension; channels: 32-bit pack indices.
-constexpr int64_t kMaxIndex = (int64_t(1) << 31) - 1;
-
 constexpr FieldSpec kFields[] = {
     tensorField("x"),
     tensorField("gamma"),
     tensorField("out"),
-    intField("rows", 0, kMaxIndex),
-    intField("channels", 1, kMaxIndex),
+    intField("rows", 0, kMaxInt32Index),
+    intField("channels", 1, kMaxInt32Index),
     boolField("silu"),
 };
 

@@ -13,15 +13,12 @@
 namespace fpsattn {
 namespace {
 
-/// 32-bit output indices.
-constexpr int64_t kMaxIndex = (int64_t(1) << 31) - 1;
-
 constexpr FieldSpec kFields[] = {
     tensorField("x"),
     tensorField("out"),
-    intField("rows", 0, kMaxIndex),
-    intField("cols", 1, kMaxIndex),
-    intField("channels", 1, kMaxIndex),
+    intField("rows", 0, kMaxInt32Index),
+    intField("cols", 1, kMaxInt32Index),
+    intField("channels", 1, kMaxInt32Index),
     floatField("lo"),
     floatField("hi"),
     enumField("output", kPlanarOutputNames),
@@ -38,7 +35,7 @@ Napi::Value run(const Napi::CallbackInfo& info, ParamsReader& r) {
   p.output = r.choice<PlanarOutput>("output");
   if (p.channels > p.cols)
     throw ArgumentError("params.channels (" + std::to_string(p.channels) + ") exceeds params.cols (" + std::to_string(p.cols) + ")");
-  if (p.rows * p.channels > kMaxIndex) throw ArgumentError("params.rows x params.channels must be below 2^31");
+  if (p.rows * p.channels > kMaxInt32Index) throw ArgumentError("params.rows x params.channels must be below 2^31");
   if (std::isnan(lo) || std::isnan(hi) || !(lo <= hi)) throw ArgumentError("params.lo and params.hi must be numbers with lo <= hi");
   p.lo = float(lo);  // the TS op sends Math.fround values: exact
   p.hi = float(hi);

@@ -12,23 +12,20 @@
 namespace fpsattn {
 namespace {
 
-/// The kernel indexes pixels and column elements with 32 bits.
-constexpr int64_t kMaxIndex = (int64_t(1) << 31) - 1;
-
 constexpr FieldSpec kFields[] = {
     optionalTensorField("frame0"),
     optionalTensorField("frame1"),
     optionalTensorField("frame2"),
     tensorField("out"),
-    intField("height", 1, kMaxIndex),
-    intField("width", 1, kMaxIndex),
-    intField("channels", 1, kMaxIndex),
+    intField("height", 1, kMaxInt32Index),
+    intField("width", 1, kMaxInt32Index),
+    intField("channels", 1, kMaxInt32Index),
     intField("kt", 1, kIm2colMaxTaps),
     intField("kh", 1, 3),
     intField("kw", 1, 3),
     boolField("upsample"),
-    intField("rowStart", 0, kMaxIndex),
-    intField("rows", 0, kMaxIndex),
+    intField("rowStart", 0, kMaxInt32Index),
+    intField("rows", 0, kMaxInt32Index),
     enumField("input", kIm2colInputNames),
 };
 
@@ -46,12 +43,12 @@ Napi::Value run(const Napi::CallbackInfo& info, ParamsReader& r) {
   p.rows = r.integer("rows");
   p.input = r.choice<Im2colInput>("input");
   if (p.kh % 2 == 0 || p.kw % 2 == 0) throw ArgumentError("params.kh and params.kw must be 1 or 3 (odd: symmetric padding)");
-  if (p.height * p.width > kMaxIndex) throw ArgumentError("params.height x params.width must be below 2^31 pixels");
+  if (p.height * p.width > kMaxInt32Index) throw ArgumentError("params.height x params.width must be below 2^31 pixels");
   if (p.rowStart + p.rows > p.height * p.width)
     throw ArgumentError("params.rowStart + params.rows (" + std::to_string(p.rowStart + p.rows) + ") exceeds the frame's " +
                         std::to_string(p.height * p.width) + " pixels");
   const int64_t columns = int64_t(p.kt) * p.kh * p.kw * p.channels;
-  if (p.rows * columns > kMaxIndex) throw ArgumentError("params.rows x columns must be below 2^31 elements (chunk the rows)");
+  if (p.rows * columns > kMaxInt32Index) throw ArgumentError("params.rows x columns must be below 2^31 elements (chunk the rows)");
   if (p.upsample && (p.height % 2 != 0 || p.width % 2 != 0))
     throw ArgumentError("params.upsample needs an even params.height and params.width (frames of half the size)");
   const int64_t srcPixels = p.upsample ? (p.height / 2) * (p.width / 2) : p.height * p.width;

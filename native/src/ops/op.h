@@ -36,6 +36,8 @@ constexpr int64_t kMaxDim = int64_t(1) << 40;
 constexpr int64_t kMaxTokenRows = int64_t(65535) * 256;
 /// Largest byte count a size check accepts: 2^53, far above any real tensor and still exact in a JS number.
 constexpr int64_t kMaxBytes = int64_t(1) << 53;
+/// Largest count a kernel that indexes with 32-bit ints accepts (the VAE ops: pixels, channels, columns).
+constexpr int64_t kMaxInt32Index = (int64_t(1) << 31) - 1;
 
 // ------------------------------------------------------------------------------------------------- descriptions
 /// Field types of a params object; their names in opDescriptions() are "tensor", "tensor?", "int", "float", "bool",

@@ -13,15 +13,12 @@
 namespace fpsattn {
 namespace {
 
-/// One block per row along the grid's x dimension; 32-bit column indices.
-constexpr int64_t kMaxIndex = (int64_t(1) << 31) - 1;
-
 constexpr FieldSpec kFields[] = {
     tensorField("x"),
     tensorField("out"),
-    intField("rows", 0, kMaxIndex),
-    intField("cols", 1, kMaxIndex),
-    intField("validCols", 1, kMaxIndex),
+    intField("rows", 0, kMaxInt32Index),
+    intField("cols", 1, kMaxInt32Index),
+    intField("validCols", 1, kMaxInt32Index),
     floatField("scale"),
 };
 
