@@ -13,8 +13,7 @@
 import { type Backend, type Tensor, flowSolverStep } from '@fpsattn/kernels';
 import type { StepVelocity } from '../sampler/_step-velocity';
 import { uniPcCoefficients } from '../sampler/_unipc-coefficients';
-import { checkFloat32Array, checkGuidance, checkShape, checkSigmas } from '../sampler/_validate';
-import { SOLVER_NAMES, WAN_T2V_SAMPLING_DEFAULTS } from '../sampler/defaults';
+import { checkFloat32Array, checkSampleBasics, checkSigmas } from '../sampler/_validate';
 import { SamplerAbortedError, SamplerOptionError, SamplerTensorError } from '../sampler/errors';
 import { flowMatchSchedule } from '../sampler/flow-match-schedule';
 import { gaussianNoise } from '../sampler/gaussian-noise';
@@ -52,13 +51,7 @@ const NONFINITE_SENTINEL = 0x7f7f7f7f;
 
 export async function sampleOnDevice(options: SampleOnDeviceOptions): Promise<SampleResult> {
   const { backend } = options;
-  const size = checkShape({ option: 'latentShape', shape: options.latentShape });
-  const guidance = checkGuidance(options.guidance ?? WAN_T2V_SAMPLING_DEFAULTS.guidance);
-  const solverName = options.solver ?? WAN_T2V_SAMPLING_DEFAULTS.solver;
-  if (!SOLVER_NAMES.includes(solverName)) {
-    const rule = `expected one of ${SOLVER_NAMES.map((name) => `'${name}'`).join(', ')}`;
-    throw new SamplerOptionError({ option: 'solver', value: solverName, rule });
-  }
+  const { size, guidance, solverName } = checkSampleBasics(options);
   if (typeof options.model !== 'function') {
     throw new SamplerOptionError({ option: 'model', value: options.model, rule: 'expected a function ({ latents: Tensor, timestep, ... }) => { cond, uncond } | { velocity } of device tensors' });
   }

@@ -1,5 +1,7 @@
 // Checks the sampler's files share. Each throws the sampler's own errors, naming the option or tensor.
+import { SOLVER_NAMES, WAN_T2V_SAMPLING_DEFAULTS } from './defaults';
 import { SamplerNonFiniteError, SamplerOptionError, SamplerTensorError } from './errors';
+import type { SolverName } from './types';
 
 export function checkSteps(steps: unknown): number {
   if (typeof steps !== 'number' || !Number.isSafeInteger(steps) || steps < 1) {
@@ -148,4 +150,16 @@ export function checkSigmas(options: { sigmas: unknown; strict: boolean }): Floa
     }
   });
   return copy;
+}
+
+/** The options every sampling loop (host or device) checks first: the latent size, the guidance and the solver. */
+export function checkSampleBasics(options: { latentShape: unknown; guidance?: unknown; solver?: unknown }): { size: number; guidance: number; solverName: SolverName } {
+  const size = checkShape({ option: 'latentShape', shape: options.latentShape });
+  const guidance = checkGuidance(options.guidance ?? WAN_T2V_SAMPLING_DEFAULTS.guidance);
+  const solverName = (options.solver ?? WAN_T2V_SAMPLING_DEFAULTS.solver) as SolverName;
+  if (!SOLVER_NAMES.includes(solverName)) {
+    const rule = `expected one of ${SOLVER_NAMES.map((name) => `'${name}'`).join(', ')}`;
+    throw new SamplerOptionError({ option: 'solver', value: solverName, rule });
+  }
+  return { size, guidance, solverName };
 }

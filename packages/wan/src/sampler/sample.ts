@@ -1,7 +1,6 @@
 import type { InPlaceFlowSolver } from './_in-place-solver';
 import { guidedValue, type StepVelocity } from './_step-velocity';
-import { checkFinite, checkFloat32Array, checkGuidance, checkShape, nonFiniteError } from './_validate';
-import { SOLVER_NAMES, WAN_T2V_SAMPLING_DEFAULTS } from './defaults';
+import { checkFinite, checkFloat32Array, checkSampleBasics, nonFiniteError } from './_validate';
 import { createInPlaceEulerSolver } from './euler-solver';
 import { SamplerAbortedError, SamplerNonFiniteError, SamplerOptionError, SamplerTensorError } from './errors';
 import { flowMatchSchedule } from './flow-match-schedule';
@@ -30,13 +29,7 @@ import { createInPlaceUniPcSolver } from './unipc-solver';
  * copied first, and the model's outputs are only read).
  */
 export async function sample(options: SampleOptions): Promise<SampleResult> {
-  const size = checkShape({ option: 'latentShape', shape: options.latentShape });
-  const guidance = checkGuidance(options.guidance ?? WAN_T2V_SAMPLING_DEFAULTS.guidance);
-  const solverName = options.solver ?? WAN_T2V_SAMPLING_DEFAULTS.solver;
-  if (!SOLVER_NAMES.includes(solverName)) {
-    const rule = `expected one of ${SOLVER_NAMES.map((name) => `'${name}'`).join(', ')}`;
-    throw new SamplerOptionError({ option: 'solver', value: solverName, rule });
-  }
+  const { size, guidance, solverName } = checkSampleBasics(options);
   if (typeof options.model !== 'function') {
     const rule = 'expected a function ({ latents, timestep, sigma, stepIndex, steps }) => { cond, uncond } | { velocity }';
     throw new SamplerOptionError({ option: 'model', value: options.model, rule });
