@@ -5,7 +5,7 @@ SDPA cuDNN and FlashAttention-2 backends (BF16 dense) at Wan 480p/720p shapes (B
 B=2 and with H=40, the 14B model), FlexAttention BF16
 with the same clamped-window block lists as the harness's sparse case (BlockMask.from_kv_blocks, 128-row blocks),
 and torch._scaled_mm 8192^3 FP8 as the card's FP8 matrix ceiling. Prints one PEER line per figure.
-Usage: python3 bench/attention/peers.py [--no-flex] [--reps N]
+Usage: python3 bench/attention/peers.py [--no-flex] [--no-gemm] [--shapes 480p,720p,720p-b2,14b-720p] [--reps N]
 """
 import argparse
 import math
@@ -36,6 +36,8 @@ def bench(fn, reps):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--no-flex", action="store_true")
+    ap.add_argument("--no-gemm", action="store_true", help="skip the FP8/BF16 GEMM ceilings")
+    ap.add_argument("--shapes", default="480p,720p,720p-b2,14b-720p", help="SDPA shapes (comma list)")
     ap.add_argument("--reps", type=int, default=10)
     args = ap.parse_args()
     dev = torch.device("cuda")
@@ -44,6 +46,8 @@ def main():
 
     # FP8 GEMM ceiling
     try:
+        if args.no_gemm:
+            raise RuntimeError("skipped (--no-gemm)")
         n = 8192
         a = torch.randn(n, n, device=dev).to(torch.float8_e4m3fn)
         b = torch.randn(n, n, device=dev).to(torch.float8_e4m3fn).t()
@@ -60,6 +64,8 @@ def main():
 
     # The harness's shapes: Wan-1.3B 480p / 720p (12 heads), 720p with batch 2 (CFG), Wan-14B 720p (40 heads).
     for name, B, H, S in (("480p", 1, 12, 32760), ("720p", 1, 12, 75600), ("720p-b2", 2, 12, 75600), ("14b-720p", 1, 40, 75600)):
+        if name not in args.shapes.split(","):
+            continue
         D = 128
         q = torch.randn(B, H, S, D, device=dev, dtype=torch.bfloat16)
         k = torch.randn(B, H, S, D, device=dev, dtype=torch.bfloat16)

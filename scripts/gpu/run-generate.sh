@@ -21,6 +21,14 @@ for m in commander @huggingface/tokenizers @resvg/resvg-js; do
   (cd apps/cli && node --input-type=module -e "await import('$m')") 2>/dev/null || { echo "run-generate.sh: node cannot import $m: carry node_modules/$m (and @resvg's binding)"; exit 1; }
 done
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
+# The GPU machine has no ffmpeg: use a static build when one is carried (FFMPEG_XZ, default .gpu/ffmpeg.xz: e.g. the
+# `ffmpeg` of npm's @ffmpeg-installer/linux-x64, xz-compressed), put first on PATH for this run only.
+FFMPEG_XZ=${FFMPEG_XZ:-.gpu/ffmpeg.xz}
+if ! command -v ffmpeg >/dev/null 2>&1 && [ -f "$FFMPEG_XZ" ]; then
+  mkdir -p /tmp/fpsattn-ffmpeg && xz -dc "$FFMPEG_XZ" > /tmp/fpsattn-ffmpeg/ffmpeg && chmod +x /tmp/fpsattn-ffmpeg/ffmpeg
+  export PATH=/tmp/fpsattn-ffmpeg:$PATH
+fi
+command -v ffmpeg >/dev/null 2>&1 && echo "FFMPEG $(ffmpeg -version | head -1)" || echo "FFMPEG none: generate will stop before the mp4 (exit 1)"
 
 t0=$(date +%s)
 if [ ! -f "$WEIGHTS/dit/diffusion_pytorch_model.safetensors" ]; then
@@ -54,6 +62,10 @@ fi
 if command -v ffprobe >/dev/null 2>&1 && [ -f "$OUT/run/fox.mp4" ]; then
   ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=codec_name,pix_fmt,width,height,r_frame_rate,nb_read_frames -of csv=p=0 "$OUT/run/fox.mp4" | sed 's/^/FFPROBE /'
   echo "FFPROBE expected: h264,832,480,yuv420p,16/1,$FRAMES (fields in ffprobe's order)"
+elif command -v ffmpeg >/dev/null 2>&1 && [ -f "$OUT/run/fox.mp4" ]; then
+  # No ffprobe: decode the whole file with ffmpeg and report its stream and the frame count it decoded.
+  ffmpeg -hide_banner -i "$OUT/run/fox.mp4" -map 0:v -f null - 2>&1 | tr '\r' '\n' | grep -E "Stream #0|frame=" | tail -2 | sed 's/^/FFMPEG-DECODE /'
+  echo "FFMPEG-DECODE expected: h264 (wrapped_avframe after decoding), yuv420p, 832x480, 16 fps, frame= $FRAMES"
 else
   echo "FFPROBE skipped (no ffprobe or no mp4)"
 fi

@@ -30,12 +30,14 @@ constexpr int kStagesBf16 = FPSATTN_ATTN_STAGES_BF16;  // Q 32 KiB + 3 x (K 32 +
 // Consumer schedule per variant (compile-time; measured on an H200, README.md ladder):
 //   PIPELINE  0: serial per block (S, softmax, P V, each waited); 1: intra-warpgroup overlap (softmax of block i under
 //             P V of block i-1); 2: paired (S of block i+1 and P V of block i issued in one turn, one wait)
-//   PINGPONG  1: the two consumer warpgroups take turns issuing their WGMMAs (named barriers 1, 2)
-// FP8 with per-block K scales: paired + ping-pong (720p sparse 8.74 ms vs 9.27 serial). FP8 with per-key K scales:
-// paired + ping-pong with each block's scales read at the start of its softmax (FPSATTN_ATTN_LATE_KEY_SCALES; read
-// one block ahead they spilled: 61.7 vs 51.6 ms serial): equal to serial on packed blocks, 18% faster when every
-// block is ragged (Wan's 120-token tiles: 720p dense 61.4 vs 74.4 ms, sparse 12.6 vs 15.3). BF16: pipelined +
-// ping-pong (56.8-57.2 ms vs 61.5 ms serial).
+//   PINGPONG  1: the two consumer warpgroups take turns issuing their WGMMAs (named barriers 1, 2); 0: each issues as
+//             soon as it is ready
+// FP8 with per-block K scales: paired (720p sparse 8.74 ms vs 9.27 serial), without ping-pong since ladder step 23
+// (720p dense 40.3 vs 41.7 ms, sparse 8.33-8.36 vs 8.51-8.54, same call). FP8 with per-key K scales: paired with each
+// block's scales read at the start of its softmax (FPSATTN_ATTN_LATE_KEY_SCALES; read one block ahead they spilled:
+// 61.7 vs 51.6 ms serial): equal to serial on packed blocks, 18% faster when every block is ragged (Wan's 120-token
+// tiles: 720p dense 61.4 vs 74.4 ms, sparse 12.6 vs 15.3), and 4% faster again without ping-pong (58.9 / 12.2).
+// BF16: pipelined + ping-pong (56.8-57.2 ms vs 61.5 ms serial).
 #ifndef FPSATTN_ATTN_PIPELINE_FP8
 #define FPSATTN_ATTN_PIPELINE_FP8 2
 #endif
@@ -43,7 +45,7 @@ constexpr int kStagesBf16 = FPSATTN_ATTN_STAGES_BF16;  // Q 32 KiB + 3 x (K 32 +
 #define FPSATTN_ATTN_PIPELINE_FP8_KEY_SCALE 2
 #endif
 #ifndef FPSATTN_ATTN_PINGPONG_FP8
-#define FPSATTN_ATTN_PINGPONG_FP8 1
+#define FPSATTN_ATTN_PINGPONG_FP8 0
 #endif
 // Paired schedule with per-row K scales: read each block's scales at the start of its softmax (1) instead of one block
 // ahead, before the pair's wait (0; spills).
@@ -104,6 +106,15 @@ static_assert(kSumChains == 1 || kSumChains == 2 || kSumChains == 4, "sum chains
 #define FPSATTN_ATTN_KEY_SCALE_FROM_GLOBAL 0
 #endif
 constexpr bool kKeyScaleFromGlobal = FPSATTN_ATTN_KEY_SCALE_FROM_GLOBAL != 0;
+
+// How far ahead the consumers read key-block ids (mainloop.cuh KeyBlockStream): 1 (default) reads block i+1's id and,
+// right after, the valid-row count and K block scale that depend on it; 2 reads ids one block earlier, so no load waits
+// on another (ncu attributed 11% of the consumers' stall samples to that wait) and measured 1-3% slower (ladder step 21).
+#ifndef FPSATTN_ATTN_KEY_ID_AHEAD
+#define FPSATTN_ATTN_KEY_ID_AHEAD 1
+#endif
+constexpr int kKeyIdAhead = FPSATTN_ATTN_KEY_ID_AHEAD;
+static_assert(kKeyIdAhead == 1 || kKeyIdAhead == 2, "key id prefetch distance: 1 or 2 blocks");
 
 // Registers per thread after setmaxnreg: 24 for the producer, 240 for the consumers (24*128 + 2*240*128 <= 64K).
 constexpr int kProducerRegs = 24;
