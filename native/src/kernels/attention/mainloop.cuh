@@ -313,6 +313,27 @@ __device__ __forceinline__ void turnEnd(int wg) {
   if constexpr (Schedule<kFp8>::kPingPong) ptx::namedBarArrive(2 - wg, 2 * 128);
 }
 
+// Exponential turns (Schedule::kExpTurns, paired schedule): the same two named barriers, taken around each block's
+// exponentials instead of around the WGMMA issue. The asm statements pin the MUFU work between the barriers: every
+// exponential's FFMA reads bias, "written" after the wait, and every result is "read" before the arrive. Both
+// warpgroups walk the same key list, so they take the same number of turns; a block without a valid key takes an
+// empty turn.
+template <bool kFp8, bool kKeyScale>
+__device__ __forceinline__ void expTurnBegin(int wg, float (&bias)[2]) {
+  if constexpr (Schedule<kFp8, kKeyScale>::kExpTurns) {
+    ptx::namedBarSync(1 + wg, 2 * 128);
+    asm volatile("" : "+f"(bias[0]), "+f"(bias[1]));
+  }
+}
+template <bool kFp8, bool kKeyScale>
+__device__ __forceinline__ void expTurnEnd(int wg, float (&p)[64]) {
+  if constexpr (Schedule<kFp8, kKeyScale>::kExpTurns) {
+#pragma unroll
+    for (int i = 0; i < 64; ++i) asm volatile("" : "+f"(p[i]));
+    ptx::namedBarArrive(2 - wg, 2 * 128);
+  }
+}
+
 // Consumer warpgroup wg (0 or 1) of the tile. Leaves the unnormalised accumulator in acc and the softmax state in sm.
 // Software pipeline inside the warpgroup (FA3's intra-warpgroup overlap): iteration i issues S_i = Q K_i^T and the
 // P_{i-1} V_{i-1} of the previous block back to back, waits only for S_i, runs the softmax of block i while P V
@@ -545,13 +566,19 @@ __device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uin
         Softmax::loadKeyScales(
             ks, keyScalesOf<L, kKeyScale>(p, c, kbCur, smemGeneric, smemGenericAddr, base, s, phase), quadLane);
       }
-      sm.step(sc, rowFactor, ks, validKeys, quadLane, alpha);
+      sm.step(sc, rowFactor, ks, validKeys, quadLane, alpha,
+              [&](float (&bias)[2]) { expTurnBegin<kFp8, kKeyScale>(wg, bias); },
+              [&](float (&pr)[64]) { expTurnEnd<kFp8, kKeyScale>(wg, pr); });
       if constexpr (kFp8) {
         packPFp8(sc, pa);
       } else {
         packPBf16(sc, pa);
       }
       accumulateScales(inGroup, accScale, alpha, o);
+    } else if constexpr (Schedule<kFp8, kKeyScale>::kExpTurns) {
+      float noBias[2] = {0.f, 0.f};
+      expTurnBegin<kFp8, kKeyScale>(wg, noBias);  // an empty turn keeps the two warpgroups' turns in step
+      ptx::namedBarArrive(2 - wg, 2 * 128);
     }
     if constexpr (kLateKeyScales) releaseScales<L, kKeyScale>(base, s, phase);  // after block it's reads, or none
     if (hasNext) ptx::mbarWait(L::full(base, sNext), phaseNext);

@@ -76,8 +76,16 @@ struct OnlineSoftmax {
   // (FP8: qScale * softmaxScale * log2e, times the block's K scale without kKeyScale; BF16: softmaxScale * log2e).
   // ks (kKeyScale only): the block's K scales of this thread's columns (loadKeyScales).
   // Returns alpha (rescale of the previous accumulator) per row.
+  // beforeExp(bias) and afterExp(s) run right before and after the exponentials (the paired schedule's exponential
+  // turns: mainloop.cuh); bias is what every exponential's FFMA depends on and s holds them all afterwards.
   __device__ __forceinline__ void step(float (&s)[64], const float (&rowFactor)[2], const KeyScales& ks,
                                        int validKeys, int quadLane, float (&alpha)[2]) {
+    step(s, rowFactor, ks, validKeys, quadLane, alpha, [](float (&)[2]) {}, [](float (&)[64]) {});
+  }
+  template <class BeforeExp, class AfterExp>
+  __device__ __forceinline__ void step(float (&s)[64], const float (&rowFactor)[2], const KeyScales& ks,
+                                       int validKeys, int quadLane, float (&alpha)[2], BeforeExp&& beforeExp,
+                                       AfterExp&& afterExp) {
     if constexpr (kKeyScale) {
 #pragma unroll
       for (int j = 0; j < 16; ++j) {
@@ -127,6 +135,7 @@ struct OnlineSoftmax {
       m[r] = mNew;
       bias[r] = (kFp8 ? kLog2PScale : 0.f) - mUse;
     }
+    beforeExp(bias);
     float sum[2][kSumChains] = {};  // kSumChains independent FADD chains per row
 #pragma unroll
     for (int j = 0; j < 16; ++j) {
@@ -147,6 +156,7 @@ struct OnlineSoftmax {
         sum[r][j % kSumChains] += p;
       }
     }
+    afterExp(s);
 #pragma unroll
     for (int c = 1; c < kSumChains; ++c) {
       sum[0][0] += sum[0][c];
