@@ -83,6 +83,10 @@ constexpr uint32_t kEpilogueBias = 4;
 constexpr uint32_t kEpilogueGelu = 32;
 constexpr uint32_t kEpilogueGeluBias = kEpilogueGelu | kEpilogueBias;  // 36
 
+// cublasLtMatrixLayoutAttribute_t
+constexpr int32_t kLayoutBatchCount = 5;          // int32_t, default 1
+constexpr int32_t kLayoutStridedBatchOffset = 6;  // int64_t, in elements, default 0
+
 // cublasLtMatmulPreferenceAttributes_t
 constexpr int32_t kPrefMaxWorkspaceBytes = 1;
 constexpr int32_t kPrefMinAlignmentABytes = 5;
@@ -121,6 +125,7 @@ using FnMatmulDescDestroy = Status (*)(MatmulDesc);
 using FnMatmulDescSetAttribute = Status (*)(MatmulDesc, int32_t attr, const void* buf, size_t sizeInBytes);
 using FnMatrixLayoutCreate = Status (*)(MatrixLayout*, int32_t type, uint64_t rows, uint64_t cols, int64_t ld);
 using FnMatrixLayoutDestroy = Status (*)(MatrixLayout);
+using FnMatrixLayoutSetAttribute = Status (*)(MatrixLayout, int32_t attr, const void* buf, size_t sizeInBytes);
 using FnMatmulPreferenceCreate = Status (*)(MatmulPreference*);
 using FnMatmulPreferenceDestroy = Status (*)(MatmulPreference);
 using FnMatmulPreferenceSetAttribute = Status (*)(MatmulPreference, int32_t attr, const void* buf, size_t sizeInBytes);
@@ -145,6 +150,7 @@ struct Api {
   FnMatmulDescSetAttribute matmulDescSetAttribute = nullptr;
   FnMatrixLayoutCreate matrixLayoutCreate = nullptr;
   FnMatrixLayoutDestroy matrixLayoutDestroy = nullptr;
+  FnMatrixLayoutSetAttribute matrixLayoutSetAttribute = nullptr;
   FnMatmulPreferenceCreate matmulPreferenceCreate = nullptr;
   FnMatmulPreferenceDestroy matmulPreferenceDestroy = nullptr;
   FnMatmulPreferenceSetAttribute matmulPreferenceSetAttribute = nullptr;

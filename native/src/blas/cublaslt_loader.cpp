@@ -47,6 +47,7 @@ std::string resolveAll(void* h, lt::Api& api) {
       {"cublasLtMatmulDescSetAttribute", resolve(h, "cublasLtMatmulDescSetAttribute", api.matmulDescSetAttribute)},
       {"cublasLtMatrixLayoutCreate", resolve(h, "cublasLtMatrixLayoutCreate", api.matrixLayoutCreate)},
       {"cublasLtMatrixLayoutDestroy", resolve(h, "cublasLtMatrixLayoutDestroy", api.matrixLayoutDestroy)},
+      {"cublasLtMatrixLayoutSetAttribute", resolve(h, "cublasLtMatrixLayoutSetAttribute", api.matrixLayoutSetAttribute)},
       {"cublasLtMatmulPreferenceCreate", resolve(h, "cublasLtMatmulPreferenceCreate", api.matmulPreferenceCreate)},
       {"cublasLtMatmulPreferenceDestroy", resolve(h, "cublasLtMatmulPreferenceDestroy", api.matmulPreferenceDestroy)},
       {"cublasLtMatmulPreferenceSetAttribute",

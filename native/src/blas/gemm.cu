@@ -8,9 +8,14 @@
 //   D = epilogue(alpha * scaleA * scaleB * op(A) op(B) + bias), alpha = 1, beta = 0 (C = D, never read)
 // This is the "TN" layout (both operands K-major) that FP8 on Hopper requires, and it is what nn.Linear's storage gives.
 // FP8: scaleA = wScale, scaleB = xScale (device pointers, CUBLASLT_MATMUL_DESC_A/B_SCALE_POINTER).
+// Strided batch (batch > 1, bf16, no bias): each layout gets CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT = batch and
+// CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET = its matrix's element count (N K for A, M K for B, M N for D): the
+// matrices of each operand lie back to back. The alignments given to the heuristic are those of the base pointers and
+// of the batch strides together (every matrix of the batch starts that aligned).
 //
-// Plans: the matmul descriptor, the four layouts and the heuristic's algorithm are built once per (M, N, K, types,
-// epilogue, fast accumulation, operand alignments) and kept; a call then only sets the pointer attributes and runs.
+// Plans: the matmul descriptor, the four layouts and the heuristic's algorithm are built once per (M, N, K, batch,
+// types, epilogue, fast accumulation, operand alignments) and kept; a call then only sets the pointer attributes and
+// runs.
 // Alignments are part of the key because the heuristic assumes 256-byte aligned operands unless told otherwise
 // (CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_*_BYTES) and reads the bias pointer's alignment from its value.
 // Workspace: up to kGemmWorkspaceBytes offered to the heuristic; what the chosen algorithm needs is taken from the
@@ -19,6 +24,7 @@
 #include <cuda_runtime.h>
 #include <library_types.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -107,8 +113,8 @@ struct Plan {
   }
 };
 
-using PlanKey = std::tuple<int64_t, int64_t, int64_t, int32_t, int32_t, int32_t, bool, uint32_t, uint32_t, uint32_t,
-                           uint32_t>;
+using PlanKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int32_t, int32_t, int32_t, bool, uint32_t, uint32_t,
+                           uint32_t, uint32_t>;
 /// Distinct shapes in a DiT are few (a dozen per resolution); the bound only guards a caller sweeping shapes.
 constexpr size_t kMaxPlans = 256;
 
@@ -117,8 +123,22 @@ std::map<PlanKey, Plan>& plans() {
   return p;
 }
 
+/// Alignment of every matrix of a strided batch: the base pointer's and the stride's (in bytes) together.
+uint32_t batchAlignmentOf(const void* p, int64_t batch, int64_t strideBytes) {
+  const uint32_t base = alignmentOf(p);
+  if (batch <= 1) return base;
+  return std::min(base, alignmentOf(reinterpret_cast<const void*>(uintptr_t(strideBytes))));
+}
+
+int64_t inBytesOf(const GemmParams& p) { return p.input == GemmInput::E4M3 ? 1 : 2; }
+int64_t outBytesOf(const GemmParams& p) { return p.output == GemmOutput::F32 ? 4 : 2; }
+uint32_t alignX(const GemmParams& p) { return batchAlignmentOf(p.x, p.batch, p.m * p.k * inBytesOf(p)); }
+uint32_t alignW(const GemmParams& p) { return batchAlignmentOf(p.w, p.batch, p.n * p.k * inBytesOf(p)); }
+uint32_t alignY(const GemmParams& p) { return batchAlignmentOf(p.y, p.batch, p.m * p.n * outBytesOf(p)); }
+
 std::string describe(const GemmParams& p) {
-  return "M=" + std::to_string(p.m) + " N=" + std::to_string(p.n) + " K=" + std::to_string(p.k) + " input " +
+  return (p.batch > 1 ? "batch " + std::to_string(p.batch) + " x " : std::string()) + "M=" + std::to_string(p.m) +
+         " N=" + std::to_string(p.n) + " K=" + std::to_string(p.k) + " input " +
          kGemmInputNames[int(p.input)] + " output " + kGemmOutputNames[int(p.output)] + " epilogue " +
          kGemmEpilogueNames[int(p.epilogue)] + (p.fastAccum ? " fastAccum" : "");
 }
@@ -150,6 +170,19 @@ void buildPlan(const lt::Api& api, const GemmParams& p, Plan& plan) {
   check(api, api.matrixLayoutCreate(&plan.a, dataType(p.input), k, n, int64_t(k)), "cublasLtMatrixLayoutCreate(A = w)");
   check(api, api.matrixLayoutCreate(&plan.b, dataType(p.input), k, m, int64_t(k)), "cublasLtMatrixLayoutCreate(B = x^T)");
   check(api, api.matrixLayoutCreate(&plan.d, dataType(p.output), n, m, int64_t(n)), "cublasLtMatrixLayoutCreate(D = y^T)");
+  if (p.batch > 1) {
+    const int32_t count = int32_t(p.batch);  // the binding caps batch at 2^31 - 1
+    const struct {
+      lt::MatrixLayout layout;
+      int64_t stride;  // elements from one matrix of the operand to the next
+    } batched[] = {{plan.a, p.n * p.k}, {plan.b, p.m * p.k}, {plan.d, p.m * p.n}};
+    for (const auto& l : batched) {
+      check(api, api.matrixLayoutSetAttribute(l.layout, lt::kLayoutBatchCount, &count, sizeof(count)),
+            "cublasLtMatrixLayoutSetAttribute(BATCH_COUNT)");
+      check(api, api.matrixLayoutSetAttribute(l.layout, lt::kLayoutStridedBatchOffset, &l.stride, sizeof(l.stride)),
+            "cublasLtMatrixLayoutSetAttribute(STRIDED_BATCH_OFFSET)");
+    }
+  }
 
   lt::MatmulPreference pref = nullptr;
   check(api, api.matmulPreferenceCreate(&pref), "cublasLtMatmulPreferenceCreate");
@@ -158,10 +191,10 @@ void buildPlan(const lt::Api& api, const GemmParams& p, Plan& plan) {
   lt::Status st = lt::kStatusSuccess;
   try {
     setPref(api, pref, lt::kPrefMaxWorkspaceBytes, uint64_t(kGemmWorkspaceBytes), "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)");
-    setPref(api, pref, lt::kPrefMinAlignmentABytes, alignmentOf(p.w), "cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT_A_BYTES)");
-    setPref(api, pref, lt::kPrefMinAlignmentBBytes, alignmentOf(p.x), "cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT_B_BYTES)");
-    setPref(api, pref, lt::kPrefMinAlignmentCBytes, alignmentOf(p.y), "cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT_C_BYTES)");
-    setPref(api, pref, lt::kPrefMinAlignmentDBytes, alignmentOf(p.y), "cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT_D_BYTES)");
+    setPref(api, pref, lt::kPrefMinAlignmentABytes, alignW(p), "cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT_A_BYTES)");
+    setPref(api, pref, lt::kPrefMinAlignmentBBytes, alignX(p), "cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT_B_BYTES)");
+    setPref(api, pref, lt::kPrefMinAlignmentCBytes, alignY(p), "cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT_C_BYTES)");
+    setPref(api, pref, lt::kPrefMinAlignmentDBytes, alignY(p), "cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT_D_BYTES)");
     st = api.matmulAlgoGetHeuristic(handle(api), plan.desc, plan.a, plan.b, plan.d, plan.d, pref, 1, &result, &found);
   } catch (...) {
     (void)api.matmulPreferenceDestroy(pref);
@@ -182,8 +215,8 @@ void buildPlan(const lt::Api& api, const GemmParams& p, Plan& plan) {
 }
 
 const Plan& planFor(const lt::Api& api, const GemmParams& p) {
-  const PlanKey key{p.m, p.n, p.k, int32_t(p.input), int32_t(p.output), int32_t(p.epilogue), p.fastAccum,
-                    alignmentOf(p.x), alignmentOf(p.w), alignmentOf(p.y), alignmentOf(p.bias)};
+  const PlanKey key{p.m, p.n, p.k, p.batch, int32_t(p.input), int32_t(p.output), int32_t(p.epilogue), p.fastAccum,
+                    alignX(p), alignW(p), alignY(p), alignmentOf(p.bias)};
   auto& cache = plans();
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;

@@ -2,6 +2,8 @@
 // src/ops/gemm.ts, whose CPU twin computes the same product in float64).
 //
 //   y[M, N] = act(xScale * wScale * x[M, K] . w[N, K]^T + bias[N])      (scales: e4m3 inputs only; act: none or GELU)
+//   batch > 1: y[b] = act(x[b] . w[b]^T) for b < batch, each operand a contiguous run of `batch` matrices
+//   (x [batch, M, K], w [batch, N, K], y [batch, M, N]; bf16 inputs, no bias): one strided-batched cuBLASLt matmul.
 //
 // Layouts are row-major as PyTorch's nn.Linear stores them: x is [tokens, in], w is [out, in], y is [tokens, out]
 // (M = batch * tokens). cuBLASLt is column-major, so gemm.cu computes y^T = w . x^T: a row-major [R, C] matrix is a
@@ -39,6 +41,7 @@ struct GemmParams {
   int64_t m;             // rows of x and y (>= 0; 0 launches nothing)
   int64_t n;             // rows of w, columns of y: a multiple of 8 (16 for e4m3)
   int64_t k;             // columns of x and w: a multiple of 8 (16 for e4m3)
+  int64_t batch;         // >= 1: products in the strided batch (> 1: bf16 inputs, no bias epilogue)
   GemmInput input;
   GemmOutput output;
   GemmEpilogue epilogue;

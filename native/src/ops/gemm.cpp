@@ -25,6 +25,7 @@ constexpr FieldSpec kFields[] = {
     intField("m", 0, kMaxGemmDim),
     intField("n", 1, kMaxGemmDim),
     intField("k", 1, kMaxGemmDim),
+    intField("batch", 1, kMaxGemmDim),
     enumField("input", kGemmInputNames),
     enumField("output", kGemmOutputNames),
     enumField("epilogue", kGemmEpilogueNames),
@@ -37,6 +38,7 @@ Napi::Value run(const Napi::CallbackInfo& info, ParamsReader& r) {
   p.m = r.integer("m");
   p.n = r.integer("n");
   p.k = r.integer("k");
+  p.batch = r.integer("batch");
   p.input = r.choice<GemmInput>("input");
   p.output = r.choice<GemmOutput>("output");
   p.epilogue = r.choice<GemmEpilogue>("epilogue");
@@ -52,9 +54,13 @@ Napi::Value run(const Napi::CallbackInfo& info, ParamsReader& r) {
   if (fp8 && withBias && p.output != GemmOutput::BF16)
     throw ArgumentError("e4m3 gemm takes a bias only with bf16 output (cuBLASLt's FP8 bias rule)");
   if (!fp8 && p.fastAccum) throw ArgumentError("params.fastAccum applies to e4m3 inputs only");
+  if (p.batch > 1 && (fp8 || withBias))
+    throw ArgumentError("a batched gemm (params.batch > 1) takes bf16 inputs and no bias, got " +
+                        std::string(kGemmInputNames[int(p.input)]) + " inputs, epilogue " +
+                        kGemmEpilogueNames[int(p.epilogue)]);
   const int64_t inBytes = fp8 ? 1 : 2;
-  p.x = r.tensor("x", bytesOf({p.m, p.k, inBytes}));
-  p.w = r.tensor("w", bytesOf({p.n, p.k, inBytes}));
+  p.x = r.tensor("x", bytesOf({p.batch, p.m, p.k, inBytes}));
+  p.w = r.tensor("w", bytesOf({p.batch, p.n, p.k, inBytes}));
   p.bias = r.optionalTensor("bias", bytesOf({p.n, gemmBiasIsF32(p.input, p.output) ? 4 : 2}));
   if (withBias != (p.bias != nullptr))
     throw ArgumentError(withBias ? "params.bias is required by epilogue 'bias' and 'gelu-bias'"
@@ -64,7 +70,7 @@ Napi::Value run(const Napi::CallbackInfo& info, ParamsReader& r) {
   if (fp8 != (p.xScale != nullptr) || fp8 != (p.wScale != nullptr))
     throw ArgumentError(fp8 ? "e4m3 gemm needs params.xScale and params.wScale (float32 [1] each)"
                             : "bf16 gemm takes no scales (params.xScale and params.wScale must be null)");
-  p.y = r.tensor("y", bytesOf({p.m, p.n, p.output == GemmOutput::F32 ? 4 : 2}));
+  p.y = r.tensor("y", bytesOf({p.batch, p.m, p.n, p.output == GemmOutput::F32 ? 4 : 2}));
   r.finish();
   try {
     launchGemm(p, stream());

@@ -3,7 +3,8 @@
 // plus a relative-L2 sanity bound per case. Outputs are poisoned first, so an element cuBLASLt never writes fails.
 // M is ragged on purpose (1000, 334, 38: not multiples of 16, 64 or 128, so every kernel cuBLASLt picks has partial
 // tiles; even, so that the batched case can split it in two).
-// The twin runs on a subset of rows (head, middle, tail) to keep the CPU side to seconds at the real size.
+// The twin runs on a subset of rows (head, middle, tail) to keep the CPU side to seconds at the real size. The strided
+// batch (w [B, N, K]) runs at the umT5 encoder's per-head shapes (64 heads of 64 at 512 tokens at the real size).
 // Sizes: FPSATTN_GPU_TEST_SIZE=real (M 1000, K 1536, N 8960: Wan-1.3B's FFN up; and its FFN down) | medium | small.
 // Without a usable CUDA device every test is skipped with the reason; without cuBLASLt the suite fails, saying where
 // the addon looked. FPSATTN_GPU_TEST_ON_CPU=1 dry-runs the suite's logic on the CPU backend (small unless set).
@@ -159,6 +160,40 @@ describe(`gemm on CUDA vs its float64 twin (${SIZE})`, opts, () => {
     const flat = await runCase({ ...c, label: 'flat [M, K]' });
     const batched = await runCase({ ...c, lead: [2, M / 2], compare: false, label: 'batched [2, M/2, K]' });
     assert.equal(T.bitsEqual(batched, flat), -1, 'batched and flat calls differ');
+  });
+
+  test('strided batch: w [B, N, K] with x [B, M, K], each item against its own w (umT5 per-head scores and P . V)', async () => {
+    // real: 64 heads of 64 at 512 tokens, the umT5-XXL encoder's two batched products; smaller sizes keep the shapes'
+    // roles. Every item is checked for poison; the twin runs on the first, a middle and the last item.
+    const B = { real: 64, medium: 16, small: 3 }[SIZE];
+    const T_ = { real: 512, medium: 136, small: 40 }[SIZE];
+    const D = 64;
+    const cases = [
+      { label: 'batched scores q k^T -> f32', m: T_, n: T_, k: D, output: 'f32', activation: 'none', relL2: 2 ** -11 },
+      { label: 'batched P v -> bf16', m: T_, n: D, k: T_, output: 'bf16', activation: 'none', relL2: 2 ** -7 },
+      { label: 'batched ragged M, GELU -> bf16', m: T_ - 3, n: 48, k: D, output: 'bf16', activation: 'gelu', relL2: 2 ** -7 },
+      // 16-byte batch strides (x: 5 x 24 x 2 = 240 bytes, y: 5 x 8 x 2 = 80): not 256-aligned items
+      { label: 'batched 16-byte strides', m: 5, n: 8, k: 24, output: 'bf16', activation: 'none', relL2: 2 ** -7 },
+    ];
+    let seed = 120;
+    for (const c of cases) {
+      const xHost = T.randomBf16(B * c.m * c.k, seed++, { cols: c.k });
+      const wHost = T.randomBf16(B * c.n * c.k, seed++, { cols: c.k });
+      const x = keep(backend.fromArray(xHost, [B, c.m, c.k], 'bf16', { name: 'x' }));
+      const w = keep(backend.fromArray(wHost, [B, c.n, c.k], 'bf16', { name: 'w' }));
+      const out = keep(backend.empty([B, c.m, c.n], c.output, { name: 'y' }).fillBytes(POISON));
+      assert.equal(K.gemm({ x, w, outDtype: c.output, activation: c.activation, out }), out);
+      const yHost = await out.download();
+      const poison = c.output === 'f32' ? new Float32Array(new Uint32Array([0xabababab]).buffer)[0] : 0xabab;
+      const untouched = yHost.findIndex((v) => Object.is(v, poison));
+      assert.equal(untouched, -1, `${c.label}: y element ${untouched} (item ${Math.floor(untouched / (c.m * c.n))}) still holds the poison`);
+      let worst = 0;
+      for (const b of [...new Set([0, Math.floor(B / 2), B - 1])]) {
+        const item = { ...c, input: 'bf16', xHost: xHost.subarray(b * c.m * c.k, (b + 1) * c.m * c.k), wHost: wHost.subarray(b * c.n * c.k, (b + 1) * c.n * c.k) };
+        worst = Math.max(worst, assertWithinTolerance(item, yHost.subarray(b * c.m * c.n, (b + 1) * c.m * c.n), `${c.label} item ${b}`));
+      }
+      console.log(`# ${c.label} (B ${B}, M ${c.m}, N ${c.n}, K ${c.k}): worst relative L2 vs float64 twin ${worst.toExponential(3)}`);
+    }
   });
 
   test('16-byte aligned views (not 256): x, w and y are row slices of larger tensors', async () => {

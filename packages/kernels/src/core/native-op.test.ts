@@ -132,13 +132,16 @@ describe('the CUDA side of each op (fake addon)', () => {
     const b8 = backend.empty([16], 'bf16');
     gemm({ x: x8, w: w8, xScale, wScale, bias: b8, fastAccum: true });
     gemm({ x: backend.empty([0, 32], 'bf16'), w }); // no rows: no native call
-    expect(opCalls.map((c) => c.name)).toEqual(['gemm', 'gemm', 'gemm']);
+    const xb = backend.empty([4, 24, 64], 'bf16');
+    const yb = gemm({ x: xb, w: backend.empty([4, 24, 64], 'bf16'), outDtype: 'f32' }); // a batch of 4 products
+    expect(opCalls.map((c) => c.name)).toEqual(['gemm', 'gemm', 'gemm', 'gemm']);
     const byName = new Map(nativeOpsOf().map((op) => [op.name, op]));
     for (const call of opCalls) expectParamsMatch(byName.get(call.name)!, call.params);
     const handle = (t: { storage: unknown }) => (t.storage as { handle: number }).handle;
-    expect(opCalls[0]!.params).toMatchObject({ x: { handle: handle(x), byteLength: 10 * 32 * 2 }, w: { handle: handle(w) }, bias: { handle: handle(bias) }, xScale: null, wScale: null, y: { handle: handle(y), byteLength: 10 * 16 * 4 }, m: 10, n: 16, k: 32, input: 'bf16', output: 'f32', epilogue: 'gelu-bias', fastAccum: false });
+    expect(opCalls[0]!.params).toMatchObject({ x: { handle: handle(x), byteLength: 10 * 32 * 2 }, w: { handle: handle(w) }, bias: { handle: handle(bias) }, xScale: null, wScale: null, y: { handle: handle(y), byteLength: 10 * 16 * 4 }, m: 10, n: 16, k: 32, batch: 1, input: 'bf16', output: 'f32', epilogue: 'gelu-bias', fastAccum: false });
     expect(opCalls[1]!.params).toMatchObject({ bias: null, output: 'bf16', epilogue: 'none' });
     expect(opCalls[2]!.params).toMatchObject({ xScale: { handle: handle(xScale) }, wScale: { handle: handle(wScale) }, bias: { handle: handle(b8) }, m: 3, input: 'e4m3', output: 'bf16', epilogue: 'bias', fastAccum: true });
+    expect(opCalls[3]!.params).toMatchObject({ x: { handle: handle(xb), byteLength: 4 * 24 * 64 * 2 }, y: { handle: handle(yb), byteLength: 4 * 24 * 24 * 4 }, m: 24, n: 24, k: 64, batch: 4, output: 'f32', epilogue: 'none' });
   });
 
   it('native failures come back as fpsattn errors named after the op, and outputs are freed', () => {

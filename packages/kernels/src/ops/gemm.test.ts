@@ -193,6 +193,44 @@ describe('gemm', () => {
     expect(gemm({ x, w, xScale, wScale, fastAccum: true }).dtype).toBe('bf16'); // the twin ignores fast accumulation
   });
 
+  it('batches: w [B, N, K] with x [B, M, K] gives y[b] = x[b] . w[b]^T, [B, M, N], each product the twin\'s bits', () => {
+    const x = bf16([3, 5, 16], 31, 'q');
+    const w = bf16([3, 8, 16], 32, 'k');
+    const xs = x.downloadSync();
+    const ws = w.downloadSync();
+    for (const [outDtype, activation] of [['f32', 'none'], ['bf16', 'gelu']] as const) {
+      const y = gemm({ x, w, outDtype, activation });
+      expect(y.shape).toEqual([3, 5, 8]);
+      expect(y.dtype).toBe(outDtype);
+      const got = y.downloadSync();
+      for (let b = 0; b < 3; b++) {
+        const want = gemmCpu({ x: xs.subarray(b * 80, (b + 1) * 80), w: ws.subarray(b * 128, (b + 1) * 128), m: 5, n: 8, k: 16, input: 'bf16', output: outDtype, activation });
+        expect(bitsEqual(got.subarray(b * 40, (b + 1) * 40), want)).toBe(-1);
+      }
+    }
+    // Not the unbatched product of the flattened rows with w[0] (each item has its own w).
+    const flat = gemmCpu({ x: xs, w: ws.subarray(0, 128), m: 15, n: 8, k: 16, input: 'bf16', output: 'f32' });
+    expect(bitsEqual(gemm({ x, w, outDtype: 'f32' }).downloadSync(), flat)).not.toBe(-1);
+    const out = backend.empty([3, 5, 8], 'f32');
+    expect(gemm({ x, w, outDtype: 'f32', out })).toBe(out);
+    expect(gemm({ x: backend.empty([2, 0, 16], 'bf16'), w: bf16([2, 8, 16], 33) }).shape).toEqual([2, 0, 8]);
+  });
+
+  it('batched: bf16 only, no bias, x [B, M, K] with w\'s B and K', () => {
+    const x = bf16([2, 4, 16], 34);
+    const w = bf16([2, 8, 16], 35);
+    expect(thrown(() => gemm({ x, w, bias: backend.empty([8], 'bf16') }))).toMatchObject({ argument: 'bias', message: expect.stringMatching(/batched gemm .* takes no bias/) });
+    expect(thrown(() => gemm({ x: bf16([3, 4, 16], 36), w }))).toMatchObject({ tensor: 'w', actual: '[2, 8, 16]' });
+    expect(thrown(() => gemm({ x: bf16([8, 16], 37), w }))).toMatchObject({ tensor: 'w', actual: '[2, 8, 16]' });
+    expect(thrown(() => gemm({ x: bf16([2, 4, 16], 38), w: bf16([2, 8, 24], 39) }))).toMatchObject({ tensor: 'w', actual: '[2, 8, 24]' });
+    expect(thrown(() => gemm({ x, w: bf16([2, 12, 16], 40) }))).toMatchObject({ tensor: 'w', actual: 'N (the second dimension) = 12' });
+    expect(thrown(() => gemm({ x, w, out: backend.empty([8, 8], 'bf16') }))).toMatchObject({ tensor: 'out', expected: '[2, 4, 8]' });
+    const s = backend.fromArray(Float32Array.of(1), [1], 'f32');
+    const e = thrown(() => gemm({ x: backend.empty([2, 4, 16], 'e4m3'), w: backend.empty([2, 16, 16], 'e4m3'), xScale: s, wScale: s }));
+    expect(e).toBeInstanceOf(InvalidArgumentError);
+    expect(e).toMatchObject({ argument: 'w', message: expect.stringMatching(/bf16 inputs only/) });
+  });
+
   it('returns an empty [0, N] result for no rows', () => {
     expect(gemm({ x: backend.empty([0, 16], 'bf16'), w: bf16([8, 16], 16) }).shape).toEqual([0, 8]);
   });
@@ -220,7 +258,7 @@ describe('gemm', () => {
 
     it('w: x\'s dtype, [N, K], N a multiple of 8 (16 for e4m3)', () => {
       expect(thrown(() => gemm({ x, w: backend.empty([8, 16], 'e4m3') as never }))).toMatchObject({ tensor: 'w', expected: 'dtype bf16', actual: 'dtype e4m3' });
-      expect(thrown(() => gemm({ x, w: backend.empty([8, 24], 'bf16') }))).toMatchObject({ tensor: 'w', expected: "[N, 16] (K = x's last dimension)", actual: '[8, 24]' });
+      expect(thrown(() => gemm({ x, w: backend.empty([8, 24], 'bf16') }))).toMatchObject({ tensor: 'w', expected: "[N, 16] (K = x's last dimension), or [B, N, 16] with x [B, M, 16]", actual: '[8, 24]' });
       expect(thrown(() => gemm({ x, w: backend.empty([1, 8, 16], 'bf16') }))).toMatchObject({ tensor: 'w', actual: '[1, 8, 16]' });
       expect(thrown(() => gemm({ x, w: backend.empty([12, 16], 'bf16') }))).toMatchObject({ tensor: 'w', actual: 'N (the first dimension) = 12' });
       expect(thrown(() => gemm({ x, w: backend.empty([0, 16], 'bf16') }))).toMatchObject({ tensor: 'w', actual: 'N (the first dimension) = 0' });

@@ -1,6 +1,7 @@
 // gemm: the DiT's linear layers, y = act(x . w^T * scales + bias), as PyTorch's nn.Linear stores them (x [..., K],
-// w [N, K], y [..., N]). Native op gemm runs cuBLASLt (loaded by the addon at run time: native/src/blas/); the CPU twin
-// accumulates in float64, so the op declares a tolerance, not bit-exactness.
+// w [N, K], y [..., N]), and a strided batch of such products (x [B, M, K], w [B, N, K], y [B, M, N]: per-head
+// attention scores and P . V in one call). Native op gemm runs cuBLASLt (loaded by the addon at run time:
+// native/src/blas/); the CPU twin accumulates in float64, so the op declares a tolerance, not bit-exactness.
 import { InvalidArgumentError, ShapeMismatchError, bf16BitsToFloat32, fp8DecodeTable, float32ToBf16Bits } from '@fpsattn/fp8';
 import { defineOp } from '../core/define-op';
 import { defineNativeOp } from '../core/native-op';
@@ -20,6 +21,7 @@ export const GEMM = defineNativeOp({
     m: 'int',
     n: 'int',
     k: 'int',
+    batch: 'int',
     input: ['bf16', 'e4m3'],
     output: ['bf16', 'f32'],
     epilogue: ['none', 'bias', 'gelu', 'gelu-bias'],
@@ -35,7 +37,7 @@ export type GemmActivation = 'none' | 'gelu';
 export const GEMM_ACTIVATIONS: readonly GemmActivation[] = ['none', 'gelu'];
 export const GEMM_OUTPUT_DTYPES: readonly GemmOutputDType[] = ['bf16', 'f32'];
 
-/** cuBLASLt indexes with int32: M, N and K each at most this. */
+/** cuBLASLt indexes with int32: M, N and K each at most this (and the batch count, an int32 too). */
 export const GEMM_MAX_DIM = 2 ** 31 - 1;
 
 /** The bias dtype cuBLASLt takes: the output dtype for BF16 inputs, BF16 for E4M3 inputs. */
@@ -49,11 +51,17 @@ export function gemmDimMultiple(input: GemmInputDType): number {
 }
 
 export interface GemmOptions {
-  /** [..., K] BF16 or E4M3 (rows: M = the product of the leading dimensions, e.g. batch x tokens). */
+  /**
+   * [..., K] BF16 or E4M3 (rows: M = the product of the leading dimensions, e.g. batch x tokens). With a batched `w`
+   * ([B, N, K]): exactly [B, M, K], BF16.
+   */
   x: Tensor<GemmInputDType>;
-  /** [N, K], x's dtype (nn.Linear's weight: out_features x in_features). */
+  /**
+   * [N, K], x's dtype (nn.Linear's weight: out_features x in_features), or [B, N, K] for a strided batch of B products
+   * y[b] = act(x[b] . w[b]^T) (BF16 inputs, no bias; y [B, M, N]): one call, one cuBLASLt launch on CUDA.
+   */
   w: Tensor<GemmInputDType>;
-  /** [N]: dtype `gemmBiasDType(input, outDtype)` (BF16, or F32 for BF16 inputs with F32 output). */
+  /** [N]: dtype `gemmBiasDType(input, outDtype)` (BF16, or F32 for BF16 inputs with F32 output). Not batched. */
   bias?: Tensor<'bf16' | 'f32'> | null;
   /** Default 'none'. */
   activation?: GemmActivation;
@@ -64,7 +72,7 @@ export interface GemmOptions {
   outDtype?: GemmOutputDType;
   /** E4M3 only: cuBLASLt's FP8 fast accumulation (faster, less accurate; outside the declared tolerance). */
   fastAccum?: boolean;
-  /** [..., N] of outDtype. */
+  /** [..., N] of outDtype ([B, M, N] when batched). */
   out?: Tensor<GemmOutputDType>;
   name?: string;
 }
@@ -168,8 +176,9 @@ function expectDim(value: number, tensor: string, dim: string, multiple: number,
 
 /**
  * y = act(x . w^T * xScale * wScale + bias) with float32 accumulation (cuBLASLt on CUDA; see native/src/blas/gemm.h):
- * x [..., K], w [N, K] (row-major, as nn.Linear stores them), y [..., N] in `outDtype`. The CUDA result and the
- * float64 twin agree within the declared tolerance, per element.
+ * x [..., K], w [N, K] (row-major, as nn.Linear stores them), y [..., N] in `outDtype`. With w [B, N, K] and x
+ * [B, M, K] (BF16, no bias): y[b] = act(x[b] . w[b]^T), y [B, M, N], one strided-batched cuBLASLt call. The CUDA
+ * result and the float64 twin agree within the declared tolerance, per element.
  */
 export const gemm = defineOp(
   {
@@ -197,18 +206,29 @@ export const gemm = defineOp(
       throw new ShapeMismatchError({ tensor: 'x', expected: '[..., K] with at least 2 dimensions (rows = the product of the leading ones)', actual: formatShape(x.shape), hint: `'${x.name}'` });
     }
     const k = x.shape[x.shape.length - 1] as number;
-    const lead = x.shape.slice(0, -1);
-    const m = numelOf(lead);
     const multiple = gemmDimMultiple(input);
     expectDim(k, 'x', 'K (the last dimension)', multiple, input);
-    if (m > GEMM_MAX_DIM) throw new ShapeMismatchError({ tensor: 'x', expected: `at most ${GEMM_MAX_DIM} rows (product of the leading dimensions)`, actual: `${m} rows` });
     expectTensor(w, 'w', be, op);
     expectDType(w, 'w', [input]);
-    if (w.shape.length !== 2 || w.shape[1] !== k) {
-      throw new ShapeMismatchError({ tensor: 'w', expected: `[N, ${k}] (K = x's last dimension)`, actual: formatShape(w.shape), hint: `'${w.name}'` });
+    // A 3-D w is a strided batch: x [B, M, K], w [B, N, K] -> y [B, M, N].
+    const batched = w.shape.length === 3;
+    if (batched && (x.shape.length !== 3 || w.shape[0] !== x.shape[0] || w.shape[2] !== k)) {
+      const b = x.shape.length === 3 ? x.shape[0] : 'B';
+      throw new ShapeMismatchError({ tensor: 'w', expected: `[${b}, N, ${k}] with x [${b}, M, ${k}] (a batch: x's first and last dimensions)`, actual: formatShape(w.shape), hint: `'${w.name}'` });
     }
-    const n = w.shape[0] as number;
-    expectDim(n, 'w', 'N (the first dimension)', multiple, input);
+    if (!batched && (w.shape.length !== 2 || w.shape[1] !== k)) {
+      throw new ShapeMismatchError({ tensor: 'w', expected: `[N, ${k}] (K = x's last dimension), or [B, N, ${k}] with x [B, M, ${k}]`, actual: formatShape(w.shape), hint: `'${w.name}'` });
+    }
+    const batch = batched ? (x.shape[0] as number) : 1;
+    const lead = batched ? x.shape.slice(1, -1) : x.shape.slice(0, -1);
+    const m = numelOf(lead);
+    if (m > GEMM_MAX_DIM) throw new ShapeMismatchError({ tensor: 'x', expected: `at most ${GEMM_MAX_DIM} rows (product of the leading dimensions)`, actual: `${m} rows` });
+    if (batch > GEMM_MAX_DIM) throw new ShapeMismatchError({ tensor: 'x', expected: `a batch of at most ${GEMM_MAX_DIM}`, actual: `${batch}` });
+    const n = w.shape[batched ? 1 : 0] as number;
+    expectDim(n, 'w', `N (the ${batched ? 'second' : 'first'} dimension)`, multiple, input);
+    if (batched && input !== 'bf16') {
+      throw new InvalidArgumentError({ argument: 'w', value: w.name, message: 'a batched gemm (w [B, N, K]) takes bf16 inputs only' });
+    }
 
     const outDtype = o.outDtype ?? 'bf16';
     if (!GEMM_OUTPUT_DTYPES.includes(outDtype)) throw new InvalidArgumentError({ argument: 'outDtype', value: outDtype, message: "expected 'bf16' or 'f32'" });
@@ -221,6 +241,7 @@ export const gemm = defineOp(
     const inputs: Tensor[] = [x, w];
     const bias = o.bias ?? null;
     if (bias !== null) {
+      if (batched) throw new InvalidArgumentError({ argument: 'bias', value: bias.name, message: 'a batched gemm (w [B, N, K]) takes no bias' });
       expectTensor(bias, 'bias', be, op);
       if (input === 'e4m3' && outDtype !== 'bf16') {
         throw new InvalidArgumentError({ argument: 'bias', value: bias.name, message: "e4m3 gemm takes a bias only with outDtype 'bf16' (cuBLASLt's FP8 bias rule)" });
@@ -241,29 +262,33 @@ export const gemm = defineOp(
         throw new InvalidArgumentError({ argument: name, value: t.name, message: 'bf16 gemm takes no scales (pass null or leave it out)' });
       }
     }
-    const outShape = [...lead, n];
+    const outShape = batched ? [batch, ...lead, n] : [...lead, n];
     if (o.out !== undefined) expectOut(o.out, 'out', outDtype, outShape, be, op, inputs);
     const epilogue = bias === null ? activation : activation === 'gelu' ? 'gelu-bias' : 'bias';
 
     return withOutputs(be, (outputs) => {
       const y = o.out ?? outputs.empty(outShape, outDtype, o.name ?? `${x.name}.gemm`);
-      if (m === 0) return y; // nothing to compute (and no library to load)
+      if (m === 0 || batch === 0) return y; // nothing to compute (and no library to load)
       be.dispatch(op, {
-        cpu: () =>
-          void gemmCpu({
-            x: hostView(x),
-            w: hostView(w),
-            m,
-            n,
-            k,
-            input,
-            output: outDtype,
-            bias: bias === null ? null : hostView(bias),
-            activation,
-            xScale: scales.xScale === null ? 1 : (hostView(scales.xScale)[0] as number),
-            wScale: scales.wScale === null ? 1 : (hostView(scales.wScale)[0] as number),
-            out: hostView(y),
-          }),
+        cpu: () => {
+          const [xs, ws, ys] = [hostView(x), hostView(w), hostView(y)];
+          for (let b = 0; b < batch; b++) {
+            gemmCpu({
+              x: xs.subarray(b * m * k, (b + 1) * m * k),
+              w: ws.subarray(b * n * k, (b + 1) * n * k),
+              m,
+              n,
+              k,
+              input,
+              output: outDtype,
+              bias: bias === null ? null : hostView(bias),
+              activation,
+              xScale: scales.xScale === null ? 1 : (hostView(scales.xScale)[0] as number),
+              wScale: scales.wScale === null ? 1 : (hostView(scales.wScale)[0] as number),
+              out: ys.subarray(b * m * n, (b + 1) * m * n),
+            });
+          }
+        },
         cuda: (device) =>
           device.call(GEMM, {
             x: device.ref(x),
@@ -275,6 +300,7 @@ export const gemm = defineOp(
             m,
             n,
             k,
+            batch,
             input,
             output: outDtype,
             epilogue,

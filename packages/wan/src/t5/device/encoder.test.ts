@@ -1,4 +1,4 @@
-import { CpuBackend, type DType, type Storage, type Tensor } from '@fpsattn/kernels';
+import { CpuBackend, type DType, type OpImplementation, type Storage, type Tensor } from '@fpsattn/kernels';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WanConfigError, WanInputError, WanTensorShapeError } from '../../model/errors';
 import { roundToBfloat16 } from '../_bfloat16';
@@ -8,7 +8,7 @@ import { padContext } from '../pad-context';
 import { relativePositionBuckets } from '../relative-position-bucket';
 import { syntheticUmt5Weights } from '../synthetic-weights';
 import type { Umt5Weights } from '../types';
-import { WanUmt5DeviceEncoder, bucketOneHot } from './encoder';
+import { WanUmt5DeviceEncoder, type WanUmt5DevicePart, bucketOneHot, deviceBucketOneHot } from './encoder';
 import { WanUmt5DeviceWeights } from './weights';
 
 const tiny = UMT5_CONFIG_PRESETS['umt5-tiny'];
@@ -23,6 +23,15 @@ class TrackingBackend extends CpuBackend {
   }
   live(): number {
     return this.storages.filter((s) => s.live).length;
+  }
+}
+
+/** A CPU backend that counts the ops dispatched to it, by name. */
+class CountingBackend extends TrackingBackend {
+  readonly ops = new Map<string, number>();
+  override dispatch<R>(op: string, implementation: OpImplementation<R>): R {
+    this.ops.set(op, (this.ops.get(op) ?? 0) + 1);
+    return super.dispatch(op, implementation);
   }
 }
 
@@ -157,6 +166,50 @@ describe('WanUmt5DeviceWeights.upload', () => {
     const oddWeights = syntheticUmt5Weights({ config: odd, seed: 1 });
     expect(() => WanUmt5DeviceWeights.upload({ backend: b, config: odd, weights: oddWeights })).toThrow(WanConfigError);
     expect(() => WanUmt5DeviceWeights.upload({ backend: b, config: odd, weights: oddWeights })).toThrow(/dimFfn \(84\) to be a multiple of 8/);
+    expect(b.live()).toBe(0);
+  });
+});
+
+describe('WanUmt5DeviceEncoder: ops per encode and the profile hook', () => {
+  it('dispatches a fixed number of ops per block, whatever the head count and length (one batched GEMM for the scores, one for P v)', async () => {
+    const counts = async (config: typeof tiny, length: number) => {
+      const b = new CountingBackend();
+      const w = WanUmt5DeviceWeights.upload({ backend: b, config, weights: new Map([...syntheticUmt5Weights({ config, seed: 3 })].map(([n, d]) => [n, d.map(roundToBfloat16)])) });
+      b.ops.clear();
+      await new WanUmt5DeviceEncoder({ weights: w }).encode({ ids: promptIds(length, 1), length });
+      return Object.fromEntries(b.ops);
+    };
+    const base = await counts(tiny, 16);
+    // Per block: q, k, v^T, bias, scores, P v, o, gate, fc1, fc2; the setup gathers the embedding rows and the one-hot.
+    expect(base).toMatchObject({ gemm: 10 * tiny.numLayers, gatherRows: 2 + 3 * tiny.numLayers, softmaxRows: tiny.numLayers });
+    expect(await counts({ ...tiny, numHeads: 4, dimAttn: 32 }, 16)).toEqual(base); // 4 heads of 8 instead of 2 of 16
+    expect(await counts(tiny, 3)).toEqual(base);
+  });
+
+  it('calls profile after each part, in order, without changing the output', async () => {
+    const ids = promptIds(9, 5);
+    const plain = await encoder.encode({ ids, length: 9 });
+    const parts: WanUmt5DevicePart[] = [];
+    const profiled = await encoder.encode({ ids, length: 9, profile: (part) => parts.push(part) });
+    expect(profiled).toEqual(plain);
+    const block: WanUmt5DevicePart[] = ['norms', 'qkv', 'head-gathers', 'bias', 'scores', 'bias', 'softmax', 'pv', 'head-gathers', 'o', 'residuals', 'norms', 'ffn-gemms', 'ffn-gating', 'ffn-gemms', 'residuals'];
+    expect(parts).toEqual(['setup', ...Array.from({ length: tiny.numLayers }, () => block).flat(), 'norms']);
+  });
+});
+
+describe('deviceBucketOneHot', () => {
+  it.each([24, 200])('is bucketOneHot bit for bit at lp %i (identity rows gathered by bucket), its temporaries handed to keep', async (lp) => {
+    const b = new TrackingBackend();
+    const made: { dispose(): void }[] = [];
+    const oneHot = deviceBucketOneHot({ backend: b, lp, numBuckets: 32, maxDistance: 128, keep: (t) => (made.push(t), t) });
+    expect(oneHot.shape).toEqual([lp * lp, 32]);
+    expect(oneHot.dtype).toBe('bf16');
+    const got = (await oneHot.download()) as Uint16Array;
+    const want = bucketOneHot({ lp, numBuckets: 32, maxDistance: 128 });
+    expect(got).toHaveLength(want.length);
+    expect(got.findIndex((v, i) => v !== want[i])).toBe(-1); // (toEqual on 1.3M elements takes seconds)
+    oneHot.dispose();
+    for (const t of made) t.dispose();
     expect(b.live()).toBe(0);
   });
 });

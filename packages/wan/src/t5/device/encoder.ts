@@ -7,9 +7,10 @@
  * h    = T5LayerNorm(x)                           BF16 [lp, dim]          rmsNormRope (no rope): F32 statistics
  * q, k = h Wq^T, h Wk^T                           BF16 [lp, H d]          gemm, then gatherRows to heads-major [H lp, d]
  * vT   = Wv h^T                                   BF16 [H d, lp]          gemm with the operands swapped: V^T per head
- * S_h  = q_h k_h^T + bias_h                       F32 [H lp, lp]          gemm per head (no 1/sqrt(d): T5); + the bias
+ * S_h  = q_h k_h^T + bias_h                       F32 [H lp, lp]          one batched gemm over the heads (no 1/sqrt(d):
+ *                                                                         T5), then + the bias
  * P    = softmax(S) over the real keys            BF16 [H lp, lp]         softmaxRows (scale 1, validCols = length)
- * o_h  = P_h v_h                                  BF16 [H lp, d]          gemm per head, then gatherRows to [lp, H d]
+ * o_h  = P_h v_h                                  BF16 [H lp, d]          one batched gemm, then gatherRows to [lp, H d]
  * x   += o Wo^T                                   F32                     gemm (F32 out), gatedResidual
  * h    = T5LayerNorm(x)                           BF16
  * x   += ((h W1^T) * gelu_tanh(h Wg^T)) W2^T      F32                     gemm (GELU epilogue, F32), gemm (BF16),
@@ -17,7 +18,13 @@
  * out  = T5LayerNorm(x)[:length]                  BF16 -> F32 [length, dim]
  * ```
  * The relative position bias [H, lp, lp] comes from one GEMM per block: its BF16 table [H, buckets] times a one-hot
- * [lp lp, buckets] of bucket(j - i), built once per encode on the host: each output is exactly one table value.
+ * [lp lp, buckets] of bucket(j - i), made once per encode on the device by gathering rows of a BF16 identity
+ * [buckets, buckets] by bucket (the host uploads lp^2 int32 bucket indices, not the lp^2 x buckets one-hot): each
+ * output is exactly one table value.
+ *
+ * `profile` (optional) is called after the ops of each part are enqueued, with the part's name: a benchmark can wait
+ * for the device there or record an event, and charge the time since its previous call to that part
+ * (bench/umt5-encode.mjs --profile). Without it nothing is added.
  *
  * Where this rounds (the reference, bf16 throughout with fp32 softmax and norm statistics, rounds more): the weights,
  * every GEMM input (the norms' outputs, q, k, v^T, P, the attention output, the FFN hidden) and fc1's output to BF16;
@@ -25,7 +32,7 @@
  * residual to bf16 after each add); the output is rounded to BF16 (the reference's output dtype).
  */
 import { decodeBf16Array } from '@fpsattn/fp8';
-import { type Backend, type Tensor, castToBf16, createRowMap, gatedResidual, gatherRows, gemm, rmsNormRope, softmaxRows } from '@fpsattn/kernels';
+import { type Backend, type RowMap, type Tensor, castToBf16, createRowMap, gatedResidual, gatherRows, gemm, rmsNormRope, softmaxRows } from '@fpsattn/kernels';
 import { WanInputError } from '../../model/errors';
 import { umt5HeadDim } from '../config';
 import { relativePositionBuckets } from '../relative-position-bucket';
@@ -39,7 +46,24 @@ export interface WanUmt5DeviceEncodeOptions {
   ids: Int32Array;
   /** Real tokens, 1..min(textLen, ids.length): the tokenizer's attention-mask sum. */
   length: number;
+  /**
+   * Called after the ops of each part are enqueued (see {@link WanUmt5DevicePart}); the caller charges the time since
+   * its previous call to `part` (after waiting for the device, or by recording an event). For benchmarks.
+   */
+  profile?: (part: WanUmt5DevicePart) => void;
 }
+
+/**
+ * The parts `profile` names: `setup` (token, head and bucket maps uploaded, the embedding gather, the bucket one-hot
+ * gathered), `norms` (the T5LayerNorms, the final one included), `qkv` (the q, k, v^T GEMMs), `head-gathers` (q and
+ * k to heads-major, the attention output back to token-major), `bias` (the relative-bias GEMM and its add onto the
+ * scores), `scores` (the batched q k^T GEMM), `softmax`, `pv` (the batched P v GEMM), `o` (the output projection),
+ * `residuals` (the adds onto the F32 stream), `ffn-gemms` (gate with GELU, fc1, fc2), `ffn-gating` (the gated
+ * product and its BF16 cast).
+ */
+export type WanUmt5DevicePart = 'setup' | 'norms' | 'qkv' | 'head-gathers' | 'bias' | 'scores' | 'softmax' | 'pv' | 'o' | 'residuals' | 'ffn-gemms' | 'ffn-gating';
+
+const NO_PROFILE = (_part: WanUmt5DevicePart): void => {};
 
 const CALLER = 'WanUmt5DeviceEncoder.encode';
 const BF16_ONE = 0x3f80;
@@ -72,6 +96,7 @@ export class WanUmt5DeviceEncoder {
     const config = weights.config;
     checkInputs(options, config.vocabSize, config.textLen);
     const { ids, length } = options;
+    const profile = options.profile ?? NO_PROFILE;
     const { dim, numHeads, numBuckets, eps } = config;
     const lp = Math.ceil(length / WAN_UMT5_TOKEN_MULTIPLE) * WAN_UMT5_TOKEN_MULTIPLE;
     const made: { dispose(): void }[] = [];
@@ -86,16 +111,19 @@ export class WanUmt5DeviceEncoder {
       gatedResidual({ x, y: embedded, rowsPerItem: lp });
 
       const maps = keep(headMaps({ backend, lp, numHeads }));
-      const oneHot = keep(backend.fromArray(bucketOneHot({ lp, numBuckets, maxDistance: config.maxDistance }), [lp * lp, numBuckets], 'bf16', { name: 'umt5.bucketOneHot' }));
+      const oneHot = keep(deviceBucketOneHot({ backend, lp, numBuckets, maxDistance: config.maxDistance, keep }));
+      profile('setup');
       for (const block of weights.blocks) {
         const blockMade: { dispose(): void }[] = [];
         try {
-          blockDevice({ x, block, lp, length, headDim: umt5HeadDim(config), numHeads, eps, maps, oneHot, keep: (t) => (blockMade.push(t), t) });
+          blockDevice({ x, block, lp, length, headDim: umt5HeadDim(config), numHeads, eps, maps, oneHot, profile, keep: (t) => (blockMade.push(t), t) });
         } finally {
           for (const t of blockMade) t.dispose();
         }
       }
-      return rmsNormRope({ x: keep(x.sliceRows(0, length)), weight: weights.norm, eps, name: 'umt5.out' });
+      const out = rmsNormRope({ x: keep(x.sliceRows(0, length)), weight: weights.norm, eps, name: 'umt5.out' });
+      profile('norms');
+      return out;
     } finally {
       for (const t of made) t.dispose();
     }
@@ -124,6 +152,21 @@ export function bucketOneHot(options: { lp: number; numBuckets: number; maxDista
   const out = new Uint16Array(lp * lp * numBuckets);
   for (let p = 0; p < lp * lp; p++) out[p * numBuckets + (buckets[p] as number)] = BF16_ONE;
   return out;
+}
+
+/**
+ * {@link bucketOneHot} made on the device, the same bits: row p of a BF16 identity [numBuckets, numBuckets] gathered
+ * for every (query, key) pair by its bucket. The host uploads lp^2 int32 indices (1 MiB at 512 tokens) instead of the
+ * lp^2 x numBuckets one-hot (16 MiB) and builds no array of that size. The bucket map and the identity go to `keep`.
+ */
+export function deviceBucketOneHot(options: { backend: Backend; lp: number; numBuckets: number; maxDistance: number; keep: <T extends { dispose(): void }>(t: T) => T }): Tensor<'bf16'> {
+  const { backend, lp, numBuckets, keep } = options;
+  const eye = new Uint16Array(numBuckets * numBuckets);
+  for (let b = 0; b < numBuckets; b++) eye[b * numBuckets + b] = BF16_ONE;
+  const identity = keep(backend.fromArray(eye, [numBuckets, numBuckets], 'bf16', { name: 'umt5.bucketIdentity' }));
+  const buckets = relativePositionBuckets({ length: lp, numBuckets, maxDistance: options.maxDistance });
+  const map: RowMap = keep(createRowMap({ backend, indices: buckets, targetRows: numBuckets, name: 'umt5.buckets' }));
+  return gatherRows({ src: identity, map, name: 'umt5.bucketOneHot' });
 }
 
 interface HeadMaps {
@@ -160,39 +203,53 @@ function blockDevice(o: {
   eps: number;
   maps: HeadMaps;
   oneHot: Tensor<'bf16'>;
+  profile: (part: WanUmt5DevicePart) => void;
   keep: <T extends { dispose(): void }>(t: T) => T;
 }): void {
-  const { x, block, lp, length, headDim: d, numHeads: heads, eps, maps, keep } = o;
-  const backend = x.backend;
+  const { x, block, lp, length, headDim: d, numHeads: heads, eps, maps, profile, keep } = o;
   const dimAttn = heads * d;
   // Self-attention.
   const h1 = keep(rmsNormRope({ x, weight: block.norm1, eps, name: 'umt5.norm1' }));
-  const toHeads = (t: Tensor<'bf16'>, name: string): Tensor<'bf16'> => gatherRows({ src: keep(t.reshape([lp * heads, d])), map: maps.toHeads, name });
-  const q = keep(toHeads(keep(gemm({ x: h1, w: block.q, name: 'umt5.q' }) as Tensor<'bf16'>), 'umt5.qHeads'));
-  const k = keep(toHeads(keep(gemm({ x: h1, w: block.k, name: 'umt5.k' }) as Tensor<'bf16'>), 'umt5.kHeads'));
+  profile('norms');
+  const qTokens = keep(gemm({ x: h1, w: block.q, name: 'umt5.q' }) as Tensor<'bf16'>);
+  const kTokens = keep(gemm({ x: h1, w: block.k, name: 'umt5.k' }) as Tensor<'bf16'>);
   const vT = keep(gemm({ x: block.v, w: h1, name: 'umt5.vT' }) as Tensor<'bf16'>);
-  // The bias first (exact table values), then each head's q k^T added onto it: S = bias + q k^T in F32.
+  profile('qkv');
+  const toHeads = (t: Tensor<'bf16'>, name: string): Tensor<'bf16'> => gatherRows({ src: keep(t.reshape([lp * heads, d])), map: maps.toHeads, name });
+  const q = keep(toHeads(qTokens, 'umt5.qHeads'));
+  const k = keep(toHeads(kTokens, 'umt5.kHeads'));
+  profile('head-gathers');
+  // The bias first (exact table values), then every head's q k^T in one batched GEMM, then S = q k^T + bias in F32.
   const bias = keep(gemm({ x: block.biasTable, w: o.oneHot, outDtype: 'f32', name: 'umt5.bias' }) as Tensor<'f32'>);
-  const scores = keep(backend.empty([heads * lp, lp], 'f32', { name: 'umt5.scores' }));
-  for (let h = 0; h < heads; h++) {
-    gemm({ x: keep(q.sliceRows(h * lp, lp)), w: keep(k.sliceRows(h * lp, lp)), outDtype: 'f32', out: keep(scores.sliceRows(h * lp, lp)), name: 'umt5.qk' });
-  }
+  profile('bias');
+  const scores3 = keep(gemm({ x: keep(q.reshape([heads, lp, d])), w: keep(k.reshape([heads, lp, d])), outDtype: 'f32', name: 'umt5.scores' }) as Tensor<'f32'>);
+  const scores = keep(scores3.reshape([heads * lp, lp]));
+  profile('scores');
   gatedResidual({ x: scores, y: keep(bias.reshape([heads * lp, lp])), rowsPerItem: heads * lp });
+  profile('bias');
   const p = keep(softmaxRows({ x: scores, scale: 1, validCols: length, name: 'umt5.p' }));
-  const oHeads = keep(backend.empty([heads * lp, d], 'bf16', { name: 'umt5.oHeads' }));
-  for (let h = 0; h < heads; h++) {
-    gemm({ x: keep(p.sliceRows(h * lp, lp)), w: keep(vT.sliceRows(h * d, d)), out: keep(oHeads.sliceRows(h * lp, lp)), name: 'umt5.pv' });
-  }
-  const attended = keep(gatherRows({ src: oHeads, map: maps.toTokens, name: 'umt5.attended' }));
+  profile('softmax');
+  // o_h = P_h (v^T_h)^T: x = P [H, lp, lp], w = v^T [H, d, lp] -> [H, lp, d].
+  const oHeads = keep(gemm({ x: keep(p.reshape([heads, lp, lp])), w: keep(vT.reshape([heads, d, lp])), name: 'umt5.oHeads' }) as Tensor<'bf16'>);
+  profile('pv');
+  const attended = keep(gatherRows({ src: keep(oHeads.reshape([heads * lp, d])), map: maps.toTokens, name: 'umt5.attended' }));
+  profile('head-gathers');
   const attnOut = keep(gemm({ x: keep(attended.reshape([lp, dimAttn])), w: block.o, outDtype: 'f32', name: 'umt5.o' }) as Tensor<'f32'>);
+  profile('o');
   gatedResidual({ x, y: attnOut, rowsPerItem: lp });
+  profile('residuals');
   // Gated-GELU feed-forward: hidden = 0 + fc1(h) * gelu(gate(h)) through gatedResidual (one F32 product, exact add).
   const h2 = keep(rmsNormRope({ x, weight: block.norm2, eps, name: 'umt5.norm2' }));
+  profile('norms');
   const gelu = keep(gemm({ x: h2, w: block.gate, activation: 'gelu', outDtype: 'f32', name: 'umt5.gate' }) as Tensor<'f32'>);
   const up = keep(gemm({ x: h2, w: block.fc1, name: 'umt5.fc1' }) as Tensor<'bf16'>);
-  const hidden = keep(backend.empty(gelu.shape, 'f32', { name: 'umt5.hidden' }).fillBytes(0));
+  profile('ffn-gemms');
+  const hidden = keep(x.backend.empty(gelu.shape, 'f32', { name: 'umt5.hidden' }).fillBytes(0));
   gatedResidual({ x: hidden, y: up, gate: gelu, rowsPerItem: 1 });
   const hiddenBf16 = keep(castToBf16({ src: hidden, name: 'umt5.hiddenBf16' }));
+  profile('ffn-gating');
   const ffnOut = keep(gemm({ x: hiddenBf16, w: block.fc2, outDtype: 'f32', name: 'umt5.fc2' }) as Tensor<'f32'>);
+  profile('ffn-gemms');
   gatedResidual({ x, y: ffnOut, rowsPerItem: lp });
+  profile('residuals');
 }
