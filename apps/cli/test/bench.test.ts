@@ -54,7 +54,9 @@ describe('fpsattn bench', () => {
     [['dit', '--presets', 'dense,wan-1080p'], '--presets "wan-1080p" is not one of wan-480p, wan-720p, dense, fp8-only, sparse-only'],
     [['dit', '--steps', '0'], '--steps "0" is not an integer in [1, 10000]'],
     [['dit', '--bogus'], "unknown option '--bogus'"],
-    [['dit', '--device-sampler'], '--device-sampler chooses the loop that --sample runs'],
+    [['dit', '--sampler', 'device'], '--sampler chooses the loop that --sample runs (fix: pass --sample --sampler device)'],
+    [['dit', '--sample', '--sampler', 'gpu'], '--sampler "gpu" is not one of host, device'],
+    [['dit', '--device-sampler'], "unknown option '--device-sampler'"],
   ])('exits 2 with one line for %j', (args, message) => {
     const r = runCli(['bench', ...args]);
     expect(r.code).toBe(2);
@@ -117,14 +119,18 @@ describe('fpsattn bench', () => {
     expect(plain.results[0].measured).toBeUndefined();
   });
 
-  it('bench dit --sample --device-sampler runs the device-resident loop (the CPU backend with --dry-run)', () => {
-    const r = runCli(['bench', 'dit', '--dry-run', '--presets', 'dense', '--steps', '3', '--reps', '1', '--sample', '--device-sampler', '--json']);
+  it('bench dit --sample --sampler device runs the device-resident loop on the CPU backend (--dry-run); the CPU default is host', () => {
+    const r = runCli(['bench', 'dit', '--dry-run', '--presets', 'dense', '--steps', '3', '--reps', '1', '--sample', '--sampler', 'device', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const row = JSON.parse(r.stdout).results[0];
     expect(row.measured.sampler).toBe('device');
     expect(row.measured.stepMs).toHaveLength(3);
-    const host = JSON.parse(runCli(['bench', 'dit', '--dry-run', '--presets', 'dense', '--steps', '2', '--reps', '1', '--sample', '--json']).stdout);
-    expect(host.results[0].measured.sampler).toBe('host');
+    // No --sampler: the CPU backend's default, the host sampler (CUDA's is device: bench dit without --dry-run needs a GPU).
+    const fallback = JSON.parse(runCli(['bench', 'dit', '--dry-run', '--presets', 'dense', '--steps', '2', '--reps', '1', '--sample', '--json']).stdout);
+    expect(fallback.results[0].measured.sampler).toBe('host');
+    const host = runCli(['bench', 'dit', '--dry-run', '--presets', 'dense', '--steps', '2', '--reps', '1', '--sample', '--sampler', 'host']);
+    expect(host.code, host.stderr).toBe(0);
+    expect(host.stdout).toMatch(/sample dense: [\d.]+ s measured over 2 steps, host sampler \(estimate/);
   });
 
   it('draws the attention chart: a PNG of the expected size with a bar per mode and series', () => {

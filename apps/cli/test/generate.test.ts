@@ -35,7 +35,8 @@ describe('fpsattn generate', () => {
       video: { width: 64, height: 64, frames: 5 },
       latentShape: [16, 2, 8, 8],
       tokenGrid: { frames: 2, height: 4, width: 4 },
-      sampling: { steps: 3, solver: 'unipc', seed: 42 },
+      // The CPU backend's default loop is the host sampler (device is CUDA's default).
+      sampling: { steps: 3, solver: 'unipc', sampler: 'host', seed: 42 },
     });
     expect(manifest.schedule.name).toBe('fpsattn (grid 2x4x4)');
     expect(manifest.timing.modes).toEqual(['fp8-sparse', 'fp8-sparse', 'fp8-sparse']);
@@ -49,6 +50,28 @@ describe('fpsattn generate', () => {
       await file.close();
     }
     expect(readdirSync(join(tmp.dir, 'run')).sort()).toEqual(['tiny.manifest.json', 'tiny.safetensors']);
+  });
+
+  it('--sampler device runs the device-resident loop on the CPU backend: the same latents bit for bit, recorded in the manifest and the file', async () => {
+    const run = async (sampler: string) => {
+      const out = join(tmp.dir, `sampler-${sampler}.safetensors`);
+      const r = runCli(['generate', ...SMALL, '--steps', '2', '--no-decode', '--sampler', sampler, '--out', out, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const file = await openSafetensors(out);
+      try {
+        return { manifest: JSON.parse(r.stdout), metadata: file.metadata, latents: await file.readAsFloat32('latents') };
+      } finally {
+        await file.close();
+      }
+    };
+    const device = await run('device');
+    const host = await run('host');
+    expect([device.manifest.sampling.sampler, device.metadata.sampler]).toEqual(['device', 'device']);
+    expect([host.manifest.sampling.sampler, host.metadata.sampler]).toEqual(['host', 'host']);
+    expect(Buffer.from(device.latents.buffer).equals(Buffer.from(host.latents.buffer))).toBe(true);
+    const summary = runCli(['generate', ...SMALL, '--steps', '1', '--no-decode', '--sampler', 'device', '--out', join(tmp.dir, 'sampler-summary.safetensors')]);
+    expect(summary.code, summary.stderr).toBe(0);
+    expect(summary.stdout).toMatch(/on cpu: 1 steps \(.+\) with the device sampler in /);
   });
 
   it('loads a checkpoint folder with an embeddings file, dense, and prints progress lines with an ETA', () => {
@@ -87,10 +110,10 @@ describe('fpsattn generate', () => {
     expect(manifest.timing.modes).toEqual(['dense-bf16', 'sparse-bf16']);
   });
 
-  it('stops cleanly on Ctrl-C: exit 130, one line, nothing under the final name', async () => {
-    const dir = join(tmp.dir, 'interrupted');
+  it.each([['host'], ['device']])('stops cleanly on Ctrl-C with the %s sampler: exit 130, one line, nothing under the final name', async (sampler) => {
+    const dir = join(tmp.dir, `interrupted-${sampler}`);
     const out = join(dir, 'latents.safetensors');
-    const child = startCli(['generate', ...SMALL, '--steps', '40', '--out', out, '--progress', 'lines']);
+    const child = startCli(['generate', ...SMALL, '--steps', '40', '--sampler', sampler, '--out', out, '--progress', 'lines']);
     let stderr = '';
     let sent = false;
     child.stderr.on('data', (chunk: Buffer) => {
@@ -112,6 +135,8 @@ describe('fpsattn generate', () => {
     [['--frames', '6'], 'frames is 6: expected 4k + 1 frames'],
     [['--steps', 'many'], '--steps "many" is not an integer'],
     [['--solver', 'dpm'], '--solver "dpm" is not one of unipc, euler'],
+    [['--sampler', 'gpu'], '--sampler "gpu" is not one of host, device'],
+    [['--device-sampler'], "unknown option '--device-sampler'"],
     [['--model', 'wan-14b'], '--model "wan-14b" is not a built-in model'],
     [['--schedule', 'wan-720p'], 'schedule preset wan-720p is for the 21x45x80 token grid'],
     [['--schedule', 'fast'], '--schedule "fast" is not dense, fpsattn, a preset'],

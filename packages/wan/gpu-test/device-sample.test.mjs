@@ -1,4 +1,4 @@
-// GPU suite of the device-resident sampling loop (sampleOnDevice + wanDeviceTensorModel, opt-in): on CUDA, the same
+// GPU suite of the device-resident sampling loop (sampleOnDevice + wanDeviceTensorModel, CUDA's default): on CUDA, the same
 // tiny DiT driven by the host sampler (`sample` + wanDeviceVelocityModel: velocities downloaded, solver in JS) and by
 // the device loop (latents on the device, one flowSolverStep per step) must give the same final latents bit for bit,
 // for UniPC and Euler, guided, several step counts; forwardDevice must equal forward bit for bit; a NaN velocity must

@@ -126,6 +126,7 @@ export { patchify } from './model/patch-embedding';
 // pipeline: text embeddings -> latents
 export { TEXT_EMBEDDING_TENSORS, readTextEmbeddings, writeTextEmbeddings, type TextEmbedding, type TextEmbeddings } from './pipeline/text-embeddings';
 export { generateLatents, latentShapeFor, type GenerateLatentsOptions, type GenerateLatentsResult, type GenerateLatentsStep } from './pipeline/generate-latents';
+export { SAMPLER_LOOPS, defaultSamplerLoop, type SamplerLoop } from './pipeline/sampler-loop';
 
 // PyTorch checkpoints (.pth: zip + a pickle interpreter with an allowlist, never executing code)
 export { PthError, WAN_PTH_ERROR_CODES, type WanPthErrorCode } from './pth/pth-error';

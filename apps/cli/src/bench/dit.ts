@@ -5,7 +5,7 @@
 // to BF16 on the device.
 import type { Backend } from '@fpsattn/kernels';
 import { schedulePreset, type SchedulePresetName } from '@fpsattn/scheduler';
-import { WAN_CONFIG_PRESETS, WanDeviceDit, WanDeviceWeights, layerPlansAt, sample, sampleOnDevice, wanDeviceTensorModel, wanDeviceVelocityModel, wanTensorSpecs } from '@fpsattn/wan';
+import { WAN_CONFIG_PRESETS, WanDeviceDit, WanDeviceWeights, defaultSamplerLoop, layerPlansAt, sample, sampleOnDevice, wanDeviceTensorModel, wanDeviceVelocityModel, wanTensorSpecs, type SamplerLoop } from '@fpsattn/wan';
 import { median } from './timing';
 import type { BenchShape } from './shapes';
 
@@ -27,14 +27,14 @@ export interface DitBenchRow {
   readonly speedup: number;
   readonly phases: readonly DitBenchPhase[];
   readonly peakBytes: number | null;
-  /** With `sample`: a real sampling run of the preset (UniPC, CFG, seeded noise), the sampler's host work included. */
+  /** With `sample`: a real sampling run of the preset (UniPC, CFG, seeded noise), the sampler's own work included. */
   readonly measured?: DitSampleRun;
 }
 
 export interface DitSampleRun {
   readonly seconds: number;
   /** 'host': `sample` (velocities downloaded, solver in JS); 'device': `sampleOnDevice` (latents stay on the device). */
-  readonly sampler: 'host' | 'device';
+  readonly sampler: SamplerLoop;
   /** Wall milliseconds of each step (forward, guidance and solver update). */
   readonly stepMs: readonly number[];
 }
@@ -74,8 +74,8 @@ export async function runDitBench(options: {
   profile?: boolean;
   /** Also run each preset's whole sampling loop (`steps` steps) and time it. */
   sample?: boolean;
-  /** With `sample`: run the device-resident loop (`sampleOnDevice`) instead of the host sampler. */
-  deviceSampler?: boolean;
+  /** With `sample`: the loop ('device': `sampleOnDevice`, 'host': `sample`); default `defaultSamplerLoop(backend)`. */
+  sampler?: SamplerLoop;
   onStep?: (preset: string, step: number, ms: number) => void;
   onSetup?: (setup: DitBenchSetup) => void;
   onPhase?: (preset: string, phase: DitBenchPhase) => void;
@@ -169,7 +169,7 @@ export async function runDitBench(options: {
               options.onStep?.(preset, stepIndex, ms);
             },
           };
-          const sampler = options.deviceSampler === true ? 'device' : 'host';
+          const sampler = options.sampler ?? defaultSamplerLoop(backend);
           if (sampler === 'device') await sampleOnDevice({ ...loop, backend, model: wanDeviceTensorModel({ dit, text, latentShape, schedule }) });
           else await sample({ ...loop, model: wanDeviceVelocityModel({ dit, text, latentShape, schedule }) });
           measured = { seconds: (performance.now() - t) / 1000, sampler, stepMs };

@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CudaBackend, cublasLtStatus, doctor, loadBackend, type Backend } from '@fpsattn/kernels';
 import { SCHEDULE_PRESET_NAMES, type SchedulePresetName } from '@fpsattn/scheduler';
+import { SAMPLER_LOOPS, defaultSamplerLoop } from '@fpsattn/wan';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../_atomic-write';
 import { withExamples } from '../_command';
@@ -171,19 +172,21 @@ function registerDit(bench: Command): void {
     .option('--steps <n>', 'sampler steps of the estimate', '50')
     .option('--reps <n>', 'timed forwards per plan set after one warm-up (median)', '2')
     .option('--profile', 'also time one more forward per plan set part by part (synchronising after each part)')
-    .option('--sample', "also run each preset's whole sampling loop (UniPC, CFG, seeded noise; the sampler's host work included) and time it")
-    .option('--device-sampler', 'with --sample: keep the latents on the device (CFG and the UniPC update as one kernel per step, only the final latents downloaded); not yet validated on a GPU')
+    .option('--sample', "also run each preset's whole sampling loop (UniPC, CFG, seeded noise; the sampler's own work included) and time it")
+    .option('--sampler <loop>', `with --sample: ${SAMPLER_LOOPS.join(' or ')}: device keeps the latents on the device (CFG and the UniPC update as one kernel per step, only the final latents downloaded), host downloads the velocities each step and updates in JavaScript; the same latents bit for bit (default: device on CUDA, host with --dry-run)`)
     .option('--out-dir <dir>', 'write bench-dit.json and the chart bench-dit.svg/.png')
     .option('--json', 'print the results as JSON')
     .option('--dry-run', 'run on the CPU backend (host timers): checks the command, measures nothing')
-    .action(async (flags: CommonFlags & { presets: string; steps: string; reps: string; profile?: boolean; sample?: boolean; deviceSampler?: boolean }) => {
+    .action(async (flags: CommonFlags & { presets: string; steps: string; reps: string; profile?: boolean; sample?: boolean; sampler?: string }) => {
       const shape = shapeOf(flags, 'wan-1.3b-480p');
       const presets = [...new Set(parseList(flags.presets).map((p) => parseChoice({ flag: '--presets', value: p, choices: SCHEDULE_PRESET_NAMES })))] as SchedulePresetName[];
       const steps = parseIntegerFlag({ flag: '--steps', value: flags.steps, min: 1, max: 10_000 });
       const reps = parseIntegerFlag({ flag: '--reps', value: flags.reps, min: 1, max: 1000 });
       if (presets.length === 0) throw new CliError({ message: '--presets needs at least one preset', fix: 'pass e.g. --presets dense,wan-480p', exitCode: 2 });
-      if (flags.deviceSampler === true && flags.sample !== true) throw new CliError({ message: '--device-sampler chooses the loop that --sample runs', fix: 'pass --sample --device-sampler', exitCode: 2 });
+      const samplerChoice = flags.sampler === undefined ? undefined : parseChoice({ flag: '--sampler', value: flags.sampler, choices: SAMPLER_LOOPS });
+      if (samplerChoice !== undefined && flags.sample !== true) throw new CliError({ message: '--sampler chooses the loop that --sample runs', fix: `pass --sample --sampler ${samplerChoice}`, exitCode: 2 });
       const backend = benchBackend({ dryRun: flags.dryRun === true, needsCublasLt: true });
+      const sampler = samplerChoice ?? defaultSamplerLoop(backend);
       const live = !flags.json && process.stderr.isTTY;
       const { setup, rows } = await runDitBench({
         backend,
@@ -193,7 +196,7 @@ function registerDit(bench: Command): void {
         reps,
         profile: flags.profile === true,
         sample: flags.sample === true,
-        deviceSampler: flags.deviceSampler === true,
+        sampler,
         ...(live ? { onStep: (preset: string, step: number, ms: number) => process.stderr.write(`${preset} sample step ${step + 1}/${steps}: ${ms.toFixed(0)} ms\n`) } : {}),
         ...(live ? { onPhase: (preset: string, p: { firstStep: number; steps: number; modes: string; forwardMs: number }) => process.stderr.write(`${preset} steps ${p.firstStep}.. x${p.steps} ${p.modes}: forward ${p.forwardMs.toFixed(1)} ms\n`) } : {}),
       });
@@ -221,7 +224,7 @@ function registerDit(bench: Command): void {
         right: [3, 4, 5, 6],
       });
       const out = [title, `weights ${(setup.weightBytes / 2 ** 30).toFixed(2)} GiB uploaded in ${setup.uploadSeconds.toFixed(1)} s; text ${setup.textSeconds.toFixed(2)} s`, table];
-      for (const r of rows) if (r.measured) out.push(`sample ${r.preset}: ${r.measured.seconds.toFixed(1)} s measured over ${r.measured.stepMs.length} steps (estimate ${r.sampleSeconds.toFixed(1)} s)`);
+      for (const r of rows) if (r.measured) out.push(`sample ${r.preset}: ${r.measured.seconds.toFixed(1)} s measured over ${r.measured.stepMs.length} steps, ${r.measured.sampler} sampler (estimate ${r.sampleSeconds.toFixed(1)} s)`);
       for (const r of rows)
         for (const p of r.phases)
           if (p.profileMs) out.push(`profile ${r.preset} steps ${p.firstStep}..: ${Object.entries(p.profileMs).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', ')}`);
@@ -232,7 +235,8 @@ function registerDit(bench: Command): void {
     'fpsattn bench dit --shape wan-1.3b-480p --presets dense,wan-480p --out-dir bench-out',
     'fpsattn bench dit --shape wan-14b-720p --presets dense,fp8-only,wan-720p --json',
     'fpsattn bench dit --dry-run --steps 4 --presets dense,wan-480p',
-    'fpsattn bench dit --shape wan-1.3b-720p --presets wan-720p --sample',
+    'fpsattn bench dit --shape wan-1.3b-720p --presets wan-720p --sample                  # device sampler (the default on CUDA)',
+    'fpsattn bench dit --shape wan-1.3b-720p --presets wan-720p --sample --sampler host   # the host sampler, to compare',
   ]);
 }
 

@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { defaultAttentionGeometryCache } from '@fpsattn/attention';
 import { loadBackend } from '@fpsattn/kernels';
 import { SCHEDULE_PRESET_NAMES } from '@fpsattn/scheduler';
-import { SOLVER_NAMES, WAN_T2V_SAMPLING_DEFAULTS, type Checkpoint } from '@fpsattn/wan';
+import { SAMPLER_LOOPS, SOLVER_NAMES, WAN_T2V_SAMPLING_DEFAULTS, defaultSamplerLoop, type Checkpoint } from '@fpsattn/wan';
 import type { Command } from 'commander';
 import { globalOptions, withExamples } from '../_command';
 import { writeFileAtomic } from '../_atomic-write';
@@ -54,6 +54,7 @@ export function registerGenerate(program: Command): void {
     .option('--shift <x>', `flow-matching shift (default ${WAN_T2V_SAMPLING_DEFAULTS.shift})`)
     .option('--guidance <x>', `classifier-free guidance scale (default ${WAN_T2V_SAMPLING_DEFAULTS.guidance})`)
     .option('--solver <name>', `${SOLVER_NAMES.join(' or ')}`, WAN_T2V_SAMPLING_DEFAULTS.solver)
+    .option('--sampler <loop>', `${SAMPLER_LOOPS.join(' or ')}: where the latents stay during sampling: device (one kernel per step for guidance and the solver update, only the final latents downloaded) or host (velocities downloaded each step, the update in JavaScript); the same latents bit for bit (default: device on CUDA, host on the CPU backend)`)
     .option('--seed <n>', 'noise seed', '42')
     .option('--schedule <s>', `attention schedule: fpsattn (for the run's grid), dense, a preset (${SCHEDULE_PRESET_NAMES.join(', ')}) or a .json config`, 'fpsattn')
     .option('--backend <b>', 'auto (CUDA when a Hopper GPU answers, else CPU), cpu or cuda (default $FPSATTN_BACKEND, else auto)')
@@ -77,6 +78,7 @@ export function registerGenerate(program: Command): void {
       const ffmpegPath = process.env[FFMPEG_ENV] || undefined;
 
       const { backend } = loadBackend({ backend: run.backendChoice });
+      const sampler = run.sampler ?? defaultSamplerLoop(backend);
       const ctrlC = listenForCtrlC(out);
       const { signal } = ctrlC;
       // Device memory per stage (text, sample, decode): each stage's weights are uploaded at its start and freed at its end.
@@ -108,7 +110,7 @@ export function registerGenerate(program: Command): void {
         // ----- the stages, one after the other
         const text = await runTextStage({ flags, text: textInputs, config, seed, backend: textBackend, ...stage });
         // The sample stage closes the checkpoint once the weights are up (closing it again below is a no-op).
-        const sampling = { width, height, frames, seed, steps, shift: run.shift, guidance: run.guidance, solver: run.solver };
+        const sampling = { width, height, frames, seed, steps, shift: run.shift, guidance: run.guidance, solver: run.solver, sampler };
         const sample = await runSampleStage({ backend, config, checkpoint, embeddings: text.embeddings, sampling, schedule: schedule.config, out, ...stage });
         // The text stage runs inside the load span; report it on its own.
         const loadS = (sample.loadedAt - loadStart) / 1000 - text.seconds;
@@ -178,5 +180,6 @@ export function registerGenerate(program: Command): void {
     'fpsattn generate --checkpoint ./Wan2.1-T2V-1.3B --embeddings prompt.safetensors --steps 50 --out run/latents.safetensors   # VAE: ./Wan2.1-T2V-1.3B/Wan2.1_VAE.pth (CPU: slow)',
     'fpsattn generate --checkpoint ./diffusers/transformer --embeddings prompt.safetensors --vae ./diffusers/vae --out run/latents.safetensors',
     'fpsattn generate --schedule my-schedule.json --seed 7 --json',
+    'fpsattn generate --backend cuda --sampler host --out run/host.safetensors   # the host sampler (CUDA default: device; the same latents)',
   ]);
 }

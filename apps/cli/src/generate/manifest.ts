@@ -61,7 +61,8 @@ export function buildRunManifest(options: {
     video: { width: options.video.width, height: options.video.height, frames: options.video.frames },
     latentShape: sample.result.latentShape,
     tokenGrid: options.grid,
-    sampling: { steps: sampling.steps, shift: sampling.shift, guidance: sampling.guidance, solver: sampling.solver, seed: sampling.seed, timesteps: sample.result.timesteps },
+    // sampler: the loop that ran ('device': latents on the device, 'host': the host sampler); the same latents either way.
+    sampling: { steps: sampling.steps, shift: sampling.shift, guidance: sampling.guidance, solver: sampling.solver, sampler: sample.result.sampler, seed: sampling.seed, timesteps: sample.result.timesteps },
     schedule: { name: options.schedule.name, config: options.schedule.config },
     vae: vae === null ? null : { ...vae.manifest, device: vaeBackend?.name ?? 'cpu', runsOn: vaeBackend === null ? 'host reference' : 'backend' },
     decode: {

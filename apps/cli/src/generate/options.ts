@@ -2,7 +2,7 @@
 // usage error a flag's value can raise comes from here, before any file is read.
 import { resolve } from 'node:path';
 import type { BackendChoice } from '@fpsattn/kernels';
-import { SOLVER_NAMES, WAN_T2V_SAMPLING_DEFAULTS, type SolverName } from '@fpsattn/wan';
+import { SAMPLER_LOOPS, SOLVER_NAMES, WAN_T2V_SAMPLING_DEFAULTS, type SamplerLoop, type SolverName } from '@fpsattn/wan';
 import { UsageError } from '../_errors';
 import { parseChoice, parseIntegerFlag, parseNumberFlag } from '../_parse';
 import { PROGRESS_MODES, resolveProgressMode, type ProgressMode } from '../_progress';
@@ -26,6 +26,7 @@ export interface GenerateFlags {
   shift?: string;
   guidance?: string;
   solver: string;
+  sampler?: string;
   seed: string;
   schedule: string;
   backend?: string;
@@ -54,6 +55,8 @@ export interface GenerateSettings {
   shift: number;
   guidance: number;
   solver: SolverName;
+  /** --sampler; undefined: the backend's default (defaultSamplerLoop: device on CUDA, host on the CPU backend). */
+  sampler: SamplerLoop | undefined;
   seed: number;
   /** undefined: loadBackend reads $FPSATTN_BACKEND (then auto). */
   backendChoice: BackendChoice | undefined;
@@ -85,6 +88,7 @@ export function parseGenerateFlags(flags: GenerateFlags): GenerateSettings {
   const shift = flags.shift === undefined ? WAN_T2V_SAMPLING_DEFAULTS.shift : parseNumberFlag({ flag: '--shift', value: flags.shift, min: 0.01, max: 100 });
   const guidance = flags.guidance === undefined ? WAN_T2V_SAMPLING_DEFAULTS.guidance : parseNumberFlag({ flag: '--guidance', value: flags.guidance, min: 0, max: 100 });
   const solver = parseChoice({ flag: '--solver', value: flags.solver, choices: SOLVER_NAMES as readonly SolverName[] });
+  const sampler = flags.sampler === undefined ? undefined : parseChoice({ flag: '--sampler', value: flags.sampler, choices: SAMPLER_LOOPS });
   const seed = parseIntegerFlag({ flag: '--seed', value: flags.seed, min: 0, max: 2 ** 32 - 1 });
   const backendChoice = flags.backend === undefined ? undefined : parseChoice({ flag: '--backend', value: flags.backend, choices: ['auto', 'cpu', 'cuda'] as const satisfies readonly BackendChoice[] });
   const progressMode = resolveProgressMode(parseChoice({ flag: '--progress', value: flags.progress, choices: PROGRESS_MODES }));
@@ -92,5 +96,5 @@ export function parseGenerateFlags(flags: GenerateFlags): GenerateSettings {
   const vaeDevice = parseChoice({ flag: '--vae-device', value: flags.vaeDevice, choices: STAGE_DEVICES });
   const out = resolve(flags.out);
   if (!out.endsWith('.safetensors')) throw new UsageError({ message: `--out ${flags.out} does not end in .safetensors`, fix: 'pass e.g. --out latents.safetensors' });
-  return { builtIn, width, height, frames, steps, shift, guidance, solver, seed, backendChoice, progressMode, textEncoderDevice, vaeDevice, out };
+  return { builtIn, width, height, frames, steps, shift, guidance, solver, sampler, seed, backendChoice, progressMode, textEncoderDevice, vaeDevice, out };
 }

@@ -35,7 +35,7 @@ export function formatRunSummary(options: {
       (pngs.length > 0 ? `pngs -> ${pngs.join(', ')}\n` : '');
   } else if (options.decoding) video = '';
   return (
-    `${options.modelLabel} on ${options.backendName}: ${options.steps} steps (${options.scheduleName}) in ${sample.seconds.toFixed(2)} s, median ${median.toFixed(1)} ms/step; ` +
+    `${options.modelLabel} on ${options.backendName}: ${options.steps} steps (${options.scheduleName}) with the ${sample.result.sampler} sampler in ${sample.seconds.toFixed(2)} s, median ${median.toFixed(1)} ms/step; ` +
     `latents [${sample.result.latentShape.join(', ')}] -> ${options.out}\n${video}manifest -> ${options.manifestPath}\n`
   );
 }

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { defaultAttentionGeometryCache } from '@fpsattn/attention';
 import type { Backend } from '@fpsattn/kernels';
 import type { ScheduleConfig } from '@fpsattn/scheduler';
-import { WanDeviceDit, WanDeviceWeights, generateLatents, syntheticWanWeights, type Checkpoint, type GenerateLatentsResult, type SolverName, type TextEmbeddings, type WanConfig } from '@fpsattn/wan';
+import { WanDeviceDit, WanDeviceWeights, generateLatents, syntheticWanWeights, type Checkpoint, type GenerateLatentsResult, type SamplerLoop, type SolverName, type TextEmbeddings, type WanConfig } from '@fpsattn/wan';
 import { type StageMemory, formatGiB } from '../_device-memory';
 import { CliError, EXIT_CODES } from '../_errors';
 import { type ProgressMode, StepProgress } from '../_progress';
@@ -16,17 +16,20 @@ import type { StageContext } from './stage-context';
 /**
  * Makes each DiT forward start with a turn of the event loop. On the CPU backend a whole sampling run resolves in
  * promise microtasks only, and Node delivers signals (Ctrl-C) as macrotasks: without this turn the AbortSignal would
- * only fire once the run had finished.
+ * only fire once the run had finished. Both forwards: `forward` (the host sampler's) and `forwardDevice` (the device
+ * loop's).
  */
 function yieldBeforeEachForward(dit: WanDeviceDit): void {
-  const forward = dit.forward.bind(dit);
-  Object.defineProperty(dit, 'forward', {
-    configurable: true,
-    value: async (options: Parameters<WanDeviceDit['forward']>[0]) => {
-      await new Promise<void>((resolveTurn) => setImmediate(resolveTurn));
-      return forward(options);
-    },
-  });
+  for (const name of ['forward', 'forwardDevice'] as const) {
+    const method = (dit[name] as (options: unknown) => Promise<unknown>).bind(dit);
+    Object.defineProperty(dit, name, {
+      configurable: true,
+      value: async (options: unknown) => {
+        await new Promise<void>((resolveTurn) => setImmediate(resolveTurn));
+        return method(options);
+      },
+    });
+  }
 }
 
 /** The DiT's weights on `backend`: the built-in model's synthetic ones (checkpoint null), or the checkpoint's. */
@@ -66,7 +69,7 @@ export async function runSampleStage(options: StageContext & {
   /** The open checkpoint to read the weights from (closed here once they are up), or null for the built-in model. */
   checkpoint: Checkpoint | null;
   embeddings: TextEmbeddings;
-  sampling: { width: number; height: number; frames: number; seed: number; steps: number; shift: number; guidance: number; solver: SolverName };
+  sampling: { width: number; height: number; frames: number; seed: number; steps: number; shift: number; guidance: number; solver: SolverName; sampler: SamplerLoop };
   schedule: ScheduleConfig | null;
   out: string;
 }): Promise<SampleStage> {
@@ -101,6 +104,7 @@ export async function runSampleStage(options: StageContext & {
         shift: sampling.shift,
         guidance: sampling.guidance,
         solver: sampling.solver,
+        sampler: sampling.sampler,
         schedule: options.schedule,
         out,
         signal,

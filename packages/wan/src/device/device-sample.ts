@@ -1,14 +1,15 @@
 /**
- * The sampling loop with the latents on the device (opt-in): `sample`'s schedule, noise, solvers and errors, but the
- * model takes and returns device tensors and each step is one `flowSolverStep` (@fpsattn/kernels) instead of a
- * download of the velocities, a host pass and an upload of the latents. Only the final latents come back to the host
- * (and, per step, the 4-byte index of the first non-finite velocity; the offending tensors are downloaded only on that
- * error path, to build the host sampler's error).
+ * The sampling loop with the latents on the device (generateLatents' default on CUDA, ../pipeline/sampler-loop.ts):
+ * `sample`'s schedule, noise, solvers and errors, but the model takes and returns device tensors and each step is one
+ * `flowSolverStep` (@fpsattn/kernels) instead of a download of the velocities, a host pass and an upload of the
+ * latents. Only the final latents come back to the host (and, per step, the 4-byte index of the first non-finite
+ * velocity; the offending tensors are downloaded only on that error path, to build the host sampler's error).
  *
  * Bit-identical to `sample` with the same options: the UniPC coefficients come from the same code
  * (`sampler/_unipc-coefficients.ts`), the kept buffers rotate as the host solver's (m_i in x0s[i % 3], x_i as its
  * predictor used it in bases[i % 2]), and the op forms each element's update as the host passes do (float64, the same
- * order, one float32 rounding per stored value). Tested on the CPU backend; the CUDA path is the same calls on the GPU.
+ * order, one float32 rounding per stored value). Tested on the CPU backend, and on CUDA by
+ * gpu-test/device-sample.test.mjs (bit for bit against `sample` on an H200, session 6).
  */
 import { type Backend, type Tensor, flowSolverStep } from '@fpsattn/kernels';
 import type { StepVelocity } from '../sampler/_step-velocity';

@@ -28,6 +28,7 @@ describe('@fpsattn/wan model exports', () => {
       'wanDeviceVelocityModel',
       'generateLatents',
       'latentShapeFor',
+      'defaultSamplerLoop',
       'readTextEmbeddings',
       'writeTextEmbeddings',
       'openPth',
@@ -45,6 +46,7 @@ describe('@fpsattn/wan model exports', () => {
     ] as const) {
       expect(typeof wan[name], name).toBe('function');
     }
+    expect(wan.SAMPLER_LOOPS).toEqual(['host', 'device']);
     expect(Object.keys(wan.WAN_CONFIG_PRESETS)).toEqual(['wan-1.3b', 'wan-14b', 'wan-tiny']);
     expect(typeof wan.WanDeviceDit).toBe('function');
     expect(typeof wan.WanDeviceWeights.fromCheckpoint).toBe('function');

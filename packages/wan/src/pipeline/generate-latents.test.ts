@@ -17,6 +17,7 @@ import { SamplerAbortedError, SamplerOptionError } from '../sampler/errors';
 import { sample } from '../sampler/sample';
 import { openSafetensors } from '../safetensors/reader';
 import { generateLatents, latentShapeFor } from './generate-latents';
+import { defaultSamplerLoop } from './sampler-loop';
 import { type TextEmbeddings, readTextEmbeddings, writeTextEmbeddings } from './text-embeddings';
 
 const tiny = WAN_CONFIG_PRESETS['wan-tiny'];
@@ -121,7 +122,7 @@ describe('generateLatents (CPU backend, wan-tiny)', () => {
     expect(JSON.parse(r.metadata.schedule!).phases.late.mode).toBe('fp8-dense');
   });
 
-  it("deviceSampler: the same latents bit for bit, with the schedule's plans, and the same file", async () => {
+  it("sampler 'device': the same latents bit for bit, with the schedule's plans, and the same file", async () => {
     const schedule = parseScheduleConfig({
       steps: STEPS,
       alpha1: 0.34,
@@ -139,16 +140,28 @@ describe('generateLatents (CPU backend, wan-tiny)', () => {
     const hostModes: string[] = [];
     const deviceModes: string[] = [];
     const host = await generateLatents({ dit, embeddings, ...SIZE, seed: 12, steps: STEPS, schedule, out: join(dir, 'host-loop.safetensors'), onStep: (s) => hostModes.push(s.modes) });
-    const device = await generateLatents({ dit, embeddings, ...SIZE, seed: 12, steps: STEPS, schedule, deviceSampler: true, out: join(dir, 'device-loop.safetensors'), onStep: (s) => deviceModes.push(s.modes) });
+    const device = await generateLatents({ dit, embeddings, ...SIZE, seed: 12, steps: STEPS, schedule, sampler: 'device', out: join(dir, 'device-loop.safetensors'), onStep: (s) => deviceModes.push(s.modes) });
+    // The CPU backend's default is the host sampler; each run says which loop ran, in its result and its file.
+    expect([host.sampler, host.metadata.sampler]).toEqual(['host', 'host']);
+    expect([device.sampler, device.metadata.sampler]).toEqual(['device', 'device']);
     expect(Array.from(new Uint32Array(device.latents.buffer, device.latents.byteOffset, device.latents.length))).toEqual(Array.from(new Uint32Array(host.latents.buffer, host.latents.byteOffset, host.latents.length)));
     expect(deviceModes).toEqual(hostModes);
     expect(deviceModes.slice(1).every((m) => m.startsWith('fp8'))).toBe(true);
     const file = await openSafetensors(join(dir, 'device-loop.safetensors'));
     try {
       expect(await file.readAsFloat32('latents')).toEqual(host.latents);
+      expect(file.metadata.sampler).toBe('device');
     } finally {
       await file.close();
     }
+  });
+
+  it("sampler defaults by backend: 'device' on CUDA, 'host' elsewhere; an explicit 'host' runs the host loop", async () => {
+    expect(defaultSamplerLoop({ name: 'cuda' })).toBe('device');
+    expect(defaultSamplerLoop({ name: 'cpu' })).toBe('host');
+    expect(defaultSamplerLoop(dit.backend)).toBe('host');
+    const r = await generateLatents({ dit, embeddings, ...SIZE, seed: 3, steps: 1, sampler: 'host', out: join(dir, 'explicit-host.safetensors') });
+    expect(r.sampler).toBe('host');
   });
 
   it('stops on abort between steps, writing nothing under the final name', async () => {
@@ -163,6 +176,9 @@ describe('generateLatents (CPU backend, wan-tiny)', () => {
   it('refuses bad options before any work', async () => {
     await expect(generateLatents({ dit, embeddings, ...SIZE, frames: 16, seed: 1, out: join(dir, 'x.safetensors') })).rejects.toBeInstanceOf(SamplerOptionError);
     await expect(generateLatents({ dit, embeddings, ...SIZE, seed: 1, out: join(dir, 'x.bin') })).rejects.toThrow(/out is .*\.safetensors/);
+    // A JavaScript caller's wrong value (TypeScript refuses it): named, before any work.
+    await expect(generateLatents({ dit, embeddings, ...SIZE, seed: 1, out: join(dir, 'x.safetensors'), sampler: 'gpu' as 'device' })).rejects.toThrow(/sampler is "gpu": expected one of 'host', 'device'/);
+    expect(readdirSync(dir).filter((f) => f.startsWith('x.'))).toEqual([]);
   });
 });
 

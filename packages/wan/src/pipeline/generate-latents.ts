@@ -3,11 +3,14 @@
  * or Euler, classifier-free guidance on a batch of 2) with the DiT on a backend and self-attention planned per step by a
  * @fpsattn/scheduler schedule, written as a safetensors file whose metadata is enough to reproduce the run.
  *
+ * The loop: `sampleOnDevice` (latents on the device) on CUDA, `sample` (the host sampler) on the CPU backend, unless
+ * `sampler` chooses (sampler-loop.ts); the two give the same latents bit for bit.
+ *
  * Output file: `latents` F32 [16, F', H', W'] and `__metadata__` { format: 'fpsattn-wan-latents', seed, steps, shift,
- * guidance, solver, latentShape, width, height, frames, model (config JSON), schedule (config JSON or 'dense'),
- * timesteps, prompt metadata (prompt, negative_prompt when the embeddings file has them), stepMs }; written to a
- * temporary name and renamed when complete (writeSafetensors), so an interrupted or failed run leaves nothing under
- * the final name.
+ * guidance, solver, sampler, latentShape, width, height, frames, model (config JSON), schedule (config JSON or
+ * 'dense'), timesteps, prompt metadata (prompt, negative_prompt when the embeddings file has them), stepMs }; written
+ * to a temporary name and renamed when complete (writeSafetensors), so an interrupted or failed run leaves nothing
+ * under the final name.
  */
 import type { ScheduleConfig } from '@fpsattn/scheduler';
 import { WAN_T2V_SAMPLING_DEFAULTS } from '../sampler/defaults';
@@ -18,6 +21,7 @@ import { writeSafetensors } from '../safetensors/writer';
 import type { LayerAttention, WanDeviceDit } from '../device/device-forward';
 import { sampleOnDevice } from '../device/device-sample';
 import { wanDeviceTensorModel, wanDeviceVelocityModel } from '../device/velocity-model';
+import { SAMPLER_LOOPS, type SamplerLoop, defaultSamplerLoop } from './sampler-loop';
 import type { TextEmbeddings } from './text-embeddings';
 
 /** Wan-VAE's compression: 4x in time (the first frame alone), 8x in space (wan21-architecture.md 5). */
@@ -64,11 +68,12 @@ export interface GenerateLatentsOptions {
   /** Where the latents go (.safetensors). */
   out: string;
   /**
-   * Opt-in: keep the latents on the device for the whole loop (`sampleOnDevice`: one flowSolverStep per step, only the
-   * final latents downloaded), bit-identical to the default host sampler. Default false. Tested on the CPU backend;
-   * not yet validated on the GPU.
+   * The sampling loop: 'device' keeps the latents on the device for the whole loop (`sampleOnDevice`: one
+   * flowSolverStep per step, only the final latents downloaded), 'host' runs `sample` (velocities downloaded each
+   * step). Bit-identical latents either way. Default: `defaultSamplerLoop(dit.backend)`, 'device' on CUDA and 'host'
+   * on the CPU backend.
    */
-  deviceSampler?: boolean;
+  sampler?: SamplerLoop;
   onStep?: (step: GenerateLatentsStep) => void;
   signal?: AbortSignal;
 }
@@ -79,6 +84,8 @@ export interface GenerateLatentsResult {
   readonly latentShape: readonly number[];
   readonly timesteps: readonly number[];
   readonly stepMs: readonly number[];
+  /** The loop that ran. */
+  readonly sampler: SamplerLoop;
   readonly metadata: Readonly<Record<string, string>>;
 }
 
@@ -92,10 +99,12 @@ export async function generateLatents(options: GenerateLatentsOptions): Promise<
   const guidance = options.guidance ?? WAN_T2V_SAMPLING_DEFAULTS.guidance;
   const solver = options.solver ?? WAN_T2V_SAMPLING_DEFAULTS.solver;
   const schedule = options.schedule ?? null;
+  const sampler = options.sampler ?? defaultSamplerLoop(dit.backend);
   const { config } = dit;
   const latentShape = latentShapeFor({ width, height, frames, latentChannels: config.inDim, patch: [config.patchSize[1], config.patchSize[2]] });
   if (schedule && schedule.steps !== steps) throw new SamplerOptionError({ option: 'schedule.steps', value: schedule.steps, rule: `expected the run's ${steps} steps` });
   if (typeof out !== 'string' || !out.endsWith('.safetensors')) throw new SamplerOptionError({ option: 'out', value: out, rule: 'expected a path ending in .safetensors' });
+  if (!SAMPLER_LOOPS.includes(sampler)) throw new SamplerOptionError({ option: 'sampler', value: sampler, rule: `expected one of ${SAMPLER_LOOPS.map((l) => `'${l}'`).join(', ')}` });
 
   const text = dit.encodeText({ contexts: [embeddings.prompt, embeddings.negative] });
   try {
@@ -116,7 +125,7 @@ export async function generateLatents(options: GenerateLatentsOptions): Promise<
       },
     };
     const result =
-      options.deviceSampler === true
+      sampler === 'device'
         ? await sampleOnDevice({ ...loop, backend: dit.backend, model: wanDeviceTensorModel(modelOptions) })
         : await sample({ ...loop, model: wanDeviceVelocityModel(modelOptions) });
     const timesteps = Array.from(result.schedule.timesteps);
@@ -127,6 +136,7 @@ export async function generateLatents(options: GenerateLatentsOptions): Promise<
       shift: String(shift),
       guidance: String(guidance),
       solver,
+      sampler,
       latentShape: JSON.stringify(latentShape),
       width: String(width),
       height: String(height),
@@ -138,7 +148,7 @@ export async function generateLatents(options: GenerateLatentsOptions): Promise<
     };
     for (const key of ['prompt', 'negative_prompt'] as const) if (embeddings.metadata[key] !== undefined) metadata[key] = embeddings.metadata[key] as string;
     await writeSafetensors({ path: out, tensors: { latents: { dtype: 'F32', shape: latentShape, data: result.latents } }, metadata });
-    return { path: out, latents: result.latents, latentShape, timesteps, stepMs, metadata };
+    return { path: out, latents: result.latents, latentShape, timesteps, stepMs, sampler, metadata };
   } finally {
     text.dispose();
   }
