@@ -14,6 +14,7 @@
 // near the wall time: host-bound), and `sync` = wall time per part of an encode that waits for the device after every
 // part (like the DiT bench's --profile: serialised, no part hides behind another).
 // Usage: node bench/umt5-encode.mjs [--layers 24] [--lengths 512,128] [--reps 5] [--vocab 32128] [--profile]
+//        [--head-gemms per-head|batched]   (the encoder's headGemms: one GEMM per head, the default, or one batched)
 //        [--out umt5.json]
 // Prints `UMT5_DEVICE layers L length N <ms> ms (min) device <ms> ms (min) peak <GiB> weights <GiB>` per length, and
 // with --profile `UMT5_PROFILE length N <part> host <ms> gpu <ms> sync <ms>` per part and a total.
@@ -30,9 +31,12 @@ const { values: args } = parseArgs({
     reps: { type: 'string', default: '5' },
     vocab: { type: 'string', default: '32128' },
     profile: { type: 'boolean', default: false },
+    'head-gemms': { type: 'string', default: 'per-head' },
     out: { type: 'string' },
   },
 });
+const headGemms = args['head-gemms'];
+if (headGemms !== 'per-head' && headGemms !== 'batched') throw new Error(`--head-gemms: expected per-head or batched, got ${JSON.stringify(headGemms)}`);
 const LAYERS = Number(args.layers);
 const LENGTHS = args.lengths.split(',').map(Number);
 const REPS = Number(args.reps);
@@ -130,7 +134,7 @@ async function profiled(ids, length, mode) {
     }
     mark = performance.now(); // recording the event is not charged to a part
   };
-  const out = encoder.encodeToDevice({ ids, length, profile });
+  const out = encoder.encodeToDevice({ ids, length, profile, headGemms });
   mark = performance.now();
   decodeBf16Array({ input: await out.download() });
   out.dispose();
@@ -143,26 +147,26 @@ async function profiled(ids, length, mode) {
 const rows = [];
 for (const length of LENGTHS) {
   const ids = Int32Array.from({ length }, (_, i) => (i === length - 1 ? 1 : 2 + ((i * 7919) % (config.vocabSize - 2))));
-  const warm = await encoder.encode({ ids, length });
+  const warm = await encoder.encode({ ids, length, headGemms });
   if (!warm.every(Number.isFinite)) console.log(`# warning: non-finite outputs at length ${length} (random weights)`);
   const mallocsBefore = backend.memoryStats().cudaMallocCalls;
   const times = [];
   for (let r = 0; r < REPS; r++) {
     const start = performance.now();
-    await encoder.encode({ ids, length });
+    await encoder.encode({ ids, length, headGemms });
     times.push(performance.now() - start);
   }
   const deviceTimes = [];
   for (let r = 0; r < REPS; r++) {
     await backend.synchronize();
     const start = performance.now();
-    const out = encoder.encodeToDevice({ ids, length });
+    const out = encoder.encodeToDevice({ ids, length, headGemms });
     await backend.synchronize();
     deviceTimes.push(performance.now() - start);
     out.dispose();
   }
   const mallocsPerEncode = (backend.memoryStats().cudaMallocCalls - mallocsBefore) / (2 * REPS);
-  const opsPerEncode = await countingOps(() => encoder.encode({ ids, length }));
+  const opsPerEncode = await countingOps(() => encoder.encode({ ids, length, headGemms }));
   const stats = backend.memoryStats();
   const row = {
     layers: LAYERS,

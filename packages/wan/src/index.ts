@@ -158,7 +158,7 @@ export type { Umt5Weights, Umt5Precision, Umt5Floats } from './t5/types';
 
 // umT5 text encoder on a backend (CUDA, or the CPU backend's twins)
 export { WanUmt5DeviceWeights, WAN_UMT5_DEVICE_WIDTH_MULTIPLE, type Umt5DeviceBlock } from './t5/device/weights';
-export { WanUmt5DeviceEncoder, WAN_UMT5_TOKEN_MULTIPLE, type WanUmt5DeviceEncodeOptions } from './t5/device/encoder';
+export { WanUmt5DeviceEncoder, WAN_UMT5_TOKEN_MULTIPLE, type WanUmt5DeviceEncodeOptions, type WanUmt5HeadGemms } from './t5/device/encoder';
 export { WAN_VAE_PTH_FILE, isWanVaeIgnoredTensor, loadWanVaeWeights, wanVaeConfigFromDiffusers, wanVaeDiffusersNames, type LoadedWanVaeWeights, type WanVaeNaming } from './vae/load-weights';
 export { UMT5_PTH_FILE, loadUmt5Weights, umt5ConfigFromTransformers, umt5DiffusersNames, type LoadedUmt5Weights, type Umt5Naming } from './t5/load-weights';
 

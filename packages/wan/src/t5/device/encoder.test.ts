@@ -171,19 +171,32 @@ describe('WanUmt5DeviceWeights.upload', () => {
 });
 
 describe('WanUmt5DeviceEncoder: ops per encode and the profile hook', () => {
-  it('dispatches a fixed number of ops per block, whatever the head count and length (one batched GEMM for the scores, one for P v)', async () => {
-    const counts = async (config: typeof tiny, length: number) => {
-      const b = new CountingBackend();
-      const w = WanUmt5DeviceWeights.upload({ backend: b, config, weights: new Map([...syntheticUmt5Weights({ config, seed: 3 })].map(([n, d]) => [n, d.map(roundToBfloat16)])) });
-      b.ops.clear();
-      await new WanUmt5DeviceEncoder({ weights: w }).encode({ ids: promptIds(length, 1), length });
-      return Object.fromEntries(b.ops);
-    };
-    const base = await counts(tiny, 16);
+  const counts = async (config: typeof tiny, length: number, headGemms: 'per-head' | 'batched') => {
+    const b = new CountingBackend();
+    const w = WanUmt5DeviceWeights.upload({ backend: b, config, weights: new Map([...syntheticUmt5Weights({ config, seed: 3 })].map(([n, d]) => [n, d.map(roundToBfloat16)])) });
+    b.ops.clear();
+    await new WanUmt5DeviceEncoder({ weights: w }).encode({ ids: promptIds(length, 1), length, headGemms });
+    return Object.fromEntries(b.ops);
+  };
+
+  it('headGemms batched: a fixed number of ops per block, whatever the head count and length (one batched GEMM for the scores, one for P v)', async () => {
+    const base = await counts(tiny, 16, 'batched');
     // Per block: q, k, v^T, bias, scores, P v, o, gate, fc1, fc2; the setup gathers the embedding rows and the one-hot.
     expect(base).toMatchObject({ gemm: 10 * tiny.numLayers, gatherRows: 2 + 3 * tiny.numLayers, softmaxRows: tiny.numLayers });
-    expect(await counts({ ...tiny, numHeads: 4, dimAttn: 32 }, 16)).toEqual(base); // 4 heads of 8 instead of 2 of 16
-    expect(await counts(tiny, 3)).toEqual(base);
+    expect(await counts({ ...tiny, numHeads: 4, dimAttn: 32 }, 16, 'batched')).toEqual(base); // 4 heads of 8 instead of 2 of 16
+    expect(await counts(tiny, 3, 'batched')).toEqual(base);
+  });
+
+  it('headGemms per-head (the default): one GEMM per head for the scores and for P v', async () => {
+    const perHead = await counts({ ...tiny, numHeads: 4, dimAttn: 32 }, 16, 'per-head');
+    expect(perHead).toMatchObject({ gemm: (8 + 2 * 4) * tiny.numLayers, gatherRows: 2 + 3 * tiny.numLayers });
+  });
+
+  it('gives the same bits with per-head and batched head GEMMs, and refuses another value', async () => {
+    const ids = promptIds(11, 7);
+    const perHead = await encoder.encode({ ids, length: 11 });
+    expect(await encoder.encode({ ids, length: 11, headGemms: 'batched' })).toEqual(perHead);
+    await expect(encoder.encode({ ids, length: 11, headGemms: 'fast' as never })).rejects.toThrow(/options\.headGemms is "fast": expected 'per-head' or 'batched'/);
   });
 
   it('calls profile after each part, in order, without changing the output', async () => {

@@ -7,10 +7,11 @@
  * h    = T5LayerNorm(x)                           BF16 [lp, dim]          rmsNormRope (no rope): F32 statistics
  * q, k = h Wq^T, h Wk^T                           BF16 [lp, H d]          gemm, then gatherRows to heads-major [H lp, d]
  * vT   = Wv h^T                                   BF16 [H d, lp]          gemm with the operands swapped: V^T per head
- * S_h  = q_h k_h^T + bias_h                       F32 [H lp, lp]          one batched gemm over the heads (no 1/sqrt(d):
- *                                                                         T5), then + the bias
+ * S_h  = q_h k_h^T + bias_h                       F32 [H lp, lp]          gemm per head, or one batched over the heads
+ *                                                                         (headGemms; no 1/sqrt(d): T5), then + the bias
  * P    = softmax(S) over the real keys            BF16 [H lp, lp]         softmaxRows (scale 1, validCols = length)
- * o_h  = P_h v_h                                  BF16 [H lp, d]          one batched gemm, then gatherRows to [lp, H d]
+ * o_h  = P_h v_h                                  BF16 [H lp, d]          gemm per head (or batched), then gatherRows to
+ *                                                                         [lp, H d]
  * x   += o Wo^T                                   F32                     gemm (F32 out), gatedResidual
  * h    = T5LayerNorm(x)                           BF16
  * x   += ((h W1^T) * gelu_tanh(h Wg^T)) W2^T      F32                     gemm (GELU epilogue, F32), gemm (BF16),
@@ -51,7 +52,17 @@ export interface WanUmt5DeviceEncodeOptions {
    * its previous call to `part` (after waiting for the device, or by recording an event). For benchmarks.
    */
   profile?: (part: WanUmt5DevicePart) => void;
+  /**
+   * How the per-head attention products run: `per-head` (default: one GEMM per head for q k^T and for P v, the path
+   * validated on an H200 in session 6) or `batched` (one strided-batched GEMM each; the same bits on the CPU backend,
+   * not yet run on a GPU: `gpu-test/umt5-device.test.mjs` and the batched case of kernels' `gpu-test/gemm.test.mjs`
+   * decide when it becomes the default).
+   */
+  headGemms?: WanUmt5HeadGemms;
 }
+
+/** See {@link WanUmt5DeviceEncodeOptions.headGemms}. */
+export type WanUmt5HeadGemms = 'per-head' | 'batched';
 
 /**
  * The parts `profile` names: `setup` (token, head and bucket maps uploaded, the embedding gather, the bucket one-hot
@@ -97,6 +108,8 @@ export class WanUmt5DeviceEncoder {
     checkInputs(options, config.vocabSize, config.textLen);
     const { ids, length } = options;
     const profile = options.profile ?? NO_PROFILE;
+    const headGemms = options.headGemms ?? 'per-head';
+    if (headGemms !== 'per-head' && headGemms !== 'batched') throw new WanInputError({ input: 'options.headGemms', value: headGemms, rule: "expected 'per-head' or 'batched'", caller: CALLER });
     const { dim, numHeads, numBuckets, eps } = config;
     const lp = Math.ceil(length / WAN_UMT5_TOKEN_MULTIPLE) * WAN_UMT5_TOKEN_MULTIPLE;
     const made: { dispose(): void }[] = [];
@@ -116,7 +129,7 @@ export class WanUmt5DeviceEncoder {
       for (const block of weights.blocks) {
         const blockMade: { dispose(): void }[] = [];
         try {
-          blockDevice({ x, block, lp, length, headDim: umt5HeadDim(config), numHeads, eps, maps, oneHot, profile, keep: (t) => (blockMade.push(t), t) });
+          blockDevice({ x, block, lp, length, headDim: umt5HeadDim(config), numHeads, eps, maps, oneHot, profile, headGemms, keep: (t) => (blockMade.push(t), t) });
         } finally {
           for (const t of blockMade) t.dispose();
         }
@@ -204,9 +217,11 @@ function blockDevice(o: {
   maps: HeadMaps;
   oneHot: Tensor<'bf16'>;
   profile: (part: WanUmt5DevicePart) => void;
+  headGemms: WanUmt5HeadGemms;
   keep: <T extends { dispose(): void }>(t: T) => T;
 }): void {
   const { x, block, lp, length, headDim: d, numHeads: heads, eps, maps, profile, keep } = o;
+  const batched = o.headGemms === 'batched';
   const dimAttn = heads * d;
   // Self-attention.
   const h1 = keep(rmsNormRope({ x, weight: block.norm1, eps, name: 'umt5.norm1' }));
@@ -222,15 +237,31 @@ function blockDevice(o: {
   // The bias first (exact table values), then every head's q k^T in one batched GEMM, then S = q k^T + bias in F32.
   const bias = keep(gemm({ x: block.biasTable, w: o.oneHot, outDtype: 'f32', name: 'umt5.bias' }) as Tensor<'f32'>);
   profile('bias');
-  const scores3 = keep(gemm({ x: keep(q.reshape([heads, lp, d])), w: keep(k.reshape([heads, lp, d])), outDtype: 'f32', name: 'umt5.scores' }) as Tensor<'f32'>);
-  const scores = keep(scores3.reshape([heads * lp, lp]));
+  let scores: Tensor<'f32'>;
+  if (batched) {
+    const scores3 = keep(gemm({ x: keep(q.reshape([heads, lp, d])), w: keep(k.reshape([heads, lp, d])), outDtype: 'f32', name: 'umt5.scores' }) as Tensor<'f32'>);
+    scores = keep(scores3.reshape([heads * lp, lp]));
+  } else {
+    scores = keep(x.backend.empty([heads * lp, lp], 'f32', { name: 'umt5.scores' }));
+    for (let h = 0; h < heads; h++) {
+      gemm({ x: keep(q.sliceRows(h * lp, lp)), w: keep(k.sliceRows(h * lp, lp)), outDtype: 'f32', out: keep(scores.sliceRows(h * lp, lp)), name: 'umt5.qk' });
+    }
+  }
   profile('scores');
   gatedResidual({ x: scores, y: keep(bias.reshape([heads * lp, lp])), rowsPerItem: heads * lp });
   profile('bias');
   const p = keep(softmaxRows({ x: scores, scale: 1, validCols: length, name: 'umt5.p' }));
   profile('softmax');
   // o_h = P_h (v^T_h)^T: x = P [H, lp, lp], w = v^T [H, d, lp] -> [H, lp, d].
-  const oHeads = keep(gemm({ x: keep(p.reshape([heads, lp, lp])), w: keep(vT.reshape([heads, d, lp])), name: 'umt5.oHeads' }) as Tensor<'bf16'>);
+  let oHeads: Tensor<'bf16'>;
+  if (batched) {
+    oHeads = keep(gemm({ x: keep(p.reshape([heads, lp, lp])), w: keep(vT.reshape([heads, d, lp])), name: 'umt5.oHeads' }) as Tensor<'bf16'>);
+  } else {
+    oHeads = keep(x.backend.empty([heads * lp, d], 'bf16', { name: 'umt5.oHeads' }));
+    for (let h = 0; h < heads; h++) {
+      gemm({ x: keep(p.sliceRows(h * lp, lp)), w: keep(vT.sliceRows(h * d, d)), out: keep(oHeads.sliceRows(h * lp, lp)), name: 'umt5.pv' });
+    }
+  }
   profile('pv');
   const attended = keep(gatherRows({ src: keep(oHeads.reshape([heads * lp, d])), map: maps.toTokens, name: 'umt5.attended' }));
   profile('head-gathers');
