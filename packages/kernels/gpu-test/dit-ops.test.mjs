@@ -38,14 +38,6 @@ after(() => {
   for (const t of tracked) t.dispose();
 });
 
-/** Seeded float32 values: uniform in [-spread, spread) plus offset (an offset gives rows a mean to remove). */
-function randomF32(n, seed, spread = 1, offset = 0) {
-  const rnd = T.seededRandom(seed);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = (rnd() * 2 - 1) * spread + offset;
-  return out;
-}
-
 /** Per-row offsets and spreads, so that rows differ in mean and scale (as the residual stream does). */
 function streamLike(rows, dim, seed) {
   const rnd = T.seededRandom(seed);
@@ -133,10 +125,10 @@ async function layerNormCase({ rows, dim, rowsPerItem, affine, modulate, seed, l
   const xHost = streamLike(rows, dim, seed);
   const items = rows / rowsPerItem;
   const host = {
-    weight: affine ? randomF32(dim, seed + 1, 0.5, 1) : null,
-    bias: affine ? randomF32(dim, seed + 2, 0.5) : null,
-    shift: modulate ? randomF32(items * dim, seed + 3, 0.5) : null,
-    scale: modulate ? randomF32(items * dim, seed + 4, 0.5) : null,
+    weight: affine ? T.randomF32(dim, seed + 1, 0.5, 1) : null,
+    bias: affine ? T.randomF32(dim, seed + 2, 0.5) : null,
+    shift: modulate ? T.randomF32(items * dim, seed + 3, 0.5) : null,
+    scale: modulate ? T.randomF32(items * dim, seed + 4, 0.5) : null,
   };
   const dev = (a, shape) => (a === null ? null : keep(backend.fromArray(a, shape, 'f32')));
   const x = keep(backend.fromArray(xHost, [rows, dim], 'f32', { name: 'x' }));
@@ -170,7 +162,7 @@ async function layerNormCase({ rows, dim, rowsPerItem, affine, modulate, seed, l
 async function rmsCase({ rows, dim, input, rope, seed, label }) {
   const xF32 = streamLike(rows, dim, seed);
   const xHost = input === 'bf16' ? K.castToBf16Cpu({ src: xF32, dtype: 'f32' }) : xF32;
-  const wHost = randomF32(dim, seed + 1, 0.5, 1);
+  const wHost = T.randomF32(dim, seed + 1, 0.5, 1);
   const x = keep(backend.fromArray(xHost, [rows, dim], input, { name: 'q' }));
   const weight = keep(backend.fromArray(wHost, [dim], 'f32'));
   const ropeDev = rope ? { cos: keep(backend.fromArray(rope.cos, [rope.tokens, rope.headDim / 2], 'f32')), sin: keep(backend.fromArray(rope.sin, [rope.tokens, rope.headDim / 2], 'f32')), headDim: rope.headDim } : null;
@@ -205,9 +197,9 @@ async function rmsCase({ rows, dim, input, rope, seed, label }) {
 /** gatedResidual on device vs the twin, bit for bit, every element. */
 async function residualCase({ rows, dim, rowsPerItem, yDtype, gated, seed, label }) {
   const xHost = streamLike(rows, dim, seed);
-  const yF32 = randomF32(rows * dim, seed + 1, 3);
+  const yF32 = T.randomF32(rows * dim, seed + 1, 3);
   const yHost = yDtype === 'bf16' ? K.castToBf16Cpu({ src: yF32, dtype: 'f32' }) : yF32;
-  const gHost = gated ? randomF32((rows / rowsPerItem) * dim, seed + 2, 1.5) : null;
+  const gHost = gated ? T.randomF32((rows / rowsPerItem) * dim, seed + 2, 1.5) : null;
   const x = keep(backend.fromArray(xHost, [rows, dim], 'f32', { name: 'x' }));
   const y = keep(backend.fromArray(yHost, [rows, dim], yDtype));
   const gate = gHost === null ? null : keep(backend.fromArray(gHost, [rows / rowsPerItem, dim], 'f32'));
@@ -247,11 +239,11 @@ async function fusedResidualCase({ rows, dim, rowsPerItem, yDtype, gated, seed, 
   const items = rows / rowsPerItem;
   const xHost = streamLike(rows, dim, seed);
   // BF16 y: the top halves of random float32 bit patterns (truncation is fine for inputs).
-  const f = randomF32(rows * dim, seed + 1, 0.5);
+  const f = T.randomF32(rows * dim, seed + 1, 0.5);
   const yHost = yDtype === 'f32' ? f : Uint16Array.from(new Uint32Array(f.buffer), (u) => u >>> 16);
-  const gHost = gated ? randomF32(items * dim, seed + 2, 0.5, 1) : null;
-  const shift = keep(backend.fromArray(randomF32(items * dim, seed + 3, 0.5), [items, dim], 'f32'));
-  const scale = keep(backend.fromArray(randomF32(items * dim, seed + 4, 0.5), [items, dim], 'f32'));
+  const gHost = gated ? T.randomF32(items * dim, seed + 2, 0.5, 1) : null;
+  const shift = keep(backend.fromArray(T.randomF32(items * dim, seed + 3, 0.5), [items, dim], 'f32'));
+  const scale = keep(backend.fromArray(T.randomF32(items * dim, seed + 4, 0.5), [items, dim], 'f32'));
   const y = keep(backend.fromArray(yHost, [rows, dim], yDtype));
   const gate = gHost === null ? null : keep(backend.fromArray(gHost, [items, dim], 'f32'));
   const [xFused, xRef] = [0, 1].map(() => keep(backend.fromArray(xHost, [rows, dim], 'f32')));
@@ -335,7 +327,7 @@ describe(`DiT ops on CUDA vs their CPU twins (${SIZE})`, opts, () => {
     K.layerNormModulate({ x, rowsPerItem: rows, eps: EPS, out: view });
     const all = await big.download();
     assert.ok(all.subarray(0, dim).every((b) => b === BF16_POISON) && all.subarray((rows + 1) * dim).every((b) => b === BF16_POISON), 'wrote outside the view');
-    const weight = keep(backend.fromArray(randomF32(dim, 502, 0.5, 1), [dim], 'f32'));
+    const weight = keep(backend.fromArray(T.randomF32(dim, 502, 0.5, 1), [dim], 'f32'));
     K.rmsNormRope({ x: keep(x.sliceRows(2, 4)), weight, eps: EPS, out: keep(big.sliceRows(2, 4)) });
     const after = await big.download();
     assert.ok(after.subarray(0, dim).every((b) => b === BF16_POISON), 'rmsNormRope wrote outside its view');

@@ -23,13 +23,6 @@ after(() => {
   for (const t of tracked) t.dispose();
 });
 
-function randomF32(n, seed, spread) {
-  const rnd = T.seededRandom(seed);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = (rnd() * 2 - 1) * spread;
-  return out;
-}
-
 /** Coefficients of the size a 50-step Wan schedule gives (ratios near 1, alpha phi1 and alpha B small, negative). */
 const predictor = { ratio: 0.9712, alphaPhi1: -0.02391, alphaBh: -0.02377, rhoD: 0.5093, landsOnX0: false };
 const corrector = { ratio: 0.9684, alphaPhi1: -0.02612, alphaBh: -0.02598, rhoD: 0.2571, rhoLast: 0.5124 };
@@ -40,8 +33,8 @@ function assertBits(actual, expected, label) {
 }
 
 async function stepCase({ n, update, inPlace, seed, label }) {
-  const host = { cond: randomF32(n, seed, 3), uncond: randomF32(n, seed + 1, 3), sample: randomF32(n, seed + 2, 2) };
-  const state = { lastBase: randomF32(n, seed + 3, 2), previousX0: randomF32(n, seed + 4, 2), earlierX0: randomF32(n, seed + 5, 2) };
+  const host = { cond: T.randomF32(n, seed, 3), uncond: T.randomF32(n, seed + 1, 3), sample: T.randomF32(n, seed + 2, 2) };
+  const state = { lastBase: T.randomF32(n, seed + 3, 2), previousX0: T.randomF32(n, seed + 4, 2), earlierX0: T.randomF32(n, seed + 5, 2) };
   const up = (a) => keep(backend.fromArray(a, [n], 'f32'));
   const poisoned = () => keep(backend.empty([n], 'f32').fillBytes(0xff));
   const sample = up(host.sample);
@@ -86,11 +79,11 @@ describe(`flowSolverStep on CUDA vs its CPU twin (${SIZE})`, opts, () => {
       { poison: [[3, 3e38]], uncondAt3: -3e38, expected: 3 }, // 5 (c - u) overflows float32 in the guided value
     ];
     for (const c of cases) {
-      const cond = randomF32(N, 91, 1);
-      const uncond = randomF32(N, 92, 1);
+      const cond = T.randomF32(N, 91, 1);
+      const uncond = T.randomF32(N, 92, 1);
       for (const [i, v] of c.poison) cond[i] = v;
       if (c.uncondAt3 !== undefined) uncond[3] = c.uncondAt3;
-      const x = keep(backend.fromArray(randomF32(N, 93, 1), [N], 'f32'));
+      const x = keep(backend.fromArray(T.randomF32(N, 93, 1), [N], 'f32'));
       const flag = keep(backend.empty([1], 'i32').fillBytes(0x7f));
       K.flowSolverStep({ cond: keep(backend.fromArray(cond, [N], 'f32')), uncond: keep(backend.fromArray(uncond, [N], 'f32')), guidance: 5, sample: x, out: x, update: { kind: 'euler', dt: -0.02 }, nonFinite: flag });
       assert.equal((await flag.download())[0], c.expected);

@@ -37,13 +37,6 @@ after(() => {
   for (const t of tracked) t.dispose();
 });
 
-function randomF32(n, seed, spread = 1, offset = 0) {
-  const rnd = T.seededRandom(seed);
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = (rnd() * 2 - 1) * spread + offset;
-  return out;
-}
-
 function assertBits(got, want, what) {
   const i = T.bitsEqual(got, want);
   if (i >= 0) {
@@ -82,7 +75,7 @@ async function im2colCase({ height, width, channels, kt, kernel, upsample, input
   const srcPixels = upsample ? (height / 2) * (width / 2) : height * width;
   const hosts = Array.from({ length: kt }, (_, t) => {
     if (zeroTaps.includes(t)) return null;
-    const f = randomF32(srcPixels * channels, seed + t, 4);
+    const f = T.randomF32(srcPixels * channels, seed + t, 4);
     return input === 'f32' ? f : K.castToBf16Cpu({ src: f, dtype: 'f32' });
   });
   const frames = hosts.map((h) => (h === null ? null : keep(backend.fromArray(h, [srcPixels, channels], input))));
@@ -108,7 +101,7 @@ async function normCase({ rows, channels, silu, seed, label }) {
     const spread = r % 97 === 5 ? 0 : 2 ** (rnd() * 16 - 8);
     for (let c = 0; c < channels; c++) xHost[r * channels + c] = (rnd() * 2 - 1) * spread + spread * 0.3;
   }
-  const gHost = randomF32(channels, seed + 1, 0.5, 1);
+  const gHost = T.randomF32(channels, seed + 1, 0.5, 1);
   const x = keep(backend.fromArray(xHost, [rows, channels], 'f32'));
   const gamma = keep(backend.fromArray(gHost, [channels], 'f32'));
   const out = keep(backend.empty([rows, channels], 'bf16').fillBytes(POISON));
@@ -121,7 +114,7 @@ async function normCase({ rows, channels, silu, seed, label }) {
 }
 
 async function softmaxCase({ rows, cols, validCols, scale, spread, seed, label }) {
-  const xHost = randomF32(rows * cols, seed, spread);
+  const xHost = T.randomF32(rows * cols, seed, spread);
   const x = keep(backend.fromArray(xHost, [rows, cols], 'f32'));
   const out = keep(backend.empty([rows, cols], 'bf16').fillBytes(POISON));
   K.softmaxRows({ x, scale, validCols, out });
@@ -132,7 +125,7 @@ async function softmaxCase({ rows, cols, validCols, scale, spread, seed, label }
 }
 
 async function planarCase({ rows, cols, channels, outDtype, seed, label }) {
-  const xHost = randomF32(rows * cols, seed, 1.6);
+  const xHost = T.randomF32(rows * cols, seed, 1.6);
   const bits = new Uint32Array(xHost.buffer);
   [0x7fc00001, 0xff800000, 0x7f800000, 0x80000000, 0xffc01234].forEach((b, k) => (bits[(k * 7919) % bits.length] = b));
   const x = keep(backend.fromArray(xHost, [rows, cols], 'f32'));

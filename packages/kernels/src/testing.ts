@@ -18,6 +18,14 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** Seeded float32 values, uniform in [-spread, spread) plus offset (rounded to float32 once, as stored). */
+export function randomF32(length: number, seed: number, spread = 1, offset = 0): Float32Array {
+  const rnd = seededRandom(seed);
+  const out = new Float32Array(length);
+  for (let i = 0; i < length; i++) out[i] = (rnd() * 2 - 1) * spread + offset;
+  return out;
+}
+
 /**
  * Random BF16 bit patterns, never zero: |x| in [2^-4, 2^4) times a per-column spread factor (so that groups and heads
  * get different scales), random sign; plus an optional per-channel offset (a K-like bias that smoothing removes).

@@ -326,11 +326,15 @@ __device__ __forceinline__ void expTurnBegin(int wg, float (&bias)[2]) {
   }
 }
 template <bool kFp8, bool kKeyScale>
+__device__ __forceinline__ void expTurnHandOver(int wg) {
+  if constexpr (Schedule<kFp8, kKeyScale>::kExpTurns) ptx::namedBarArrive(2 - wg, 2 * 128);
+}
+template <bool kFp8, bool kKeyScale>
 __device__ __forceinline__ void expTurnEnd(int wg, float (&p)[64]) {
   if constexpr (Schedule<kFp8, kKeyScale>::kExpTurns) {
 #pragma unroll
     for (int i = 0; i < 64; ++i) asm volatile("" : "+f"(p[i]));
-    ptx::namedBarArrive(2 - wg, 2 * 128);
+    expTurnHandOver<kFp8, kKeyScale>(wg);
   }
 }
 
@@ -578,7 +582,7 @@ __device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uin
     } else if constexpr (Schedule<kFp8, kKeyScale>::kExpTurns) {
       float noBias[2] = {0.f, 0.f};
       expTurnBegin<kFp8, kKeyScale>(wg, noBias);  // an empty turn keeps the two warpgroups' turns in step
-      ptx::namedBarArrive(2 - wg, 2 * 128);
+      expTurnHandOver<kFp8, kKeyScale>(wg);
     }
     if constexpr (kLateKeyScales) releaseScales<L, kKeyScale>(base, s, phase);  // after block it's reads, or none
     if (hasNext) ptx::mbarWait(L::full(base, sNext), phaseNext);

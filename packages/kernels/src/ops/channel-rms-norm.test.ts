@@ -4,13 +4,8 @@ import { fakeVaeBackend } from '../_test/fake-vae-ops';
 import { handleOf } from '../_test/fake-dit-ops';
 import { thrown } from '../_test/thrown';
 import { CpuBackend } from '../cpu/backend';
-import { seededRandom } from '../testing';
+import { randomF32 } from '../testing';
 import { CHANNEL_RMS_NORM, channelRmsNorm, channelRmsNormCpu } from './channel-rms-norm';
-
-function randomF32(n: number, seed: number, spread = 1, offset = 0): Float32Array {
-  const rnd = seededRandom(seed);
-  return Float32Array.from({ length: n }, () => (rnd() * 2 - 1) * spread + offset);
-}
 
 /**
  * The PyTorch expression written out: F.normalize(x, dim=channels) (x / max(||x||, 1e-12)) * sqrt(C) * gamma, then

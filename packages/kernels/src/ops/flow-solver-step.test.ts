@@ -2,13 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { fakeCudaBackend } from '../_test/fake-addon';
 import { thrown } from '../_test/thrown';
 import { CpuBackend } from '../cpu/backend';
-import { bitsEqual, seededRandom } from '../testing';
+import { bitsEqual, randomF32 } from '../testing';
 import { FLOW_SOLVER_STEP, flowSolverStep, flowSolverStepCpu } from './flow-solver-step';
-
-function randomF32(n: number, seed: number, spread = 1): Float32Array {
-  const rnd = seededRandom(seed);
-  return Float32Array.from({ length: n }, () => Math.fround((rnd() * 2 - 1) * spread));
-}
 
 // Independent references, one named float64 step per line; f32 = Math.fround (round to nearest even, as a
 // Float32Array store). Written from flow_solver_step.h's formulas, not from the twin.

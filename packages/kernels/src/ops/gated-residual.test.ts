@@ -3,13 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { fakeDitBackend, handleOf } from '../_test/fake-dit-ops';
 import { thrown } from '../_test/thrown';
 import { CpuBackend } from '../cpu/backend';
-import { bitsEqual, randomBf16, seededRandom } from '../testing';
+import { bitsEqual, randomBf16, randomF32 } from '../testing';
 import { GATED_RESIDUAL, gatedResidual, gatedResidualCpu } from './gated-residual';
-
-function randomF32(n: number, seed: number, spread = 1): Float32Array {
-  const rnd = seededRandom(seed);
-  return Float32Array.from({ length: n }, () => Math.fround((rnd() * 2 - 1) * spread));
-}
 
 /** x + f32(y * g) per element, each operation in float64 then rounded to float32 (written out plainly). */
 function reference(x: Float32Array, y: ArrayLike<number>, gate: Float32Array | null, rows: number, dim: number, rowsPerItem: number): Float32Array {

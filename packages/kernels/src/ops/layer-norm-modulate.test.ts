@@ -3,14 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { fakeDitBackend, handleOf } from '../_test/fake-dit-ops';
 import { thrown } from '../_test/thrown';
 import { CpuBackend } from '../cpu/backend';
-import { seededRandom } from '../testing';
+import { randomF32 } from '../testing';
 import { gatedResidual } from './gated-residual';
 import { LAYER_NORM_MODULATE, layerNormModulate, layerNormModulateCpu } from './layer-norm-modulate';
-
-function randomF32(n: number, seed: number, spread = 1, offset = 0): Float32Array {
-  const rnd = seededRandom(seed);
-  return Float32Array.from({ length: n }, () => Math.fround((rnd() * 2 - 1) * spread + offset));
-}
 
 /** Straightforward float64 LayerNorm + affine + modulation (the math, no float32 steps). */
 function reference(x: Float32Array, rows: number, dim: number, rowsPerItem: number, eps: number, p: { w?: Float32Array; b?: Float32Array; shift?: Float32Array; scale?: Float32Array }): Float64Array {

@@ -3,13 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { fakeDitBackend, handleOf } from '../_test/fake-dit-ops';
 import { thrown } from '../_test/thrown';
 import { CpuBackend } from '../cpu/backend';
-import { randomBf16, seededRandom } from '../testing';
+import { randomBf16, randomF32 } from '../testing';
 import { RMS_NORM_ROPE, rmsNormRope, rmsNormRopeCpu } from './rms-norm-rope';
-
-function randomF32(n: number, seed: number, spread = 1, offset = 0): Float32Array {
-  const rnd = seededRandom(seed);
-  return Float32Array.from({ length: n }, () => Math.fround((rnd() * 2 - 1) * spread + offset));
-}
 
 /** cos/sin [tokens, headDim / 2] of angles t * 10000^(-2j / headDim), as float32 (any table works; this one is Wan-like). */
 function table(tokens: number, headDim: number): { cos: Float32Array; sin: Float32Array } {

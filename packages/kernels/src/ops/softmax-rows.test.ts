@@ -4,13 +4,8 @@ import { fakeVaeBackend } from '../_test/fake-vae-ops';
 import { handleOf } from '../_test/fake-dit-ops';
 import { thrown } from '../_test/thrown';
 import { CpuBackend } from '../cpu/backend';
-import { seededRandom } from '../testing';
+import { randomF32 } from '../testing';
 import { SOFTMAX_ROWS, softmaxRows, softmaxRowsCpu } from './softmax-rows';
-
-function randomF32(n: number, seed: number, spread = 1): Float32Array {
-  const rnd = seededRandom(seed);
-  return Float32Array.from({ length: n }, () => (rnd() * 2 - 1) * spread);
-}
 
 /** softmax written from its definition: e^{s x_j} / sum_k e^{s x_k} over the valid columns, float64, no max shift. */
 function reference(x: Float32Array, rows: number, cols: number, valid: number, scale: number): Float64Array {

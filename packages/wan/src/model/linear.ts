@@ -27,8 +27,11 @@ export function linear(options: {
   return out;
 }
 
-/** `sum_i weight[w + i] * input[x + i]` as two partial sums (even i, odd i); both float64. */
-function dot(input: Float32Array, x: number, weight: Float32Array, w: number, n: number): number {
+/**
+ * `sum_i weight[w + i] * input[x + i]` as two partial sums (even i, odd i); both float64. The order every CPU
+ * `Linear` of the package sums in (the umT5 encoder's `linearNoBias` too).
+ */
+export function dot(input: Float32Array | Float64Array, x: number, weight: Float32Array, w: number, n: number): number {
   let sum = 0;
   let sum2 = 0;
   let i = 0;

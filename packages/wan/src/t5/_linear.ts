@@ -1,3 +1,4 @@
+import { dot } from '../model/linear';
 import { allocFloats, roundingOf } from './_floats';
 import type { Umt5Floats, Umt5Precision } from './types';
 
@@ -19,19 +20,7 @@ export function linearNoBias(options: {
   const round = roundingOf(options.precision);
   for (let r = 0; r < rows; r++) {
     const x = r * inFeatures;
-    for (let o = 0; o < outFeatures; o++) {
-      const w = o * inFeatures;
-      let sum = 0;
-      let sum2 = 0;
-      let i = 0;
-      // Two partial sums: shorter dependency chains (as model/linear.ts); both float64.
-      for (; i + 1 < inFeatures; i += 2) {
-        sum += (weight[w + i] as number) * (input[x + i] as number);
-        sum2 += (weight[w + i + 1] as number) * (input[x + i + 1] as number);
-      }
-      if (i < inFeatures) sum += (weight[w + i] as number) * (input[x + i] as number);
-      out[r * outFeatures + o] = round(sum + sum2);
-    }
+    for (let o = 0; o < outFeatures; o++) out[r * outFeatures + o] = round(dot(input, x, weight, o * inFeatures, inFeatures));
   }
   return out;
 }
