@@ -10,6 +10,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/gpu/_node-env.sh
+source scripts/gpu/_ffmpeg-env.sh  # the carried static ffmpeg when the machine has none (generate writes the mp4)
 OUT=${OUT:-$PWD/out}
 mkdir -p "$OUT/cli"
 CLI="node apps/cli/dist/cli.js"
@@ -63,5 +64,6 @@ tail -n 8 "$OUT/cli/bench-dit.out"
 run generate-tiny 0 -- generate --backend cuda --progress lines --out "$OUT/cli/tiny/run.safetensors"
 tail -n 6 "$OUT/cli/generate-tiny.err"
 ls -la "$OUT/cli/tiny" 2>/dev/null
+[ -f "$OUT/cli/tiny/run.mp4" ] && echo "MP4 $(wc -c < "$OUT/cli/tiny/run.mp4") bytes" || { echo "MP4 missing"; fails=$((fails + 1)); }
 echo "run-cli: $fails failure(s)"
 exit $((fails > 0))

@@ -21,14 +21,7 @@ for m in commander @huggingface/tokenizers @resvg/resvg-js; do
   (cd apps/cli && node --input-type=module -e "await import('$m')") 2>/dev/null || { echo "run-generate.sh: node cannot import $m: carry node_modules/$m (and @resvg's binding)"; exit 1; }
 done
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
-# The GPU machine has no ffmpeg: use a static build when one is carried (FFMPEG_XZ, default .gpu/ffmpeg.xz: e.g. the
-# `ffmpeg` of npm's @ffmpeg-installer/linux-x64, xz-compressed), put first on PATH for this run only.
-FFMPEG_XZ=${FFMPEG_XZ:-.gpu/ffmpeg.xz}
-if ! command -v ffmpeg >/dev/null 2>&1 && [ -f "$FFMPEG_XZ" ]; then
-  mkdir -p /tmp/fpsattn-ffmpeg && xz -dc "$FFMPEG_XZ" > /tmp/fpsattn-ffmpeg/ffmpeg && chmod +x /tmp/fpsattn-ffmpeg/ffmpeg
-  export PATH=/tmp/fpsattn-ffmpeg:$PATH
-fi
-command -v ffmpeg >/dev/null 2>&1 && echo "FFMPEG $(ffmpeg -version | head -1)" || echo "FFMPEG none: generate will stop before the mp4 (exit 1)"
+source scripts/gpu/_ffmpeg-env.sh  # the carried static ffmpeg when the machine has none
 
 t0=$(date +%s)
 if [ ! -f "$WEIGHTS/dit/diffusion_pytorch_model.safetensors" ]; then

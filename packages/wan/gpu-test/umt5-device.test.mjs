@@ -32,6 +32,8 @@ const CASES = [
   { name: 'umt5-tiny', config: tiny, lengths: [1, 7, 16] },
   { name: 'wide (16 heads of 64, dim 256)', config: wide, lengths: [300, 512] },
 ];
+// Both ways of running the attention's per-head products: one GEMM per head, and one strided-batched GEMM per product.
+const HEAD_GEMMS = ['per-head', 'batched'];
 const ids = (config, length) => Int32Array.from({ length: config.textLen }, (_, i) => (i >= length ? 0 : i === length - 1 ? 1 : 2 + ((i * 7919 + length) % (config.vocabSize - 2))));
 
 /**
@@ -56,26 +58,26 @@ describe(`wan umT5 device encoder on ${gpu?.device?.name ?? gpu?.name ?? 'no dev
       const weights = new Map([...raw].map(([name, data]) => [name, data.map(roundBf16)]));
       const onGpu = WanUmt5DeviceWeights.upload({ backend: gpu, config: c.config, weights });
       const onCpu = WanUmt5DeviceWeights.upload({ backend: cpu, config: c.config, weights });
-      for (const length of c.lengths) {
+      for (const length of c.lengths) for (const headGemms of HEAD_GEMMS) {
         const tokenIds = ids(c.config, length);
         let t0 = performance.now();
-        const a = await new WanUmt5DeviceEncoder({ weights: onGpu }).encode({ ids: tokenIds, length });
+        const a = await new WanUmt5DeviceEncoder({ weights: onGpu }).encode({ ids: tokenIds, length, headGemms });
         const gpuMs = performance.now() - t0;
         t0 = performance.now();
-        const b = await new WanUmt5DeviceEncoder({ weights: onCpu }).encode({ ids: tokenIds, length });
+        const b = await new WanUmt5DeviceEncoder({ weights: onCpu }).encode({ ids: tokenIds, length, headGemms });
         const cpuMs = performance.now() - t0;
         assert.equal(a.length, length * c.config.dim);
-        assert.ok(a.every(Number.isFinite), `${c.name} length ${length}: non-finite outputs`);
+        assert.ok(a.every(Number.isFinite), `${c.name} length ${length} ${headGemms}: non-finite outputs`);
         const twin = relativeL2(a, b);
         const ref = umt5EncodeCpu({ weights, config: c.config, tokenIds, length, precision: 'float32' });
         const f32 = relativeL2(a, ref);
         const sameLevel = relativeL2(b, ref);
         console.log(
-          `# ${c.name} length ${length}: CUDA vs CPU backend ${twin.toExponential(3)}, CUDA vs float32 ${f32.toExponential(3)} (CPU backend vs float32 ${sameLevel.toExponential(3)}); CUDA ${gpuMs.toFixed(1)} ms, CPU backend ${cpuMs.toFixed(0)} ms`,
+          `# ${c.name} length ${length} ${headGemms}: CUDA vs CPU backend ${twin.toExponential(3)}, CUDA vs float32 ${f32.toExponential(3)} (CPU backend vs float32 ${sameLevel.toExponential(3)}); CUDA ${gpuMs.toFixed(1)} ms, CPU backend ${cpuMs.toFixed(0)} ms`,
         );
-        assert.ok(twin < TWIN_TOLERANCE, `${c.name} length ${length}: CUDA vs CPU backend relL2 ${twin}`);
-        assert.ok(f32 < FLOAT32_TOLERANCE, `${c.name} length ${length}: CUDA vs float32 relL2 ${f32}`);
-        assert.ok(f32 <= 2 * sameLevel, `${c.name} length ${length}: CUDA vs float32 ${f32} is more than 2x the CPU backend's ${sameLevel}`);
+        assert.ok(twin < TWIN_TOLERANCE, `${c.name} length ${length} ${headGemms}: CUDA vs CPU backend relL2 ${twin}`);
+        assert.ok(f32 < FLOAT32_TOLERANCE, `${c.name} length ${length} ${headGemms}: CUDA vs float32 relL2 ${f32}`);
+        assert.ok(f32 <= 2 * sameLevel, `${c.name} length ${length} ${headGemms}: CUDA vs float32 ${f32} is more than 2x the CPU backend's ${sameLevel}`);
       }
       onGpu.dispose();
       onCpu.dispose();
