@@ -22,7 +22,7 @@ LAYERS=${UMT5_LAYERS:-24}
 LENGTHS=${UMT5_LENGTHS:-512,128}
 PROFILE=()
 [ "${UMT5_PROFILE:-0}" = 1 ] && PROFILE=(--profile)
-PROFILE+=(--head-gemms "${UMT5_HEAD_GEMMS:-per-head}")  # UMT5_HEAD_GEMMS=batched: one strided-batched GEMM per product
+PROFILE+=(--head-gemms "${UMT5_HEAD_GEMMS:-batched}")  # UMT5_HEAD_GEMMS=per-head: one GEMM per head (the reference path)
 
 source scripts/gpu/_node-env.sh  # node, workspace links
 source scripts/gpu/_cublaslt-env.sh  # FPSATTN_CUBLASLT from python3's site-packages if the addon finds none

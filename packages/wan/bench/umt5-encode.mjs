@@ -14,7 +14,7 @@
 // near the wall time: host-bound), and `sync` = wall time per part of an encode that waits for the device after every
 // part (like the DiT bench's --profile: serialised, no part hides behind another).
 // Usage: node bench/umt5-encode.mjs [--layers 24] [--lengths 512,128] [--reps 5] [--vocab 32128] [--profile]
-//        [--head-gemms per-head|batched]   (the encoder's headGemms: one GEMM per head, the default, or one batched)
+//        [--head-gemms batched|per-head]   (the encoder's headGemms: one batched GEMM per product, the default, or one per head)
 //        [--out umt5.json]
 // Prints `UMT5_DEVICE layers L length N <ms> ms (min) device <ms> ms (min) peak <GiB> weights <GiB>` per length, and
 // with --profile `UMT5_PROFILE length N <part> host <ms> gpu <ms> sync <ms>` per part and a total.
@@ -31,7 +31,7 @@ const { values: args } = parseArgs({
     reps: { type: 'string', default: '5' },
     vocab: { type: 'string', default: '32128' },
     profile: { type: 'boolean', default: false },
-    'head-gemms': { type: 'string', default: 'per-head' },
+    'head-gemms': { type: 'string', default: 'batched' },
     out: { type: 'string' },
   },
 });

@@ -179,7 +179,7 @@ describe('WanUmt5DeviceEncoder: ops per encode and the profile hook', () => {
     return Object.fromEntries(b.ops);
   };
 
-  it('headGemms batched: a fixed number of ops per block, whatever the head count and length (one batched GEMM for the scores, one for P v)', async () => {
+  it('headGemms batched (the default): a fixed number of ops per block, whatever the head count and length (one batched GEMM for the scores, one for P v)', async () => {
     const base = await counts(tiny, 16, 'batched');
     // Per block: q, k, v^T, bias, scores, P v, o, gate, fc1, fc2; the setup gathers the embedding rows and the one-hot.
     expect(base).toMatchObject({ gemm: 10 * tiny.numLayers, gatherRows: 2 + 3 * tiny.numLayers, softmaxRows: tiny.numLayers });
@@ -187,14 +187,15 @@ describe('WanUmt5DeviceEncoder: ops per encode and the profile hook', () => {
     expect(await counts(tiny, 3, 'batched')).toEqual(base);
   });
 
-  it('headGemms per-head (the default): one GEMM per head for the scores and for P v', async () => {
+  it('headGemms per-head: one GEMM per head for the scores and for P v', async () => {
     const perHead = await counts({ ...tiny, numHeads: 4, dimAttn: 32 }, 16, 'per-head');
     expect(perHead).toMatchObject({ gemm: (8 + 2 * 4) * tiny.numLayers, gatherRows: 2 + 3 * tiny.numLayers });
   });
 
   it('gives the same bits with per-head and batched head GEMMs, and refuses another value', async () => {
     const ids = promptIds(11, 7);
-    const perHead = await encoder.encode({ ids, length: 11 });
+    const perHead = await encoder.encode({ ids, length: 11, headGemms: 'per-head' });
+    expect(await encoder.encode({ ids, length: 11 })).toEqual(perHead);  // the default: batched
     expect(await encoder.encode({ ids, length: 11, headGemms: 'batched' })).toEqual(perHead);
     await expect(encoder.encode({ ids, length: 11, headGemms: 'fast' as never })).rejects.toThrow(/options\.headGemms is "fast": expected 'per-head' or 'batched'/);
   });
