@@ -79,6 +79,9 @@ __global__ void __launch_bounds__(kThreads, 1)
     if constexpr (Schedule<kFp8>::kPingPong || Schedule<kFp8, kKeyScale>::kExpTurns) {
       if (cw == 1) ptx::namedBarArrive(1, 2 * 128);  // consumer warpgroup 0 takes the first turn
     }
+    if constexpr (FPSATTN_ATTN_DIAG_SKEW_NS > 0) {
+      if (cw == 1) __nanosleep(FPSATTN_ATTN_DIAG_SKEW_NS);
+    }
     if constexpr (Schedule<kFp8, kKeyScale>::kLoop == 1) {
       consumerLoop<kFp8, kKeyScale>(p, base, c, list, cw, rowInTile0, quadLane, acc, sm, smemRaw, rawAddr);
     } else if constexpr (Schedule<kFp8, kKeyScale>::kLoop == 2) {

@@ -588,11 +588,11 @@ __device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uin
     if (hasNext) ptx::mbarWait(L::full(base, sNext), phaseNext);
     turnBegin<kFp8>(wg);
     ptx::wgmmaFence();
-    if (hasNext) {
+    if (hasNext && !kDiagNoQk) {
       issueQK<kFp8>(sc, qDesc, desc.k(sNext));
       ptx::wgmmaCommit();
     }
-    if (doPv) {
+    if (doPv && !kDiagNoPv) {
       issuePV<kFp8>(o, pa, desc.v(s), inGroup > 0);
       ptx::wgmmaCommit();
     }

@@ -150,7 +150,7 @@ struct OnlineSoftmax {
           // the polynomial gives 2^-125 for a masked key's -inf: exact zero instead
           if (maskGroup && keyOfColumn<kFp8>(8 * j + 2 * quadLane + (e & 1)) >= validKeys) p = 0.f;
         } else {
-          p = ptx::ex2(x);  // masked keys: rowFactor > 0 (RowFactors), so x = -inf and p = 0 exactly
+          p = kDiagNoExp ? x : ptx::ex2(x);  // masked keys: rowFactor > 0 (RowFactors), so x = -inf and p = 0 exactly
         }
         s[4 * j + e] = p;
         sum[r][j % kSumChains] += p;

@@ -120,6 +120,21 @@ constexpr bool kKeyScaleFromGlobal = FPSATTN_ATTN_KEY_SCALE_FROM_GLOBAL != 0;
 constexpr int kKeyIdAhead = FPSATTN_ATTN_KEY_ID_AHEAD;
 static_assert(kKeyIdAhead == 1 || kKeyIdAhead == 2, "key id prefetch distance: 1 or 2 blocks");
 
+// Timing ablations (harness builds only; results are wrong, run with --no-check): bit 1 replaces the exponentials with
+// their FFMA input (no MUFU), bit 2 drops the P V WGMMAs, bit 4 drops the S = Q K^T WGMMAs (paired schedule). The time
+// each removes is what that part costs on the critical path (README.md, ladder notes of session 7).
+#ifndef FPSATTN_ATTN_DIAG
+#define FPSATTN_ATTN_DIAG 0
+#endif
+constexpr bool kDiagNoExp = (FPSATTN_ATTN_DIAG & 1) != 0;
+constexpr bool kDiagNoPv = (FPSATTN_ATTN_DIAG & 2) != 0;
+constexpr bool kDiagNoQk = (FPSATTN_ATTN_DIAG & 4) != 0;
+// Start consumer warpgroup 1 this many nanoseconds after warpgroup 0 (0 = together): whether the two warpgroups run
+// their softmaxes in step (sharing the MUFU) or out of phase, as a timing experiment.
+#ifndef FPSATTN_ATTN_DIAG_SKEW_NS
+#define FPSATTN_ATTN_DIAG_SKEW_NS 0
+#endif
+
 // Registers per thread after setmaxnreg: 24 for the producer, 240 for the consumers (24*128 + 2*240*128 <= 64K).
 constexpr int kProducerRegs = 24;
 constexpr int kConsumerRegs = 240;
