@@ -84,6 +84,8 @@ __global__ void __launch_bounds__(kThreads, 1)
     }
     if constexpr (Schedule<kFp8, kKeyScale>::kLoop == 1) {
       consumerLoop<kFp8, kKeyScale>(p, base, c, list, cw, rowInTile0, quadLane, acc, sm, smemRaw, rawAddr);
+    } else if constexpr (Schedule<kFp8, kKeyScale>::kLoop == 3) {
+      consumerLoopSplit<kFp8, kKeyScale>(p, base, c, list, cw, rowInTile0, quadLane, acc, sm);
     } else if constexpr (Schedule<kFp8, kKeyScale>::kLoop == 2) {
       consumerLoopPaired<kFp8, kKeyScale>(p, base, c, list, cw, rowInTile0, quadLane, acc, sm, smemRaw, rawAddr);
     } else {

@@ -86,6 +86,22 @@ struct OnlineSoftmax {
   __device__ __forceinline__ void step(float (&s)[64], const float (&rowFactor)[2], const KeyScales& ks,
                                        int validKeys, int quadLane, float (&alpha)[2], BeforeExp&& beforeExp,
                                        AfterExp&& afterExp) {
+    stepColumns<16>(s, rowFactor, ks, validKeys, quadLane, alpha, beforeExp, afterExp);
+  }
+  // Half a key block (the split schedule, mainloop.cuh): s holds 64 keys (8 column groups), validKeys counts from
+  // the half's first key (<= 0: every key of the half is masked).
+  __device__ __forceinline__ void stepHalf(float (&s)[32], const float (&rowFactor)[2], int validKeys, int quadLane,
+                                           float (&alpha)[2]) {
+    static_assert(!kKeyScale, "the split schedule reads one K scale per block");
+    stepColumns<8>(s, rowFactor, KeyScales{}, validKeys, quadLane, alpha, [](float (&)[2]) {}, [](float (&)[32]) {});
+  }
+  // kGroups column groups of 8 (16: a whole key block, 8: half of one).
+  template <int kGroups, class BeforeExp, class AfterExp>
+  __device__ __forceinline__ void stepColumns(float (&s)[4 * kGroups], const float (&rowFactor)[2],
+                                              const KeyScales& ks, int validKeys, int quadLane, float (&alpha)[2],
+                                              BeforeExp&& beforeExp, AfterExp&& afterExp) {
+    static_assert(kGroups == 16 || (kGroups == 8 && !kKeyScale), "a block or half a block");
+    constexpr int kBlockKeys = 8 * kGroups;
     if constexpr (kKeyScale) {
 #pragma unroll
       for (int j = 0; j < 16; ++j) {
@@ -95,10 +111,10 @@ struct OnlineSoftmax {
         s[4 * j + 3] *= ks.c[j].y;
       }
     }
-    const bool ragged = validKeys < kBlockN;
+    const bool ragged = validKeys < kBlockKeys;
     if (ragged) {
 #pragma unroll
-      for (int j = 0; j < 16; ++j) {
+      for (int j = 0; j < kGroups; ++j) {
         if (groupKeyEnd<kFp8>(j) <= validKeys) continue;  // warp-uniform: only the groups that reach the padding
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
@@ -114,7 +130,7 @@ struct OnlineSoftmax {
       part[1][c] = ptx::maxNaN(s[4 * c + 2], s[4 * c + 3]);
     }
 #pragma unroll
-    for (int j = kMaxChains; j < 16; ++j) {
+    for (int j = kMaxChains; j < kGroups; ++j) {
       part[0][j % kMaxChains] = ptx::maxNaN(part[0][j % kMaxChains], ptx::maxNaN(s[4 * j + 0], s[4 * j + 1]));
       part[1][j % kMaxChains] = ptx::maxNaN(part[1][j % kMaxChains], ptx::maxNaN(s[4 * j + 2], s[4 * j + 3]));
     }
@@ -138,7 +154,7 @@ struct OnlineSoftmax {
     beforeExp(bias);
     float sum[2][kSumChains] = {};  // kSumChains independent FADD chains per row
 #pragma unroll
-    for (int j = 0; j < 16; ++j) {
+    for (int j = 0; j < kGroups; ++j) {
       const bool maskGroup = ragged && groupKeyEnd<kFp8>(j) > validKeys;
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
@@ -186,6 +202,18 @@ __device__ __forceinline__ void packPFp8(const float (&p)[64], uint32_t (&a)[4][
     a[k][1] = ptx::packE4m3x4(p[b + 2], p[b + 3], p[b + 6], p[b + 7]);     // row r+8, k 4q..4q+3
     a[k][2] = ptx::packE4m3x4(p[b + 8], p[b + 9], p[b + 12], p[b + 13]);   // row r,   k 16+4q..
     a[k][3] = ptx::packE4m3x4(p[b + 10], p[b + 11], p[b + 14], p[b + 15]); // row r+8, k 16+4q..
+  }
+}
+
+// Half a key block (64 keys, 32 registers) -> the E4M3 A fragments of its 2 m64n128k32 steps (same layout).
+__device__ __forceinline__ void packPFp8Half(const float (&p)[32], uint32_t (&a)[2][4]) {
+#pragma unroll
+  for (int k = 0; k < 2; ++k) {
+    const int b = 16 * k;
+    a[k][0] = ptx::packE4m3x4(p[b + 0], p[b + 1], p[b + 4], p[b + 5]);
+    a[k][1] = ptx::packE4m3x4(p[b + 2], p[b + 3], p[b + 6], p[b + 7]);
+    a[k][2] = ptx::packE4m3x4(p[b + 8], p[b + 9], p[b + 12], p[b + 13]);
+    a[k][3] = ptx::packE4m3x4(p[b + 10], p[b + 11], p[b + 14], p[b + 15]);
   }
 }
 
