@@ -706,7 +706,7 @@ __device__ __forceinline__ void consumerLoopSplit(const AttentionParams& p, uint
         inGroup = 0;
       }
       accumulateScales(inGroup, accScale, alpha, o);
-      packPFp8Half(sa, pa);
+      packPFp8<2>(sa, pa);
     } else {
       zeroP(pa);  // a block with no valid key: its P V adds zeros (inGroup == 0: o is not counted yet)
     }
@@ -729,7 +729,7 @@ __device__ __forceinline__ void consumerLoopSplit(const AttentionParams& p, uint
     ptx::fenceRegs(pa);
     if (doB) {
       accumulateScales(inGroup, accScale, alpha, o);  // inGroup >= 1 here: rescales o when a row's max moved
-      packPFp8Half(sb, pb);
+      packPFp8<2>(sb, pb);
     } else {
       zeroP(pb);  // half b holds no valid key
     }

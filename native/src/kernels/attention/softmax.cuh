@@ -192,28 +192,18 @@ struct OnlineSoftmax {
   }
 };
 
-// P (64x128, probabilities in accumulator layout) -> E4M3 A fragments of 4 m64n128k32 steps. Thanks to the K row
-// permutation (kFp8KeyOfRow) register 4*j+e already sits at the A-fragment k position of its key.
-__device__ __forceinline__ void packPFp8(const float (&p)[64], uint32_t (&a)[4][4]) {
+// P (64 x 32 * kSteps probabilities in accumulator layout: a whole block, kSteps = 4, or half of one, 2) -> the E4M3
+// A fragments of kSteps m64n128k32 steps. Thanks to the K row permutation (kFp8KeyOfRow) register 4*j+e already sits
+// at the A-fragment k position of its key.
+template <int kSteps>
+__device__ __forceinline__ void packPFp8(const float (&p)[16 * kSteps], uint32_t (&a)[kSteps][4]) {
 #pragma unroll
-  for (int k = 0; k < 4; ++k) {
+  for (int k = 0; k < kSteps; ++k) {
     const int b = 16 * k;
     a[k][0] = ptx::packE4m3x4(p[b + 0], p[b + 1], p[b + 4], p[b + 5]);     // row r,   k 4q..4q+3
     a[k][1] = ptx::packE4m3x4(p[b + 2], p[b + 3], p[b + 6], p[b + 7]);     // row r+8, k 4q..4q+3
     a[k][2] = ptx::packE4m3x4(p[b + 8], p[b + 9], p[b + 12], p[b + 13]);   // row r,   k 16+4q..
     a[k][3] = ptx::packE4m3x4(p[b + 10], p[b + 11], p[b + 14], p[b + 15]); // row r+8, k 16+4q..
-  }
-}
-
-// Half a key block (64 keys, 32 registers) -> the E4M3 A fragments of its 2 m64n128k32 steps (same layout).
-__device__ __forceinline__ void packPFp8Half(const float (&p)[32], uint32_t (&a)[2][4]) {
-#pragma unroll
-  for (int k = 0; k < 2; ++k) {
-    const int b = 16 * k;
-    a[k][0] = ptx::packE4m3x4(p[b + 0], p[b + 1], p[b + 4], p[b + 5]);
-    a[k][1] = ptx::packE4m3x4(p[b + 2], p[b + 3], p[b + 6], p[b + 7]);
-    a[k][2] = ptx::packE4m3x4(p[b + 8], p[b + 9], p[b + 12], p[b + 13]);
-    a[k][3] = ptx::packE4m3x4(p[b + 10], p[b + 11], p[b + 14], p[b + 15]);
   }
 }
 
