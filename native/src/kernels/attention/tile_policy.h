@@ -124,8 +124,8 @@ constexpr int kKeyIdAhead = FPSATTN_ATTN_KEY_ID_AHEAD;
 static_assert(kKeyIdAhead == 1 || kKeyIdAhead == 2, "key id prefetch distance: 1 or 2 blocks");
 
 // Timing ablations (harness builds only; results are wrong, run with --no-check): bit 1 replaces the exponentials with
-// their FFMA input (no MUFU), bit 2 drops the P V WGMMAs, bit 4 drops the S = Q K^T WGMMAs (paired schedule). The time
-// each removes is what that part costs on the critical path (README.md, ladder notes of session 7).
+// their FFMA input (no MUFU), bit 2 drops the P V WGMMAs, bit 4 drops the S = Q K^T WGMMAs (bits 2 and 4: paired and
+// split schedules). The time each removes is what that part costs on the critical path (README.md, ladder step 27).
 #ifndef FPSATTN_ATTN_DIAG
 #define FPSATTN_ATTN_DIAG 0
 #endif
