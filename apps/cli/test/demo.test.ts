@@ -42,6 +42,7 @@ describe('fpsattn demo', () => {
       inUnit(run.density);
       expect(run.totalSeconds).toBeGreaterThan(0);
       expect(Number.isFinite(run.msPerStepMedian)).toBe(true);
+      expect(run.sampler).toBe('host'); // the CPU backend's loop (CUDA: 'device')
     }
     expect(dit.runs[0].density).toBe(1);
     expect(dit.runs[1].density).toBeLessThan(1);

@@ -30,7 +30,7 @@ import {
 } from '@fpsattn/kernels';
 import { explain, formatExplainTable, parseScheduleConfig, planCost, schedulePreset, type AttentionPlan, type ExplainRow, type ScheduleConfig } from '@fpsattn/scheduler';
 import { blockMaskStats, buildBlockMask, createTileLayout, WAN_720P_GRID, type Dims3 } from '@fpsattn/tiling';
-import { WAN_CONFIG_PRESETS, WanDeviceDit, WanDeviceWeights, generateLatents, syntheticWanInputs, syntheticWanWeights } from '@fpsattn/wan';
+import { type SamplerLoop, WAN_CONFIG_PRESETS, WanDeviceDit, WanDeviceWeights, generateLatents, syntheticWanInputs, syntheticWanWeights } from '@fpsattn/wan';
 import type { Command } from 'commander';
 import { withExamples } from '../_command';
 import { formatTable, pct, printJson } from '../_format';
@@ -107,6 +107,8 @@ export interface DemoDitRun {
   readonly density: number;
   readonly totalSeconds: number;
   readonly msPerStepMedian: number;
+  /** The sampling loop that ran: `device` (latents stay on the GPU) or `host` (generateLatents' default per backend). */
+  readonly sampler: SamplerLoop;
 }
 
 export interface DemoDitSection {
@@ -346,7 +348,7 @@ async function ditSection(backend: Backend, steps: number): Promise<DemoDitSecti
       const t0 = performance.now();
       const r = await generateLatents({ dit, embeddings, ...size, seed: 7, steps, schedule: s, out: join(dir, `${label}.safetensors`) });
       const totalSeconds = (performance.now() - t0) / 1000;
-      results.push({ run: { run: label, steps, density, totalSeconds, msPerStepMedian: median(r.stepMs) }, latents: r.latents, latentShape: r.latentShape });
+      results.push({ run: { run: label, steps, density, totalSeconds, msPerStepMedian: median(r.stepMs), sampler: r.sampler }, latents: r.latents, latentShape: r.latentShape });
     }
     const [dense, fps] = results as [(typeof results)[0], (typeof results)[0]];
     const a = fps.latents;
@@ -411,8 +413,8 @@ function formatAttention(s: DemoAttentionSection, backend: string): string {
 
 function formatDit(s: DemoDitSection): string {
   const table = formatTable({
-    header: ['run', 'steps', 'attention density', 'total s', 'ms per step (median)'],
-    rows: s.runs.map((r) => [r.run, String(r.steps), pct(r.density), r.totalSeconds.toFixed(2), r.msPerStepMedian.toFixed(1)]),
+    header: ['run', 'steps', 'attention density', 'total s', 'ms per step (median)', 'sampler loop'],
+    rows: s.runs.map((r) => [r.run, String(r.steps), pct(r.density), r.totalSeconds.toFixed(2), r.msPerStepMedian.toFixed(1), r.sampler]),
     right: [1, 2, 3, 4],
   });
   const lines = [
