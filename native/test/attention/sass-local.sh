@@ -6,7 +6,9 @@
 # WGMMA-class instruction per missing 16 bytes ("G" below; other undecoded instructions land there too, so G
 # over-counts: 24 for the paired kernel's 12 QGMMA). Checked against cuobjdump on the H200 (session 7): the
 # same DEPBAR and ARRIVE counts for the paired default (2, 4) and the first split schedule (20, 20: serialised).
-# Needs: nvcc; nvdisasm from Debian non-free (bookworm: apt-get download nvidia-cuda-toolkit; dpkg -x it; NVDISASM=path).
+# Needs: nvcc; nvdisasm from Debian non-free, without installing the toolkit: add a sources entry for bookworm with
+# `Components: non-free contrib`, apt-get update, `apt-get download nvidia-cuda-toolkit` (84 MB), `dpkg -x` it into a
+# folder, NVDISASM=<folder>/usr/bin/nvdisasm.
 # Usage: NVDISASM=/tmp/cudadeb/x/usr/bin/nvdisasm native/test/attention/sass-local.sh [-DFPSATTN_ATTN_PIPELINE_FP8=3 ...]
 # Prints counts and the sequence (A = WARPGROUP.ARRIVE, G = WGMMA, W = WARPGROUP.DEPBAR, [n ex2] = MUFU.EX2 runs):
 # one W per QGMMA means ptxas serialised the WGMMAs (its C7514 / C7515 warnings in ptxas -v say the same).
