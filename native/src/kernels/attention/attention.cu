@@ -76,7 +76,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     const int quadLane = t % 4;
     float acc[64];
     OnlineSoftmax<kFp8, kKeyScale> sm;
-    if constexpr (Schedule<kFp8>::kPingPong || Schedule<kFp8, kKeyScale>::kExpTurns) {
+    if constexpr (Schedule<kFp8>::kPingPong) {
       if (cw == 1) ptx::namedBarArrive(1, 2 * 128);  // consumer warpgroup 0 takes the first turn
     }
     if constexpr (FPSATTN_ATTN_DIAG_SKEW_NS > 0) {

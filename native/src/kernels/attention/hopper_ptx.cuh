@@ -109,10 +109,12 @@ template <int N>
 __device__ __forceinline__ void wgmmaWait() {
   asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
 }
-// Keeps the compiler from moving accesses of an accumulator across wgmma issue/wait points.
-__device__ __forceinline__ void fenceRegs(float (&d)[64]) {
+// Keeps the compiler from moving accesses of an accumulator (64 registers: a 64x128 tile; 32: 64x64) across wgmma
+// issue/wait points.
+template <int N>
+__device__ __forceinline__ void fenceRegs(float (&d)[N]) {
 #pragma unroll
-  for (int i = 0; i < 64; ++i) asm volatile("" : "+f"(d[i])::"memory");
+  for (int i = 0; i < N; ++i) asm volatile("" : "+f"(d[i])::"memory");
 }
 
 __device__ __forceinline__ void wgmmaSsE4m3(float (&d)[64], uint64_t descA, uint64_t descB, int scaleD) {
@@ -140,10 +142,6 @@ __device__ __forceinline__ void wgmmaSsE4m3N64(float (&d)[32], uint64_t descA, u
         "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
         "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
       : "l"(descA), "l"(descB), "r"(scaleD));
-}
-__device__ __forceinline__ void fenceRegs(float (&d)[32]) {
-#pragma unroll
-  for (int i = 0; i < 32; ++i) asm volatile("" : "+f"(d[i])::"memory");
 }
 // Keeps P fragments (the A operand of an in-flight RS WGMMA) in their registers until the wait that retires it.
 __device__ __forceinline__ void fenceRegs(uint32_t (&a)[2][4]) {

@@ -195,16 +195,16 @@ struct RowFactors {
   }
 };
 
-// The key blocks a consumer loop walks, with what it needs of each: id, valid-row count and K block scale. The ids are
-// read kKeyIdAhead (2) blocks ahead and the per-block values one block ahead, so no global load's latency is exposed:
-// read back to back in one iteration (the id, then the two loads whose address depends on it), they stalled every
-// block (ncu, session 6: 11% of the consumer warps' stall samples at 720p fp8 sparse).
+// The key blocks a consumer loop walks, with what it needs of each: id, valid-row count and K block scale, read one
+// block ahead. With kKeyIdAhead 2 the ids are read a block earlier still, so the two loads whose address depends on an
+// id never wait for it (ncu, session 6: 11% of the consumer warps' stall samples there); measured 1-3% slower, so the
+// default is 1 (tile_policy.h).
 template <bool kFp8, bool kKeyScale>
 struct KeyBlockStream {
   int kb;        // the block the loop takes next
   int valid;     // its valid key rows
   float kBlock;  // its K block scale (1 unless FP8 with per-block K scales)
-  int kbAhead;   // the id of the block after it (kKeyIdAhead = 2)
+  int kbAhead;   // the id of the block after it (kKeyIdAhead 2 only)
   __device__ __forceinline__ KeyBlockStream(const KeyList& list, const AttentionParams& p,
                                             const RowFactors<kFp8, kKeyScale>& rows) {
     kb = list.block(0);
@@ -313,31 +313,6 @@ __device__ __forceinline__ void turnEnd(int wg) {
   if constexpr (Schedule<kFp8>::kPingPong) ptx::namedBarArrive(2 - wg, 2 * 128);
 }
 
-// Exponential turns (Schedule::kExpTurns, paired schedule): the same two named barriers, taken around each block's
-// exponentials instead of around the WGMMA issue. The asm statements pin the MUFU work between the barriers: every
-// exponential's FFMA reads bias, "written" after the wait, and every result is "read" before the arrive. Both
-// warpgroups walk the same key list, so they take the same number of turns; a block without a valid key takes an
-// empty turn.
-template <bool kFp8, bool kKeyScale>
-__device__ __forceinline__ void expTurnBegin(int wg, float (&bias)[2]) {
-  if constexpr (Schedule<kFp8, kKeyScale>::kExpTurns) {
-    ptx::namedBarSync(1 + wg, 2 * 128);
-    asm volatile("" : "+f"(bias[0]), "+f"(bias[1]));
-  }
-}
-template <bool kFp8, bool kKeyScale>
-__device__ __forceinline__ void expTurnHandOver(int wg) {
-  if constexpr (Schedule<kFp8, kKeyScale>::kExpTurns) ptx::namedBarArrive(2 - wg, 2 * 128);
-}
-template <bool kFp8, bool kKeyScale>
-__device__ __forceinline__ void expTurnEnd(int wg, float (&p)[64]) {
-  if constexpr (Schedule<kFp8, kKeyScale>::kExpTurns) {
-#pragma unroll
-    for (int i = 0; i < 64; ++i) asm volatile("" : "+f"(p[i]));
-    expTurnHandOver<kFp8, kKeyScale>(wg);
-  }
-}
-
 // Consumer warpgroup wg (0 or 1) of the tile. Leaves the unnormalised accumulator in acc and the softmax state in sm.
 // Software pipeline inside the warpgroup (FA3's intra-warpgroup overlap): iteration i issues S_i = Q K_i^T and the
 // P_{i-1} V_{i-1} of the previous block back to back, waits only for S_i, runs the softmax of block i while P V
@@ -368,7 +343,7 @@ __device__ __forceinline__ void consumerLoop(const AttentionParams& p, uint32_t 
 
   int s = 0;
   uint32_t phase = 0;
-  KeyBlockStream<kFp8, kKeyScale> next(list, p, rows);  // ids two blocks ahead, the rest one
+  KeyBlockStream<kFp8, kKeyScale> next(list, p, rows);
   for (int it = 0; it < n; ++it, s = (s + 1 == L::kStages) ? 0 : s + 1, phase ^= (s == 0)) {
     const int kb = next.kb;
     const int validKeys = next.valid;
@@ -455,7 +430,7 @@ __device__ __forceinline__ void consumerLoopSerial(const AttentionParams& p, uin
   ptx::mbarWait(L::qFull(base), 0);
   int s = 0;
   uint32_t phase = 0;
-  KeyBlockStream<kFp8, kKeyScale> next(list, p, rows);  // ids two blocks ahead, the rest one
+  KeyBlockStream<kFp8, kKeyScale> next(list, p, rows);
   // P V of up to kPvGroup consecutive blocks accumulates in o (the WGMMA accumulator, ~22-bit), then one FFMA per
   // element adds it into acc in true fp32. Invariant: output = acc * accScale + o, all under the running max.
   float o[64];
@@ -531,7 +506,7 @@ __device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uin
 
   int s = 0;
   uint32_t phase = 0;
-  KeyBlockStream<kFp8, kKeyScale> next(list, p, rows);  // ids two blocks ahead, the rest one
+  KeyBlockStream<kFp8, kKeyScale> next(list, p, rows);
   float sc[64];
   typename Softmax::KeyScales ks;
   // Prologue: S_0.
@@ -570,19 +545,13 @@ __device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uin
         Softmax::loadKeyScales(
             ks, keyScalesOf<L, kKeyScale>(p, c, kbCur, smemGeneric, smemGenericAddr, base, s, phase), quadLane);
       }
-      sm.step(sc, rowFactor, ks, validKeys, quadLane, alpha,
-              [&](float (&bias)[2]) { expTurnBegin<kFp8, kKeyScale>(wg, bias); },
-              [&](float (&pr)[64]) { expTurnEnd<kFp8, kKeyScale>(wg, pr); });
+      sm.step(sc, rowFactor, ks, validKeys, quadLane, alpha);
       if constexpr (kFp8) {
         packPFp8(sc, pa);
       } else {
         packPBf16(sc, pa);
       }
       accumulateScales(inGroup, accScale, alpha, o);
-    } else if constexpr (Schedule<kFp8, kKeyScale>::kExpTurns) {
-      float noBias[2] = {0.f, 0.f};
-      expTurnBegin<kFp8, kKeyScale>(wg, noBias);  // an empty turn keeps the two warpgroups' turns in step
-      expTurnHandOver<kFp8, kKeyScale>(wg);
     }
     if constexpr (kLateKeyScales) releaseScales<L, kKeyScale>(base, s, phase);  // after block it's reads, or none
     if (hasNext) ptx::mbarWait(L::full(base, sNext), phaseNext);

@@ -76,30 +76,21 @@ struct OnlineSoftmax {
   // (FP8: qScale * softmaxScale * log2e, times the block's K scale without kKeyScale; BF16: softmaxScale * log2e).
   // ks (kKeyScale only): the block's K scales of this thread's columns (loadKeyScales).
   // Returns alpha (rescale of the previous accumulator) per row.
-  // beforeExp(bias) and afterExp(s) run right before and after the exponentials (the paired schedule's exponential
-  // turns: mainloop.cuh); bias is what every exponential's FFMA depends on and s holds them all afterwards.
   __device__ __forceinline__ void step(float (&s)[64], const float (&rowFactor)[2], const KeyScales& ks,
                                        int validKeys, int quadLane, float (&alpha)[2]) {
-    step(s, rowFactor, ks, validKeys, quadLane, alpha, [](float (&)[2]) {}, [](float (&)[64]) {});
-  }
-  template <class BeforeExp, class AfterExp>
-  __device__ __forceinline__ void step(float (&s)[64], const float (&rowFactor)[2], const KeyScales& ks,
-                                       int validKeys, int quadLane, float (&alpha)[2], BeforeExp&& beforeExp,
-                                       AfterExp&& afterExp) {
-    stepColumns<16>(s, rowFactor, ks, validKeys, quadLane, alpha, beforeExp, afterExp);
+    stepColumns<16>(s, rowFactor, ks, validKeys, quadLane, alpha);
   }
   // Half a key block (the split schedule, mainloop.cuh): s holds 64 keys (8 column groups), validKeys counts from
   // the half's first key (<= 0: every key of the half is masked).
   __device__ __forceinline__ void stepHalf(float (&s)[32], const float (&rowFactor)[2], int validKeys, int quadLane,
                                            float (&alpha)[2]) {
     static_assert(!kKeyScale, "the split schedule reads one K scale per block");
-    stepColumns<8>(s, rowFactor, KeyScales{}, validKeys, quadLane, alpha, [](float (&)[2]) {}, [](float (&)[32]) {});
+    stepColumns<8>(s, rowFactor, KeyScales{}, validKeys, quadLane, alpha);
   }
   // kGroups column groups of 8 (16: a whole key block, 8: half of one).
-  template <int kGroups, class BeforeExp, class AfterExp>
+  template <int kGroups>
   __device__ __forceinline__ void stepColumns(float (&s)[4 * kGroups], const float (&rowFactor)[2],
-                                              const KeyScales& ks, int validKeys, int quadLane, float (&alpha)[2],
-                                              BeforeExp&& beforeExp, AfterExp&& afterExp) {
+                                              const KeyScales& ks, int validKeys, int quadLane, float (&alpha)[2]) {
     static_assert(kGroups == 16 || (kGroups == 8 && !kKeyScale), "a block or half a block");
     constexpr int kBlockKeys = 8 * kGroups;
     if constexpr (kKeyScale) {
@@ -151,7 +142,6 @@ struct OnlineSoftmax {
       m[r] = mNew;
       bias[r] = (kFp8 ? kLog2PScale : 0.f) - mUse;
     }
-    beforeExp(bias);
     float sum[2][kSumChains] = {};  // kSumChains independent FADD chains per row
 #pragma unroll
     for (int j = 0; j < kGroups; ++j) {
@@ -172,7 +162,6 @@ struct OnlineSoftmax {
         sum[r][j % kSumChains] += p;
       }
     }
-    afterExp(s);
 #pragma unroll
     for (int c = 1; c < kSumChains; ++c) {
       sum[0][0] += sum[0][c];
