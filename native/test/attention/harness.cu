@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "kernels/attention/attention_params.h"
+#include "kernels/attention/trace.cuh"
 
 #define CK(x)                                                                                          \
   do {                                                                                                 \
@@ -715,8 +716,32 @@ static double timeMs(const Prepared& P, const Lists& L, void* dOut, float scale,
   return ts[ts.size() / 2];
 }
 
+#if FPSATTN_ATTN_TRACE
+namespace fpsattn {
+void attentionTraceCopy(void* cta, size_t ctaBytes, void* iter, size_t iterBytes);
+}
+static std::string gTracePrefix;  // --trace PREFIX: after each timing, the last launch's probes (trace.cuh)
+static void dumpTrace(const char* name) {
+  if (gTracePrefix.empty()) return;
+  std::vector<unsigned long long> cta(size_t(fpsattn::attention::kTraceCtas) * 8);
+  std::vector<unsigned long long> iter(size_t(fpsattn::attention::kTraceSampled) * 2 * fpsattn::attention::kTraceIters * 4);
+  fpsattn::attentionTraceCopy(cta.data(), cta.size() * 8, iter.data(), iter.size() * 8);
+  std::string file = gTracePrefix + "-" + name + ".bin";
+  for (char& ch : file) if (ch == ' ' || ch == '(' || ch == ')') ch = '_';
+  FILE* f = fopen(file.c_str(), "wb");
+  if (!f) { fprintf(stderr, "cannot write %s\n", file.c_str()); return; }
+  fwrite(cta.data(), 8, cta.size(), f);
+  fwrite(iter.data(), 8, iter.size(), f);
+  fclose(f);
+  printf("TRACE %s -> %s\n", name, file.c_str());
+}
+#else
+static void dumpTrace(const char*) {}
+#endif
+
 static void bench(const char* name, const Prepared& P, const Lists& L, void* dOut, float scale, int reps) {
   const double ms = timeMs(P, L, dOut, scale, reps);
+  dumpTrace(name);
   const double pairs = realPairs(P.sh, L);
   int64_t nReal = 0, nKeys = 0;
   for (int v : P.sh.valid) nReal += v;
@@ -741,6 +766,9 @@ int main(int argc, char** argv) {
     else if (!strcmp(argv[i], "--reps") && i + 1 < argc) reps = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
     else if (!strcmp(argv[i], "--dtype") && i + 1 < argc) dtypeOnly = argv[++i];  // fp8 | bf16 (large shapes)
+#if FPSATTN_ATTN_TRACE
+    else if (!strcmp(argv[i], "--trace") && i + 1 < argc) gTracePrefix = argv[++i];
+#endif
   }
   initDecode();
   cudaDeviceProp prop;

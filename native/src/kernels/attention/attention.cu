@@ -21,6 +21,7 @@
 #include <cuda.h>
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <mutex>
 #include <stdexcept>
@@ -50,6 +51,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   const TileCoord c = tileOf(blockIdx.x, p);
   const KeyList list = keyListOf(p, c);
   const int wg = threadIdx.x / 128;
+  if (threadIdx.x == 0) traceCta(1);
 
   if (threadIdx.x == 0) {
     ptx::mbarInit(L::qFull(base), 1);
@@ -70,7 +72,8 @@ __global__ void __launch_bounds__(kThreads, 1)
     if (threadIdx.x == 0) producerLoop<kFp8, kKeyScale>(p, &tmQ, &tmK, &tmV, base, c, list);
   } else {
     ptx::setMaxRegsInc<kConsumerRegs>();
-    const int cw = wg - 1;
+    // FPSATTN_ATTN_UNIFORM_WG (tile_policy.h): the same value, through a lane-0 shuffle that ptxas knows is uniform.
+    const int cw = FPSATTN_ATTN_UNIFORM_WG ? __shfl_sync(0xffffffffu, wg - 1, 0) : wg - 1;
     const int t = threadIdx.x % 128;
     const int rowInTile0 = cw * 64 + (t / 32) * 16 + (t % 32) / 4;
     const int quadLane = t % 4;
@@ -91,8 +94,10 @@ __global__ void __launch_bounds__(kThreads, 1)
     } else {
       consumerLoopSerial<kFp8, kKeyScale>(p, base, c, list, cw, rowInTile0, quadLane, acc, sm, smemRaw, rawAddr);
     }
+    if (threadIdx.x == 128) traceCta(3);
     sm.finish();
     storeOutput<kFp8>(p, c, acc, sm.l, rowInTile0, quadLane);
+    if (threadIdx.x == 128) traceCta(4);
   }
 }
 
@@ -215,4 +220,14 @@ void launchAttention(const AttentionParams& params, cudaStream_t stream) {
   FPSATTN_CHECK_LAUNCH();
 }
 
+
+#if FPSATTN_ATTN_TRACE
+// Harness builds with -DFPSATTN_ATTN_TRACE=1 (trace.cuh): the timeline probes of the last launch.
+void attentionTraceCopy(void* cta, size_t ctaBytes, void* iter, size_t iterBytes) {
+  FPSATTN_CUDA_CHECK(cudaDeviceSynchronize());
+  FPSATTN_CUDA_CHECK(cudaMemcpyFromSymbol(cta, attention::gTraceCta, std::min(ctaBytes, sizeof attention::gTraceCta)));
+  FPSATTN_CUDA_CHECK(
+      cudaMemcpyFromSymbol(iter, attention::gTraceIter, std::min(iterBytes, sizeof attention::gTraceIter)));
+}
+#endif
 }  // namespace fpsattn

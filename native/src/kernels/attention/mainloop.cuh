@@ -27,6 +27,7 @@
 #include "kernels/attention/softmax.cuh"
 #include "kernels/attention/tile_policy.h"
 #include "kernels/attention/tile_scheduler.cuh"
+#include "kernels/attention/trace.cuh"
 
 namespace fpsattn {
 namespace attention {
@@ -84,15 +85,25 @@ __device__ __forceinline__ void producerLoop(const AttentionParams& p, const voi
   // Key geometry (attention_params.h: keyNpad = npad unless keys are separate), resolved once per CTA.
   const int keyRow0 = int(int64_t(c.batch) * p.keyNpad);
   const float* kScaleRow = kKeyScale ? p.kScale + (int64_t(c.batch) * p.heads + c.head) * p.keyNpad : nullptr;
+  const float* kBlockScaleRow =
+      (kFp8 && !kKeyScale) ? p.kBlockScale + (int64_t(c.batch) * p.heads + c.head) * p.keyBlocks : nullptr;
   int s = 0;
   uint32_t parity = 1;  // first pass over the stages: the empty barriers' preceding phase counts as complete
+  int kbNext = list.block(0);
   for (int it = 0; it < n; ++it, s = (s + 1 == L::kStages) ? 0 : s + 1, parity ^= (s == 0)) {
-    const int kb = list.block(it);
+    const int kb = kbNext;
+    // The block's metadata (stage meta, smem_layout.cuh), loaded before the empty wait so that its latency hides
+    // there; stored after the copies are issued and before the arrive on full[s], whose release orders it before
+    // the consumers' wait: no consumer waits on a global load for it (KeyBlockStream, kMetaFromProducer).
+    const int valid = __ldg(p.keyValidRows + kb);
+    const float kBlock = kBlockScaleRow ? __ldg(kBlockScaleRow + kb) : 1.f;
+    if (it + 1 < n) kbNext = list.block(it + 1);
     ptx::mbarWait(L::empty(base, s), parity);
     const uint32_t full = L::full(base, s);
     constexpr bool kCopyScales = kScalesInSmem<kKeyScale>;
-    ptx::mbarArriveExpectTx(full, L::kStageBytes + (kCopyScales ? L::kScaleBytes : 0u));
     const int keyRow = keyRow0 + kb * kBlockN;
+    // The copies may complete before the arrive below posts their byte count: the transaction count goes negative
+    // meanwhile, and the phase cannot complete before that arrive.
     if constexpr (kFp8) {
       // K: 5-D permuted view, coordinate 4 = 16-key group.
       ptx::tmaLoad5d(L::k(base, s), tmK, full, col, 0, 0, 0, keyRow / 16);
@@ -114,6 +125,8 @@ __device__ __forceinline__ void producerLoop(const AttentionParams& p, const voi
       ptx::tmaLoad2d(L::v(base, s), tmV, full, col, keyRow);
       ptx::tmaLoad2d(L::v(base, s) + 16384, tmV, full, col + 64, keyRow);
     }
+    ptx::stShared4(L::meta(base, s), uint32_t(kb), uint32_t(valid), __float_as_uint(kBlock), 0u);
+    ptx::mbarArriveExpectTx(full, L::kStageBytes + (kCopyScales ? L::kScaleBytes : 0u));
   }
 }
 
@@ -199,7 +212,11 @@ struct RowFactors {
 // block ahead. With kKeyIdAhead 2 the ids are read a block earlier still, so the two loads whose address depends on an
 // id never wait for it (ncu, session 6: 11% of the consumer warps' stall samples there); measured 1-3% slower, so the
 // default is 1 (tile_policy.h).
-template <bool kFp8, bool kKeyScale>
+// kFromStage (the paired schedule with kMetaFromProducer): no global loads at all; the producer wrote each block's
+// id, valid rows and K block scale next to its stage (smem_layout.cuh meta), and fromStage reads them once the
+// stage's full barrier has been waited for. Lane 0 reads and shuffles them to the warp, so that only the thread that
+// releases the stage (releaseStage: lane 0's arrive on empty[s]) has read its shared memory.
+template <bool kFp8, bool kKeyScale, bool kFromStage = false>
 struct KeyBlockStream {
   int kb;        // the block the loop takes next
   int valid;     // its valid key rows
@@ -207,14 +224,25 @@ struct KeyBlockStream {
   int kbAhead;   // the id of the block after it (kKeyIdAhead 2 only)
   __device__ __forceinline__ KeyBlockStream(const KeyList& list, const AttentionParams& p,
                                             const RowFactors<kFp8, kKeyScale>& rows) {
+    if constexpr (kFromStage) return;
     kb = list.block(0);
     valid = __ldg(p.keyValidRows + kb);
     kBlock = rows.blockScale(p, kb);
     kbAhead = (kKeyIdAhead > 1 && list.count() > 1) ? list.block(1) : 0;
   }
+  // kFromStage: the block in the stage whose metadata sits at metaAddr (its full barrier already waited for).
+  __device__ __forceinline__ void fromStage(uint32_t metaAddr) {
+    static_assert(kFromStage, "fromStage: stage metadata mode only");
+    uint4 m = make_uint4(0u, 0u, 0u, 0u);
+    if (threadIdx.x % 32 == 0) m = ptx::ldShared4(metaAddr);
+    if constexpr (kKeyScale && kKeyScaleFromGlobal) kb = int(__shfl_sync(0xffffffffu, m.x, 0));
+    valid = int(__shfl_sync(0xffffffffu, m.y, 0));
+    kBlock = (kFp8 && !kKeyScale) ? __uint_as_float(__shfl_sync(0xffffffffu, m.z, 0)) : 1.f;
+  }
   // Moves to block j (1 <= j < list.count()).
   __device__ __forceinline__ void advance(const KeyList& list, const AttentionParams& p,
                                           const RowFactors<kFp8, kKeyScale>& rows, int j) {
+    if constexpr (kFromStage) return;
     if constexpr (kKeyIdAhead > 1) {
       kb = kbAhead;
       if (j + 1 < list.count()) kbAhead = list.block(j + 1);
@@ -506,11 +534,12 @@ __device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uin
 
   int s = 0;
   uint32_t phase = 0;
-  KeyBlockStream<kFp8, kKeyScale> next(list, p, rows);
+  KeyBlockStream<kFp8, kKeyScale, kMetaFromProducer<kKeyScale>> next(list, p, rows);
   float sc[64];
   typename Softmax::KeyScales ks;
   // Prologue: S_0.
   ptx::mbarWait(L::full(base, s), phase);
+  if constexpr (kMetaFromProducer<kKeyScale>) next.fromStage(L::meta(base, s));
   turnBegin<kFp8>(wg);
   ptx::wgmmaFence();
   issueQK<kFp8>(sc, qDesc, desc.k(s));
@@ -522,12 +551,14 @@ __device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uin
   }
   ptx::wgmmaWait<0>();
   ptx::fenceRegs(sc);
+  if (threadIdx.x % 128 == 0 && wg == 0) traceCta(2);
   if constexpr (!kLateKeyScales) releaseScales<L, kKeyScale>(base, s, phase);  // block 0 (ends a round only if G == 1)
 
   float o[64];
   float accScale[2] = {1.f, 1.f};
   int inGroup = 0;
   uint32_t pa[kFp8 ? 4 : 8][4];
+  bool nextLanded = false;  // kProbeNext: the full barrier of the block this iteration's S is issued for has completed
   for (int it = 0; it < n; ++it) {
     // Block it sits in stage s with its S in sc.
     const int validKeys = next.valid;
@@ -538,6 +569,7 @@ __device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uin
     const int sNext = (s + 1 == L::kStages) ? 0 : s + 1;
     const uint32_t phaseNext = phase ^ (sNext == 0);
     if (hasNext) next.advance(list, p, rows, it + 1);
+    traceIter(wg, it, 0);
     const bool doPv = validKeys > 0;
     if (doPv) {
       float alpha[2];
@@ -554,7 +586,9 @@ __device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uin
       accumulateScales(inGroup, accScale, alpha, o);
     }
     if constexpr (kLateKeyScales) releaseScales<L, kKeyScale>(base, s, phase);  // after block it's reads, or none
-    if (hasNext) ptx::mbarWait(L::full(base, sNext), phaseNext);
+    traceIter(wg, it, 1);
+    if (hasNext && !(kProbeNext && nextLanded)) ptx::mbarWait(L::full(base, sNext), phaseNext);
+    traceIter(wg, it, 2);
     turnBegin<kFp8>(wg);
     ptx::wgmmaFence();
     if (hasNext && !kDiagNoQk) {
@@ -566,6 +600,14 @@ __device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uin
       ptx::wgmmaCommit();
     }
     turnEnd<kFp8>(wg);
+    if constexpr (kMetaFromProducer<kKeyScale>) {
+      if (hasNext) next.fromStage(L::meta(base, sNext));  // under the pair's WGMMAs
+    }
+    if constexpr (kProbeNext) {
+      // The block after next (issued in the next iteration): probed under the pair's WGMMAs; a miss waits there.
+      const int sAfter = (sNext + 1 == L::kStages) ? 0 : sNext + 1;
+      nextLanded = it + 2 < n && ptx::mbarTest(L::full(base, sAfter), phaseNext ^ (sAfter == 0));
+    }
     if (!kLateKeyScales && hasNext) {
       Softmax::loadKeyScales(
           ks, keyScalesOf<L, kKeyScale>(p, c, next.kb, smemGeneric, smemGenericAddr, base, sNext, phaseNext), quadLane);
@@ -573,6 +615,7 @@ __device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uin
     ptx::wgmmaWait<0>();
     ptx::fenceRegs(sc);
     ptx::fenceRegs(o);
+    traceIter(wg, it, 3);
     if (!kLateKeyScales && hasNext) releaseScales<L, kKeyScale>(base, sNext, phaseNext);  // block it + 1's, read above
     releaseStage<L>(base, s);
     if (doPv && ++inGroup == kPvGroup) {

@@ -2,8 +2,9 @@
 // every tile starts on a 128-byte-swizzle atom boundary).
 //
 //   FP8  (kStagesFp8 = 5):  [Q 128x128 B = 16 KiB] [stage s: K 16 KiB | V^T 16 KiB] x5 [K-scale ring 512 B] x10
-//                           [barriers]
-//   BF16 (kStagesBf16 = 3): [Q 2 x (128 rows x 64 cols) = 32 KiB] [stage s: K 32 KiB | V 32 KiB] x3 [barriers]
+//                           [block metadata 16 B] x5 [barriers]
+//   BF16 (kStagesBf16 = 3): [Q 2 x (128 rows x 64 cols) = 32 KiB] [stage s: K 32 KiB | V 32 KiB] x3
+//                           [block metadata 16 B] x3 [barriers]
 // Every tile is written by TMA with CU_TENSOR_MAP_SWIZZLE_128B: rows of 128 bytes, 16-byte chunk c of row r stored at
 // chunk c ^ (r % 8). BF16 tiles (256-byte rows) are two 128-row x 64-column boxes, the second 16 KiB after the first.
 // FP8 K rows are stored in the key order of kFp8KeyOfRow (below) so that the S accumulator's columns are already in
@@ -36,7 +37,8 @@ struct SmemLayout {
   static constexpr int kScaleSlots = kFp8 ? 2 * kStages : 0;  // K-scale ring: 2 groups of G = kStages slots
   static constexpr int kScaleBarriers = kFp8 ? 2 : 0;          // scaleEmpty[0..1]
   static constexpr uint32_t kScale0 = kStage0 + kStages * kStageBytes;
-  static constexpr uint32_t kBars = kScale0 + kScaleSlots * kScaleBytes;
+  static constexpr uint32_t kMeta0 = kScale0 + kScaleSlots * kScaleBytes;  // block metadata, 16 bytes per stage
+  static constexpr uint32_t kBars = kMeta0 + kStages * 16u;
   static constexpr uint32_t kTotal = kBars + 8u * (1 + 2 * kStages + kScaleBarriers);
   static constexpr uint32_t kAlloc = kTotal + 1024u;  // slack for rounding the base up to 1024
 
@@ -46,6 +48,8 @@ struct SmemLayout {
   static __device__ __forceinline__ uint32_t scale(uint32_t base, int slot) {
     return base + kScale0 + slot * kScaleBytes;
   }
+  // Stage s's key block: {id, valid rows, K block scale bits, 0}, written by the producer before it arrives on full[s].
+  static __device__ __forceinline__ uint32_t meta(uint32_t base, int s) { return base + kMeta0 + 16u * s; }
   static __device__ __forceinline__ uint32_t qFull(uint32_t base) { return base + kBars; }
   static __device__ __forceinline__ uint32_t full(uint32_t base, int s) { return base + kBars + 8u * (1 + s); }
   static __device__ __forceinline__ uint32_t empty(uint32_t base, int s) {

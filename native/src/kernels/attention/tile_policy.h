@@ -119,6 +119,30 @@ constexpr bool kKeyScaleFromGlobal = FPSATTN_ATTN_KEY_SCALE_FROM_GLOBAL != 0;
 constexpr int kKeyIdAhead = FPSATTN_ATTN_KEY_ID_AHEAD;
 static_assert(kKeyIdAhead == 1 || kKeyIdAhead == 2, "key id prefetch distance: 1 or 2 blocks");
 
+// Where the paired schedule's consumers get each key block's valid-row count and K block scale (FP8 with per-block K
+// scales): from the producer, which stores them next to the block's stage (1: no global load in the consumer loop;
+// 720p sparse 8.07-8.14 vs 8.31 ms, ragged tiles 9.88 vs 10.5-10.6), or from global memory, read one block ahead
+// after the block id (0; that id load's latency sat in every iteration: trace.cuh, README step 29). Per-row K scales
+// keep the global reads: the stage metadata made them 2-4% slower on packed blocks.
+#ifndef FPSATTN_ATTN_META_FROM_PRODUCER
+#define FPSATTN_ATTN_META_FROM_PRODUCER 1
+#endif
+template <bool kKeyScale>
+constexpr bool kMetaFromProducer = FPSATTN_ATTN_META_FROM_PRODUCER != 0 && !kKeyScale;
+
+// Paired schedule: probe the full barrier of the block after next while the pair's WGMMAs run (1), so that the next
+// iteration issues its WGMMAs without a barrier round trip when that stage has landed (it nearly always has).
+#ifndef FPSATTN_ATTN_PROBE_NEXT
+#define FPSATTN_ATTN_PROBE_NEXT 0
+#endif
+constexpr bool kProbeNext = FPSATTN_ATTN_PROBE_NEXT != 0;
+
+// The consumer warpgroup index as a warp-uniform value (a lane-0 shuffle, which ptxas treats as uniform), so that the
+// Q descriptor and its k-step offsets can stay in uniform registers instead of being rebuilt per WGMMA group (1).
+#ifndef FPSATTN_ATTN_UNIFORM_WG
+#define FPSATTN_ATTN_UNIFORM_WG 0
+#endif
+
 // Timing ablations (harness builds only; results are wrong, run with --no-check): bit 1 replaces the exponentials with
 // their FFMA input (no MUFU), bit 2 drops the P V WGMMAs, bit 4 drops the S = Q K^T WGMMAs (bits 2 and 4: paired and
 // split schedules). The time each removes is what that part costs on the critical path (README.md, ladder step 27).
