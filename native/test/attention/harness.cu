@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "kernels/attention/attention_params.h"
+#define FPSATTN_ATTN_TRACE_CONSTANTS_ONLY  // the kernel TU owns the probes
 #include "kernels/attention/trace.cuh"
 
 #define CK(x)                                                                                          \

@@ -4,7 +4,8 @@
 //   warpgroup 0  producer: setmaxnreg 24; one thread issues every TMA. Q once (qFull), then for each listed key block
 //                kb (CSR order) waits empty[s], posts expect-tx on full[s] and loads K(kb), V(kb) into stage
 //                s = it % kStages (and, FP8 per-row K scales, the block's 128 K scales with a 512-byte bulk copy into
-//                slot it % (2 * kStages) of the K-scale ring, completing on the same full[s]; protocol below).
+//                slot it % (2 * kStages) of the K-scale ring, completing on the same full[s]; protocol below), then
+//                stores the block's id, valid rows and K block scale in the stage's metadata slot and arrives.
 //   warpgroups 1, 2  consumers: setmaxnreg 240; rows 64*(wg-1) .. +63 of the query tile each. Per key block:
 //                S = Q K^T (SS WGMMA), online softmax (softmax.cuh), O += P V (RS WGMMA, P from registers), release
 //                the stage (lane 0 of each warp arrives on empty[s]). Software-pipelined (consumerLoop): the softmax

@@ -24,7 +24,9 @@ constexpr int kTraceEvery = 64;
 constexpr int kTraceSampled = 256;
 constexpr int kTraceIters = 160;
 
-#if FPSATTN_ATTN_TRACE
+// The probes and their buffers live in the kernel's translation unit; a host file that includes this header for the
+// constants (the harness) defines FPSATTN_ATTN_TRACE_CONSTANTS_ONLY first.
+#if FPSATTN_ATTN_TRACE && !defined(FPSATTN_ATTN_TRACE_CONSTANTS_ONLY)
 __device__ unsigned long long gTraceCta[kTraceCtas][8];
 __device__ unsigned long long gTraceIter[kTraceSampled][2][kTraceIters][4];
 
@@ -41,6 +43,7 @@ __device__ __forceinline__ unsigned traceSmId() {
 #endif
 
 // CTA event e (1..4; 1 also records the SM id and the entry clock, 4 the exit clock) by the calling thread.
+#ifndef FPSATTN_ATTN_TRACE_CONSTANTS_ONLY
 __device__ __forceinline__ void traceCta(int e) {
 #if FPSATTN_ATTN_TRACE
   if (blockIdx.x >= unsigned(kTraceCtas)) return;
@@ -67,6 +70,7 @@ __device__ __forceinline__ void traceIter(int wg, int it, int e) {
   (void)wg, (void)it, (void)e;
 #endif
 }
+#endif  // FPSATTN_ATTN_TRACE_CONSTANTS_ONLY
 
 }  // namespace attention
 }  // namespace fpsattn
