@@ -87,8 +87,6 @@ __global__ void __launch_bounds__(kThreads, 1)
     }
     if constexpr (Schedule<kFp8, kKeyScale>::kLoop == 1) {
       consumerLoop<kFp8, kKeyScale>(p, base, c, list, cw, rowInTile0, quadLane, acc, sm, smemRaw, rawAddr);
-    } else if constexpr (Schedule<kFp8, kKeyScale>::kLoop == 3) {
-      consumerLoopSplit<kFp8, kKeyScale>(p, base, c, list, cw, rowInTile0, quadLane, acc, sm);
     } else if constexpr (Schedule<kFp8, kKeyScale>::kLoop == 2) {
       consumerLoopPaired<kFp8, kKeyScale>(p, base, c, list, cw, rowInTile0, quadLane, acc, sm, smemRaw, rawAddr);
     } else {
@@ -219,7 +217,6 @@ void launchAttention(const AttentionParams& params, cudaStream_t stream) {
   }
   FPSATTN_CHECK_LAUNCH();
 }
-
 
 #if FPSATTN_ATTN_TRACE
 // Harness builds with -DFPSATTN_ATTN_TRACE=1 (trace.cuh): the timeline probes of the last launch.

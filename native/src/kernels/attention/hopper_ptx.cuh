@@ -132,8 +132,8 @@ template <int N>
 __device__ __forceinline__ void wgmmaWait() {
   asm volatile("wgmma.wait_group.sync.aligned %0;\n" ::"n"(N) : "memory");
 }
-// Keeps the compiler from moving accesses of an accumulator (64 registers: a 64x128 tile; 32: 64x64) across wgmma
-// issue/wait points.
+// Keeps the compiler from moving accesses of an accumulator (64 registers: a 64x128 tile) across wgmma issue/wait
+// points.
 template <int N>
 __device__ __forceinline__ void fenceRegs(float (&d)[N]) {
 #pragma unroll
@@ -153,25 +153,6 @@ __device__ __forceinline__ void wgmmaSsE4m3(float (&d)[64], uint64_t descA, uint
         "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]),
         "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
       : "l"(descA), "l"(descB), "r"(scaleD));
-}
-
-// Half a key block (split schedule, tile_policy.h PIPELINE 3): S = Q K^T over 64 keys, m64n64k32.
-__device__ __forceinline__ void wgmmaSsE4m3N64(float (&d)[32], uint64_t descA, uint64_t descB, int scaleD) {
-  asm volatile(
-      "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
-      "wgmma.mma_async.sync.aligned.m64n64k32.f32.e4m3.e4m3 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, p, 1, 1;\n}\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]),
-        "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]),
-        "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]),
-        "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
-      : "l"(descA), "l"(descB), "r"(scaleD));
-}
-// Keeps P fragments (the A operand of an in-flight RS WGMMA) in their registers until the wait that retires it.
-__device__ __forceinline__ void fenceRegs(uint32_t (&a)[2][4]) {
-#pragma unroll
-  for (int k = 0; k < 2; ++k)
-#pragma unroll
-    for (int i = 0; i < 4; ++i) asm volatile("" : "+r"(a[k][i])::"memory");
 }
 
 __device__ __forceinline__ void wgmmaRsE4m3(float (&d)[64], const uint32_t (&a)[4], uint64_t descB, int scaleD) {

@@ -86,8 +86,10 @@ __device__ __forceinline__ void producerLoop(const AttentionParams& p, const voi
   // Key geometry (attention_params.h: keyNpad = npad unless keys are separate), resolved once per CTA.
   const int keyRow0 = int(int64_t(c.batch) * p.keyNpad);
   const float* kScaleRow = kKeyScale ? p.kScale + (int64_t(c.batch) * p.heads + c.head) * p.keyNpad : nullptr;
+  // Block metadata, stored only for consumers that read it from the stage (tile_policy.h kMetaFromProducer).
+  constexpr bool kStoreMeta = kMetaFromProducer<kFp8, kKeyScale>;
   const float* kBlockScaleRow =
-      (kFp8 && !kKeyScale) ? p.kBlockScale + (int64_t(c.batch) * p.heads + c.head) * p.keyBlocks : nullptr;
+      (kStoreMeta && kFp8) ? p.kBlockScale + (int64_t(c.batch) * p.heads + c.head) * p.keyBlocks : nullptr;
   int s = 0;
   uint32_t parity = 1;  // first pass over the stages: the empty barriers' preceding phase counts as complete
   int kbNext = list.block(0);
@@ -96,7 +98,7 @@ __device__ __forceinline__ void producerLoop(const AttentionParams& p, const voi
     // The block's metadata (stage meta, smem_layout.cuh), loaded before the empty wait so that its latency hides
     // there; stored after the copies are issued and before the arrive on full[s], whose release orders it before
     // the consumers' wait: no consumer waits on a global load for it (KeyBlockStream, kMetaFromProducer).
-    const int valid = __ldg(p.keyValidRows + kb);
+    const int valid = kStoreMeta ? __ldg(p.keyValidRows + kb) : 0;
     const float kBlock = kBlockScaleRow ? __ldg(kBlockScaleRow + kb) : 1.f;
     if (it + 1 < n) kbNext = list.block(it + 1);
     ptx::mbarWait(L::empty(base, s), parity);
@@ -126,7 +128,9 @@ __device__ __forceinline__ void producerLoop(const AttentionParams& p, const voi
       ptx::tmaLoad2d(L::v(base, s), tmV, full, col, keyRow);
       ptx::tmaLoad2d(L::v(base, s) + 16384, tmV, full, col + 64, keyRow);
     }
-    ptx::stShared4(L::meta(base, s), uint32_t(kb), uint32_t(valid), __float_as_uint(kBlock), 0u);
+    if constexpr (kStoreMeta) {
+      ptx::stShared4(L::meta(base, s), uint32_t(kb), uint32_t(valid), __float_as_uint(kBlock), 0u);
+    }
     ptx::mbarArriveExpectTx(full, L::kStageBytes + (kCopyScales ? L::kScaleBytes : 0u));
   }
 }
@@ -535,12 +539,12 @@ __device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uin
 
   int s = 0;
   uint32_t phase = 0;
-  KeyBlockStream<kFp8, kKeyScale, kMetaFromProducer<kKeyScale>> next(list, p, rows);
+  KeyBlockStream<kFp8, kKeyScale, kMetaFromProducer<kFp8, kKeyScale>> next(list, p, rows);
   float sc[64];
   typename Softmax::KeyScales ks;
   // Prologue: S_0.
   ptx::mbarWait(L::full(base, s), phase);
-  if constexpr (kMetaFromProducer<kKeyScale>) next.fromStage(L::meta(base, s));
+  if constexpr (kMetaFromProducer<kFp8, kKeyScale>) next.fromStage(L::meta(base, s));
   turnBegin<kFp8>(wg);
   ptx::wgmmaFence();
   issueQK<kFp8>(sc, qDesc, desc.k(s));
@@ -601,7 +605,7 @@ __device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uin
       ptx::wgmmaCommit();
     }
     turnEnd<kFp8>(wg);
-    if constexpr (kMetaFromProducer<kKeyScale>) {
+    if constexpr (kMetaFromProducer<kFp8, kKeyScale>) {
       if (hasNext) next.fromStage(L::meta(base, sNext));  // under the pair's WGMMAs
     }
     if constexpr (kProbeNext) {
@@ -626,142 +630,6 @@ __device__ __forceinline__ void consumerLoopPaired(const AttentionParams& p, uin
     s = sNext;
     phase = phaseNext;
   }
-  if (inGroup > 0) addBlock(acc, accScale, o);
-}
-
-// Split schedule (Schedule::kLoop 3; FP8 with per-block K scales): each key block's S is computed as two halves of
-// 64 keys, so a warpgroup's own WGMMAs run under its own softmax instead of only under the other warpgroup's. The
-// paired schedule waits for its S_{i+1} + P_i V_i right after issuing them (WARPGROUP.DEPBAR: 17% of the stall samples,
-// session 7), and the timing ablations show the GEMMs adding 29% on top of everything else: each warp's serial chain
-// is the limit, not a unit. Here, per block i (halves a, b; sa / sb: 32 accumulator registers each):
-//   softmax(Sa_i) | wait all | pack Pa | issue Pa V_a(i), Sa_{i+1} | softmax(Sb_i) | wait all | pack Pb
-//   | issue Pb V_b(i), Sb_{i+1}
-// so Pb V_b(i-1) and Sb_i run under softmax(Sa_i), and Pa V_a(i) and Sa_{i+1} under softmax(Sb_i). Each wait retires
-// everything in flight (wait_group 0): with partial waits ptxas serialised every WGMMA (C7514), and the WGMMAs being
-// waited for were issued a half-softmax earlier. Every WGMMA is issued unconditionally (zero P for a half without a
-// valid key; the last block's next S on its own stage): one under a branch also made ptxas serialise them (C7515).
-// The online softmax treats each half as a block of 64 keys (its own max, alpha and P V group entry; a P V group is
-// 2 x kPvGroup halves). Registers: sa, sb, o, acc and the two halves' P fragments, the same 208 as the paired
-// schedule's S, o, acc and P.
-__device__ __forceinline__ void zeroP(uint32_t (&a)[2][4]) {
-#pragma unroll
-  for (int k = 0; k < 2; ++k)
-#pragma unroll
-    for (int i = 0; i < 4; ++i) a[k][i] = 0u;
-}
-
-template <bool kFp8, bool kKeyScale>
-__device__ __forceinline__ void consumerLoopSplit(const AttentionParams& p, uint32_t base, const TileCoord& c,
-                                                  const KeyList& list, int wg, int rowInTile0, int quadLane,
-                                                  float (&acc)[64], OnlineSoftmax<kFp8, kKeyScale>& sm) {
-  static_assert(kFp8 && !kKeyScale, "split schedule: FP8 with per-block K scales");
-  using L = SmemLayout<kFp8>;
-  constexpr uint64_t kHalfK = (64u * 128u) >> 4;  // K rows 64..127 start 8 KiB (64 swizzle rows) into the stage
-  constexpr int kPvHalves = 2 * kPvGroup;
-#pragma unroll
-  for (int i = 0; i < 64; ++i) acc[i] = 0.f;
-  sm.init();
-  const int n = list.count();
-  if (n <= 0) return;
-  const RowFactors<kFp8, kKeyScale> rows(p, c, rowInTile0);
-  const uint64_t qDesc = ptx::makeDesc(base + L::kQ + wg * 8192, 16, 1024);
-  const StageDescs<kFp8> desc(base);
-  ptx::mbarWait(L::qFull(base), 0);
-
-  auto issueQkHalf = [&](float (&d)[32], uint64_t kDesc) {
-#pragma unroll
-    for (int k = 0; k < 4; ++k) ptx::wgmmaSsE4m3N64(d, qDesc + 2 * k, kDesc + 2 * k, k);
-  };
-  auto issuePvHalf = [&](float (&o)[64], const uint32_t (&pa)[2][4], uint64_t vDesc, int half, bool accumulate) {
-#pragma unroll
-    for (int k = 0; k < 2; ++k) ptx::wgmmaRsE4m3(o, pa[k], vDesc + 2 * (2 * half + k), k > 0 || accumulate);
-  };
-
-  int s = 0;
-  uint32_t phase = 0;
-  KeyBlockStream<kFp8, kKeyScale> next(list, p, rows);
-  float sa[32], sb[32], o[64];
-  uint32_t pa[2][4], pb[2][4];
-  float accScale[2] = {1.f, 1.f};
-  int inGroup = 0;      // halves accumulated in o since acc last took it
-  int prevStage = -1;   // the stage whose P_b V is in flight
-  // Prologue: Sa_0, Sb_0; retire Sa_0.
-  ptx::mbarWait(L::full(base, s), phase);
-  ptx::wgmmaFence();
-  issueQkHalf(sa, desc.k(s));
-  ptx::wgmmaCommit();
-  issueQkHalf(sb, desc.k(s) + kHalfK);
-  ptx::wgmmaCommit();
-  ptx::wgmmaWait<1>();
-  ptx::fenceRegs(sa);
-  for (int it = 0; it < n; ++it) {
-    const int validKeys = next.valid;
-    float rowFactor[2];
-    rows.forBlock(next.kBlock, rowFactor);
-    const bool hasNext = it + 1 < n;
-    const int sNext = (s + 1 == L::kStages) ? 0 : s + 1;
-    const uint32_t phaseNext = phase ^ (sNext == 0);
-    if (hasNext) next.advance(list, p, rows, it + 1);
-    const bool doA = validKeys > 0;   // padding sits at the end of a block: half a holds a valid key if any does
-    const bool doB = validKeys > 64;
-    float alpha[2];
-    // ---- half a ----
-    if (doA) sm.stepHalf(sa, rowFactor, validKeys, quadLane, alpha);
-    ptx::wgmmaWait<0>();  // P_b V(i-1) and Sb_i (both issued before softmax(Sa_i)) retired
-    ptx::fenceRegs(o);
-    ptx::fenceRegs(sb);
-    ptx::fenceRegs(pa);
-    ptx::fenceRegs(pb);
-    if (prevStage >= 0) releaseStage<L>(base, prevStage);
-    if (doA) {
-      if (inGroup == kPvHalves) {
-        addBlock(acc, accScale, o);
-        inGroup = 0;
-      }
-      accumulateScales(inGroup, accScale, alpha, o);
-      packPFp8<2>(sa, pa);
-    } else {
-      zeroP(pa);  // a block with no valid key: its P V adds zeros (inGroup == 0: o is not counted yet)
-    }
-    ptx::wgmmaFence();
-    if constexpr (!kDiagNoPv) issuePvHalf(o, pa, desc.v(s), 0, inGroup > 0);
-    ptx::wgmmaCommit();  // group P_a V(i)
-    if (doA) ++inGroup;
-    // ---- half b ----
-    if (hasNext) ptx::mbarWait(L::full(base, sNext), phaseNext);
-    // The last block issues its next S on its own stage (still held; the result is never read): every WGMMA is issued
-    // unconditionally, since one under a branch makes ptxas serialise them all (C7515).
-    const uint64_t kNext = desc.k(hasNext ? sNext : s);
-    ptx::wgmmaFence();
-    if constexpr (!kDiagNoQk) issueQkHalf(sa, kNext);
-    ptx::wgmmaCommit();  // group Sa_{i+1}
-    if (doB) sm.stepHalf(sb, rowFactor, validKeys - 64, quadLane, alpha);
-    ptx::wgmmaWait<0>();  // P_a V(i) and Sa_{i+1} (both issued before softmax(Sb_i)) retired
-    ptx::fenceRegs(o);
-    ptx::fenceRegs(sa);
-    ptx::fenceRegs(pa);
-    if (doB) {
-      accumulateScales(inGroup, accScale, alpha, o);  // inGroup >= 1 here: rescales o when a row's max moved
-      packPFp8<2>(sb, pb);
-    } else {
-      zeroP(pb);  // half b holds no valid key
-    }
-    ptx::wgmmaFence();
-    if constexpr (!kDiagNoPv) issuePvHalf(o, pb, desc.v(s), 1, true);
-    ptx::wgmmaCommit();  // group P_b V(i)
-    if (doB) ++inGroup;
-    if constexpr (!kDiagNoQk) issueQkHalf(sb, kNext + kHalfK);
-    ptx::wgmmaCommit();  // group Sb_{i+1}
-    prevStage = s;
-    s = sNext;
-    phase = phaseNext;
-  }
-  ptx::wgmmaWait<0>();
-  ptx::fenceRegs(o);
-  ptx::fenceRegs(pa);
-  ptx::fenceRegs(pb);
-  ptx::fenceRegs(sb);
-  releaseStage<L>(base, prevStage);
   if (inGroup > 0) addBlock(acc, accScale, o);
 }
 

@@ -78,21 +78,6 @@ struct OnlineSoftmax {
   // Returns alpha (rescale of the previous accumulator) per row.
   __device__ __forceinline__ void step(float (&s)[64], const float (&rowFactor)[2], const KeyScales& ks,
                                        int validKeys, int quadLane, float (&alpha)[2]) {
-    stepColumns<16>(s, rowFactor, ks, validKeys, quadLane, alpha);
-  }
-  // Half a key block (the split schedule, mainloop.cuh): s holds 64 keys (8 column groups), validKeys counts from
-  // the half's first key (<= 0: every key of the half is masked).
-  __device__ __forceinline__ void stepHalf(float (&s)[32], const float (&rowFactor)[2], int validKeys, int quadLane,
-                                           float (&alpha)[2]) {
-    static_assert(!kKeyScale, "the split schedule reads one K scale per block");
-    stepColumns<8>(s, rowFactor, KeyScales{}, validKeys, quadLane, alpha);
-  }
-  // kGroups column groups of 8 (16: a whole key block, 8: half of one).
-  template <int kGroups>
-  __device__ __forceinline__ void stepColumns(float (&s)[4 * kGroups], const float (&rowFactor)[2],
-                                              const KeyScales& ks, int validKeys, int quadLane, float (&alpha)[2]) {
-    static_assert(kGroups == 16 || (kGroups == 8 && !kKeyScale), "a block or half a block");
-    constexpr int kBlockKeys = 8 * kGroups;
     if constexpr (kKeyScale) {
 #pragma unroll
       for (int j = 0; j < 16; ++j) {
@@ -102,10 +87,10 @@ struct OnlineSoftmax {
         s[4 * j + 3] *= ks.c[j].y;
       }
     }
-    const bool ragged = validKeys < kBlockKeys;
+    const bool ragged = validKeys < kBlockN;
     if (ragged) {
 #pragma unroll
-      for (int j = 0; j < kGroups; ++j) {
+      for (int j = 0; j < 16; ++j) {
         if (groupKeyEnd<kFp8>(j) <= validKeys) continue;  // warp-uniform: only the groups that reach the padding
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
@@ -121,7 +106,7 @@ struct OnlineSoftmax {
       part[1][c] = ptx::maxNaN(s[4 * c + 2], s[4 * c + 3]);
     }
 #pragma unroll
-    for (int j = kMaxChains; j < kGroups; ++j) {
+    for (int j = kMaxChains; j < 16; ++j) {
       part[0][j % kMaxChains] = ptx::maxNaN(part[0][j % kMaxChains], ptx::maxNaN(s[4 * j + 0], s[4 * j + 1]));
       part[1][j % kMaxChains] = ptx::maxNaN(part[1][j % kMaxChains], ptx::maxNaN(s[4 * j + 2], s[4 * j + 3]));
     }
@@ -144,7 +129,7 @@ struct OnlineSoftmax {
     }
     float sum[2][kSumChains] = {};  // kSumChains independent FADD chains per row
 #pragma unroll
-    for (int j = 0; j < kGroups; ++j) {
+    for (int j = 0; j < 16; ++j) {
       const bool maskGroup = ragged && groupKeyEnd<kFp8>(j) > validKeys;
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
@@ -181,13 +166,11 @@ struct OnlineSoftmax {
   }
 };
 
-// P (64 x 32 * kSteps probabilities in accumulator layout: a whole block, kSteps = 4, or half of one, 2) -> the E4M3
-// A fragments of kSteps m64n128k32 steps. Thanks to the K row permutation (kFp8KeyOfRow) register 4*j+e already sits
-// at the A-fragment k position of its key.
-template <int kSteps>
-__device__ __forceinline__ void packPFp8(const float (&p)[16 * kSteps], uint32_t (&a)[kSteps][4]) {
+// P (64x128, probabilities in accumulator layout) -> E4M3 A fragments of 4 m64n128k32 steps. Thanks to the K row
+// permutation (kFp8KeyOfRow) register 4*j+e already sits at the A-fragment k position of its key.
+__device__ __forceinline__ void packPFp8(const float (&p)[64], uint32_t (&a)[4][4]) {
 #pragma unroll
-  for (int k = 0; k < kSteps; ++k) {
+  for (int k = 0; k < 4; ++k) {
     const int b = 16 * k;
     a[k][0] = ptx::packE4m3x4(p[b + 0], p[b + 1], p[b + 4], p[b + 5]);     // row r,   k 4q..4q+3
     a[k][1] = ptx::packE4m3x4(p[b + 2], p[b + 3], p[b + 6], p[b + 7]);     // row r+8, k 4q..4q+3

@@ -29,9 +29,9 @@ constexpr int kStagesBf16 = FPSATTN_ATTN_STAGES_BF16;  // Q 32 KiB + 3 x (K 32 +
 
 // Consumer schedule per variant (compile-time; measured on an H200, README.md ladder):
 //   PIPELINE  0: serial per block (S, softmax, P V, each waited); 1: intra-warpgroup overlap (softmax of block i under
-//             P V of block i-1); 2: paired (S of block i+1 and P V of block i issued in one turn, one wait)
-//             3 (FP8 with per-block K scales): split, each block's S in two 64-key halves so that the warpgroup's own
-//             WGMMAs run under its own softmax (mainloop.cuh consumerLoopSplit; no ping-pong)
+//             P V of block i-1); 2: paired (S of block i+1 and P V of block i issued in one turn, one wait). (S in two
+//             64-key halves, so that a warpgroup's own WGMMAs run under its own softmax, was 24% slower: ladder step
+//             28b, removed.)
 //   PINGPONG  1: the two consumer warpgroups take turns issuing their WGMMAs (named barriers 1, 2); 0: each issues as
 //             soon as it is ready. (Turns around the exponentials instead were 4-5% slower: ladder step 24, removed.)
 // FP8 with per-block K scales: paired (720p sparse 8.74 ms vs 9.27 serial), without ping-pong since ladder step 23
@@ -65,8 +65,7 @@ struct Schedule {
   static constexpr int kLoop = !kFp8 ? FPSATTN_ATTN_PIPELINE_BF16
                                : kKeyScale ? FPSATTN_ATTN_PIPELINE_FP8_KEY_SCALE
                                            : FPSATTN_ATTN_PIPELINE_FP8;
-  static_assert(kLoop >= 0 && kLoop <= 3, "PIPELINE: 0 serial, 1 pipelined, 2 paired, 3 split");
-  static_assert(kLoop != 3 || (kFp8 && !kKeyScale), "PIPELINE 3 (split): FP8 with per-block K scales only");
+  static_assert(kLoop >= 0 && kLoop <= 2, "PIPELINE: 0 serial, 1 pipelined, 2 paired");
   static constexpr bool kPingPong = kFp8 ? FPSATTN_ATTN_PINGPONG_FP8 != 0 : FPSATTN_ATTN_PINGPONG_BF16 != 0;
 };
 
@@ -127,8 +126,10 @@ static_assert(kKeyIdAhead == 1 || kKeyIdAhead == 2, "key id prefetch distance: 1
 #ifndef FPSATTN_ATTN_META_FROM_PRODUCER
 #define FPSATTN_ATTN_META_FROM_PRODUCER 1
 #endif
-template <bool kKeyScale>
-constexpr bool kMetaFromProducer = FPSATTN_ATTN_META_FROM_PRODUCER != 0 && !kKeyScale;
+// One predicate for both sides: the producer stores the metadata exactly where the paired loop reads it.
+template <bool kFp8, bool kKeyScale>
+constexpr bool kMetaFromProducer =
+    FPSATTN_ATTN_META_FROM_PRODUCER != 0 && !kKeyScale && Schedule<kFp8, kKeyScale>::kLoop == 2;
 
 // Paired schedule: probe the full barrier of the block after next while the pair's WGMMAs run (1), so that the next
 // iteration issues its WGMMAs without a barrier round trip when that stage has landed (it nearly always has).
@@ -146,8 +147,8 @@ constexpr bool kProbeNext = FPSATTN_ATTN_PROBE_NEXT != 0;
 #endif
 
 // Timing ablations (harness builds only; results are wrong, run with --no-check): bit 1 replaces the exponentials with
-// their FFMA input (no MUFU), bit 2 drops the P V WGMMAs, bit 4 drops the S = Q K^T WGMMAs (bits 2 and 4: paired and
-// split schedules). The time each removes is what that part costs on the critical path (README.md, ladder step 27).
+// their FFMA input (no MUFU), bit 2 drops the P V WGMMAs, bit 4 drops the S = Q K^T WGMMAs (bits 2 and 4: paired
+// schedule). The time each removes is what that part costs on the critical path (README.md, ladder step 27).
 #ifndef FPSATTN_ATTN_DIAG
 #define FPSATTN_ATTN_DIAG 0
 #endif
